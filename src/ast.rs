@@ -1,0 +1,520 @@
+//! The policy's abstract syntax tree. Every node carries a [`Span`]; spans are ignored
+//! by equality. The checker fills in [`Expr::ty`] on the same tree.
+
+use crate::span::Span;
+use crate::types::Ty;
+use rust_decimal::Decimal;
+
+/// A name the policy owner wrote: an identifier or a quoted string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Ident {
+    /// The name as written (without quotes).
+    pub name: String,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// A string literal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Str {
+    /// The text, escapes resolved.
+    pub value: String,
+    /// Where it was written, including the quotes.
+    pub span: Span,
+}
+
+/// A whole policy file: its declarations in the order written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    /// The declarations.
+    pub items: Vec<Item>,
+}
+
+/// One top-level declaration.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    /// `policy "title" { rounding half_up }`
+    Header(Header),
+    /// `source 工单 from csv "tickets.csv" { … }`
+    Source(Source),
+    /// `units { 镇街: 鱼山镇, 姚寨镇 }`
+    Units(Units),
+    /// `view 派单 = 工单 where 办理方式 == "派单"`
+    View(View),
+    /// `metric 承办量 from 派单 by 承办单位 = count()`
+    Metric(Metric),
+    /// `score 总得分 = 5% 响应率 + 质效考核得分`
+    Score(Score),
+    /// `bands 规模 on 承办量 { 大: >= 100 }`
+    Bands(Bands),
+    /// `ranking 排名 within 规模 by 总得分 desc`
+    Ranking(Ranking),
+    /// `report { heading "…" table "…" { … } }`
+    Report(Report),
+}
+
+/// How numbers are rounded where they are displayed or where `round` is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rounding {
+    /// 四舍五入: 4.325 → 4.33.
+    #[default]
+    HalfUp,
+    /// Banker's rounding: 4.325 → 4.32.
+    HalfEven,
+}
+
+/// The policy header and its settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    /// The policy's title.
+    pub title: Str,
+    /// `rounding half_up | half_even`.
+    pub rounding: Option<(Rounding, Span)>,
+    /// `decimals 2`: decimals shown for rates and scores.
+    pub decimals: Option<(u32, Span)>,
+    /// `weights strict`: weights that do not sum to 100% are errors, not warnings.
+    pub weights_strict: Option<(bool, Span)>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// A data source: a file read each month, or another source's previous month.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Source {
+    /// The source's name.
+    pub name: Ident,
+    /// Where its rows come from.
+    pub kind: SourceKind,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// Where a source's rows come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceKind {
+    /// A file in the month's data folder.
+    File(FileSource),
+    /// `= 工单 previous month`: the same file and fields, one month earlier.
+    Previous(Ident),
+}
+
+/// The file formats a source can read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// An Excel workbook; a sheet must be named.
+    Xlsx,
+    /// JSON Lines, one object a line.
+    Jsonl,
+}
+
+/// A declared text encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EncodingName {
+    /// UTF-8, with or without a byte-order mark.
+    Utf8,
+    /// GBK / GB18030.
+    Gbk,
+    /// Detect, and report what was found.
+    Auto,
+}
+
+/// A file source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileSource {
+    /// The file format.
+    pub format: Format,
+    /// The file name, relative to the month's folder.
+    pub path: Str,
+    /// `encoding gbk`.
+    pub encoding: Option<(EncodingName, Span)>,
+    /// `sheet "质效考核"`.
+    pub sheet: Option<Str>,
+    /// The declared fields.
+    pub fields: Vec<Field>,
+}
+
+/// A typed field mapped from a column header.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    /// The field's name in the policy.
+    pub name: Ident,
+    /// Its declared type.
+    pub ty: FieldType,
+    /// `?`: empty cells are allowed.
+    pub nullable: bool,
+    /// `<- "承办单位"`: the column header, when it differs from the name.
+    pub header: Option<Str>,
+    /// The whole field line.
+    pub span: Span,
+}
+
+/// A field's declared type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldType {
+    /// Free text.
+    Text,
+    /// Whole numbers.
+    Integer,
+    /// Exact decimals.
+    Decimal,
+    /// Percentage points: `87.5` is 87.5%.
+    Percent,
+    /// A unit of the registry (aliases resolved).
+    Unit,
+    /// `bool(是 = true, 否 = false)`.
+    Bool(Vec<(Ident, bool)>),
+    /// `datetime` or `datetime("%Y/%m/%d %H:%M")`.
+    DateTime(Option<Str>),
+    /// `enum(已解决, 基本解决, 未解决)`.
+    Enum(Vec<Ident>),
+}
+
+/// The unit registry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Units {
+    /// Groups in order; the order of units is the registry order.
+    pub groups: Vec<UnitGroup>,
+    /// Old names.
+    pub aliases: Vec<Alias>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `镇街: 鱼山镇, 姚寨镇`
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnitGroup {
+    /// The group's name.
+    pub name: Ident,
+    /// Its units in order.
+    pub units: Vec<Ident>,
+}
+
+/// `alias 新城办事处 = 新城街道`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alias {
+    /// The old name.
+    pub from: Ident,
+    /// The unit it stands for.
+    pub to: Ident,
+}
+
+/// A named, filtered source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct View {
+    /// The view's name.
+    pub name: Ident,
+    /// The source (or view) filtered.
+    pub source: Ident,
+    /// The row filter.
+    pub filter: Expr,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// A metric: an aggregate over rows, or a formula over other metrics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metric {
+    /// The metric's name.
+    pub name: Ident,
+    /// `from 派单 where …`: the rows aggregated.
+    pub from: Option<From>,
+    /// `by 承办单位`: the field rows are grouped by.
+    pub by: Option<Ident>,
+    /// The formula.
+    pub expr: Expr,
+    /// `default 100`: the value when the formula has no value (no rows).
+    pub default: Option<Expr>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `from 派单 where 市级重办`
+#[derive(Clone, Debug, PartialEq)]
+pub struct From {
+    /// A source or view.
+    pub source: Ident,
+    /// An extra row filter.
+    pub filter: Option<Expr>,
+}
+
+/// A weighted sum.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Score {
+    /// The score's name.
+    pub name: Ident,
+    /// The terms in order.
+    pub terms: Vec<ScoreTerm>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `+ 5% 响应率` or `+ 质效考核得分`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoreTerm {
+    /// `-` before the term.
+    pub negative: bool,
+    /// The weight, in percent.
+    pub weight: Option<(Decimal, Span)>,
+    /// The weighted value.
+    pub expr: Expr,
+    /// The term.
+    pub span: Span,
+}
+
+/// Named ranges over a value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bands {
+    /// The bands' name.
+    pub name: Ident,
+    /// The value banded.
+    pub on: Expr,
+    /// The bands in order.
+    pub bands: Vec<Band>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `中: 10 ..< 100`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Band {
+    /// The band's name.
+    pub name: Ident,
+    /// Its range.
+    pub range: Range,
+    /// The range as written.
+    pub span: Span,
+}
+
+/// An interval; a missing bound is unbounded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Range {
+    /// The lower bound.
+    pub lower: Option<Bound>,
+    /// The upper bound.
+    pub upper: Option<Bound>,
+}
+
+/// One end of a range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bound {
+    /// The value.
+    pub value: Decimal,
+    /// Whether the value itself is in the range.
+    pub inclusive: bool,
+}
+
+/// Ordered ranks, optionally within partitions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ranking {
+    /// The ranking's name.
+    pub name: Ident,
+    /// `within group, 规模`: ranks restart in each partition.
+    pub within: Vec<Ident>,
+    /// The sort keys; the unit registry order breaks the remaining ties.
+    pub keys: Vec<SortKey>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `总得分 desc`
+#[derive(Clone, Debug, PartialEq)]
+pub struct SortKey {
+    /// The value sorted on.
+    pub expr: Expr,
+    /// Descending.
+    pub descending: bool,
+}
+
+/// The report: sections in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// The report's title.
+    pub title: Option<Str>,
+    /// The sections.
+    pub sections: Vec<Section>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// A report section.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Section {
+    /// `heading "一、总体情况"`
+    Heading(Str),
+    /// `text """…"""`: a template with computed values.
+    Text(Str),
+    /// `table "附表 1" { … }`
+    Table(Table),
+}
+
+/// A table of the report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    /// The table's name (`附表 1`).
+    pub name: Str,
+    /// Title lines.
+    pub titles: Vec<Str>,
+    /// Which rows.
+    pub rows: Rows,
+    /// Which columns.
+    pub columns: Vec<Column>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `rows unit where group == "镇街" order by 排名 top 6`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rows {
+    /// `unit`, or a field metrics are grouped by.
+    pub domain: Ident,
+    /// Which keys.
+    pub filter: Option<Expr>,
+    /// Their order; a ranking's name orders by that ranking.
+    pub order: Vec<SortKey>,
+    /// At most this many rows.
+    pub top: Option<(u32, Span)>,
+}
+
+/// `column "响应率" = 响应率`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    /// The header.
+    pub header: Str,
+    /// The value.
+    pub expr: Expr,
+}
+
+/// An expression, annotated with its type by the checker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    /// What it is.
+    pub kind: ExprKind,
+    /// Where it was written.
+    pub span: Span,
+    /// Filled in by the checker.
+    pub ty: Option<Ty>,
+}
+
+impl Expr {
+    /// An expression without a type yet.
+    pub fn new(kind: ExprKind, span: Span) -> Self {
+        Expr {
+            kind,
+            span,
+            ty: None,
+        }
+    }
+}
+
+/// Unary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// `not`
+    Not,
+    /// `-`
+    Neg,
+}
+
+/// Binary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `or`
+    Or,
+    /// `and`
+    And,
+    /// `??`: the left value, or the right when the left is empty.
+    Coalesce,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+}
+
+impl BinaryOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "or",
+            BinaryOp::And => "and",
+            BinaryOp::Coalesce => "??",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+        }
+    }
+
+    /// Whether the operator compares.
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
+        )
+    }
+}
+
+/// The kinds of expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// `100`, `4.5`
+    Number(Decimal),
+    /// `5%`: the value in percentage points.
+    Percent(Decimal),
+    /// `2h`: seconds.
+    Duration(i64),
+    /// `"派单"`
+    Str(String),
+    /// `true`
+    Bool(bool),
+    /// A field, metric, score, band, ranking or `group`.
+    Name(Ident),
+    /// `总得分.响应率`: one term of a score.
+    Member(Box<Expr>, Ident),
+    /// `share(签收时间 - 派单时间 <= 2h)`, `mean(响应率 where 承办量 > 0)`.
+    Call {
+        /// The function.
+        func: Ident,
+        /// Its arguments.
+        args: Vec<Expr>,
+        /// `where …` inside the parentheses.
+        filter: Option<Box<Expr>>,
+    },
+    /// `not x`, `-x`
+    Unary(UnaryOp, Box<Expr>),
+    /// `a + b`
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// `回访解决情况 -> {已解决: 100%, 基本解决: 80%}`
+    LabelMap(Box<Expr>, Vec<(Ident, Expr)>),
+    /// `x is empty`, `x is not empty`
+    IsEmpty {
+        /// The value tested.
+        expr: Box<Expr>,
+        /// `is not empty`.
+        negated: bool,
+    },
+}

@@ -1,0 +1,619 @@
+//! Types of expressions in their three contexts: rows, groups of rows, and keys.
+
+use super::{did_you_mean, CheckError, Checker, DefKind};
+use crate::ast::*;
+use crate::types::{Base, Domain, Shape, Ty};
+
+/// Where an expression is evaluated.
+pub(crate) enum Ctx {
+    /// Once per row of a source: names are fields.
+    Row {
+        /// The root source.
+        source: usize,
+    },
+    /// Once per group of rows: aggregates read the rows, names are metrics.
+    Group {
+        /// The root source.
+        source: usize,
+        /// The key of the groups.
+        domain: Option<Domain>,
+    },
+    /// Once per key, or once: names are metrics, scores, bands and rankings.
+    Domain {
+        /// The keys of the table or context, if known.
+        domain: Option<Domain>,
+    },
+}
+
+const AGGREGATES: &[&str] = &["count", "share", "mean", "sum", "min", "max"];
+const FUNCTIONS: &[&str] = &["count", "share", "mean", "sum", "min", "max", "round", "abs"];
+
+impl Checker {
+    /// Infers, records and returns the type of `expr`.
+    pub(crate) fn expr(&mut self, expr: &mut Expr, ctx: &Ctx) -> Ty {
+        let ty = self.infer(expr, ctx);
+        expr.ty = Some(ty.clone());
+        ty
+    }
+
+    fn infer(&mut self, expr: &mut Expr, ctx: &Ctx) -> Ty {
+        let span = expr.span;
+        let scalar = |b| Ty::new(b, Shape::Scalar);
+        match &mut expr.kind {
+            ExprKind::Number(n) => scalar(if n.fract().is_zero() { Base::Int } else { Base::Number }),
+            ExprKind::Percent(_) => scalar(Base::Percent),
+            ExprKind::Duration(_) => scalar(Base::Duration),
+            ExprKind::Str(_) => scalar(Base::Text),
+            ExprKind::Bool(_) => scalar(Base::Bool),
+            ExprKind::Name(name) => self.name(name, ctx),
+            ExprKind::Member(target, member) => {
+                let ExprKind::Name(score) = &target.kind else {
+                    self.errors.push(CheckError::Shape {
+                        message: "only a score has parts".into(),
+                        help: "write `总得分.响应率` for the points `响应率` contributes to `总得分`".into(),
+                        span,
+                    });
+                    return Ty::error();
+                };
+                let score_name = score.name.clone();
+                let target_ty = self.expr(target, ctx);
+                if target_ty.is_error() {
+                    return Ty::error();
+                }
+                match self.env.defs.get(&score_name).map(|d| d.kind.clone()) {
+                    Some(DefKind::Score(_)) => {
+                        let terms = self.score_terms(&score_name);
+                        if !terms.contains(&member.name) {
+                            self.errors.push(CheckError::UnknownName {
+                                what: "score term",
+                                name: member.name.clone(),
+                                help: did_you_mean(&member.name, terms.iter().map(|s| s.as_str())),
+                                span: member.span,
+                            });
+                            return Ty::error();
+                        }
+                        Ty::new(Base::Number, target_ty.shape)
+                    }
+                    _ => {
+                        self.errors.push(CheckError::Shape {
+                            message: format!("`{score_name}` is not a score and has no parts"),
+                            help: "parts are the weighted terms of a `score`".into(),
+                            span,
+                        });
+                        Ty::error()
+                    }
+                }
+            }
+            ExprKind::Call { func, args, filter } => {
+                let func = func.clone();
+                self.call(&func, args, filter, ctx, span)
+            }
+            ExprKind::Unary(op, operand) => {
+                let op = *op;
+                let ty = self.expr(operand, ctx);
+                if ty.is_error() {
+                    return ty;
+                }
+                match op {
+                    UnaryOp::Not => {
+                        self.expect_bool(&ty, operand.span);
+                        Ty { base: Base::Bool, ..ty }
+                    }
+                    UnaryOp::Neg => {
+                        if !matches!(ty.base, Base::Int | Base::Number | Base::Percent | Base::Duration) {
+                            self.errors.push(CheckError::Mismatch {
+                                expected: "a number".into(),
+                                found: ty.base.to_string(),
+                                help: "only numbers can be negated".into(),
+                                span: operand.span,
+                            });
+                            return Ty::error();
+                        }
+                        ty
+                    }
+                }
+            }
+            ExprKind::Binary(op, left, right) => {
+                let op = *op;
+                let lt = self.expr(left, ctx);
+                // `办理方式 == "派单"`: the string must be a label of the left side.
+                if op.is_comparison() {
+                    if let ExprKind::Str(label) = &right.kind {
+                        let label = label.clone();
+                        let rspan = right.span;
+                        right.ty = Some(lt.clone());
+                        self.label_literal(&lt, &label, rspan);
+                        return Ty { base: Base::Bool, ..lt };
+                    }
+                }
+                let rt = self.expr(right, ctx);
+                self.binary(op, lt, rt, span)
+            }
+            ExprKind::LabelMap(target, entries) => {
+                let t = self.expr(target, ctx);
+                if t.is_error() {
+                    return t;
+                }
+                let Base::Enum(labels) = &t.base else {
+                    self.errors.push(CheckError::Mismatch {
+                        expected: "a label field".into(),
+                        found: t.base.to_string(),
+                        help: "`->` maps the labels of an `enum(…)` field to values".into(),
+                        span: target.span,
+                    });
+                    return Ty::error();
+                };
+                let labels = labels.clone();
+                let mut result: Option<Ty> = None;
+                let mut seen: Vec<(String, crate::span::Span)> = Vec::new();
+                for (label, value) in entries.iter_mut() {
+                    if let Some((_, first)) = seen.iter().find(|(l, _)| *l == label.name) {
+                        self.errors.push(CheckError::Duplicate {
+                            name: label.name.clone(),
+                            span: label.span,
+                            first: *first,
+                        });
+                    }
+                    seen.push((label.name.clone(), label.span));
+                    if !labels.contains(&label.name) {
+                        self.errors.push(CheckError::UnknownLabel {
+                            label: label.name.clone(),
+                            of: "a label of this field".into(),
+                            help: did_you_mean(&label.name, labels.iter().map(|s| s.as_str())),
+                            span: label.span,
+                        });
+                    }
+                    let vt = self.expr(value, &Ctx::Domain { domain: None });
+                    if vt.is_error() {
+                        continue;
+                    }
+                    match &result {
+                        None => result = Some(vt),
+                        Some(r) if r.base == vt.base || super::numeric_compatible(&r.base, &vt.base) => {}
+                        Some(r) => self.errors.push(CheckError::Mismatch {
+                            expected: r.base.to_string(),
+                            found: vt.base.to_string(),
+                            help: "every label must map to the same kind of value".into(),
+                            span: value.span,
+                        }),
+                    }
+                }
+                let missing: Vec<String> = labels
+                    .iter()
+                    .filter(|l| !seen.iter().any(|(s, _)| s == *l))
+                    .map(|l| format!("`{l}`"))
+                    .collect();
+                if !missing.is_empty() {
+                    self.errors.push(CheckError::LabelMissing {
+                        missing: missing.join(", "),
+                        span,
+                    });
+                }
+                match result {
+                    Some(r) => Ty::new(r.base, t.shape).nullable(t.nullable),
+                    None => Ty::error(),
+                }
+            }
+            ExprKind::IsEmpty { expr: inner, .. } => {
+                let t = self.expr(inner, ctx);
+                Ty::new(Base::Bool, t.shape)
+            }
+        }
+    }
+
+    fn score_terms(&self, score: &str) -> Vec<String> {
+        // Terms are found by the checker's caller in the tree; the names are kept on the def.
+        self.score_term_names.get(score).cloned().unwrap_or_default()
+    }
+
+    fn name(&mut self, name: &Ident, ctx: &Ctx) -> Ty {
+        match ctx {
+            Ctx::Row { source } => {
+                if let Some((_, ty)) = self.env.sources.get(*source).and_then(|s| s.field(&name.name)) {
+                    return ty;
+                }
+                let names = self.field_names(*source);
+                let help = if self.env.defs.contains_key(&name.name) {
+                    format!("`{}` is a definition, not a field of this source", name.name)
+                } else {
+                    did_you_mean(&name.name, names.iter().map(|s| s.as_str()))
+                };
+                self.errors.push(CheckError::UnknownName {
+                    what: "field",
+                    name: name.name.clone(),
+                    help,
+                    span: name.span,
+                });
+                Ty::error()
+            }
+            Ctx::Group { source, domain } => {
+                if let Some((_, ty)) = self.env.sources.get(*source).and_then(|s| s.field(&name.name)) {
+                    if let Some(Domain::Field(f)) = domain {
+                        if *f == name.name {
+                            return Ty::new(ty.base, Shape::Keyed(Domain::Field(f.clone())));
+                        }
+                    }
+                    self.errors.push(CheckError::Shape {
+                        message: format!("the field `{}` is read outside an aggregate", name.name),
+                        help: format!("aggregate it: `mean({0})`, `sum({0})`, `max({0})`", name.name),
+                        span: name.span,
+                    });
+                    return Ty::error();
+                }
+                let ty = self.definition(name, &Ctx::Domain { domain: domain.clone() });
+                if let (Shape::Keyed(d), Some(g)) = (&ty.shape, domain) {
+                    if d != g {
+                        self.errors.push(CheckError::Shape {
+                            message: format!("`{}` is per {d}, but this metric is per {g}", name.name),
+                            help: "use a metric grouped the same way".into(),
+                            span: name.span,
+                        });
+                        return Ty::error();
+                    }
+                }
+                if matches!(ty.shape, Shape::Keyed(_)) && domain.is_none() {
+                    self.errors.push(CheckError::Shape {
+                        message: format!("`{}` has a value per key, but this metric has one value", name.name),
+                        help: "aggregate it, e.g. `sum(…)`, or add `by`".into(),
+                        span: name.span,
+                    });
+                    return Ty::error();
+                }
+                ty
+            }
+            Ctx::Domain { .. } => self.definition(name, ctx),
+        }
+    }
+
+    fn definition(&mut self, name: &Ident, ctx: &Ctx) -> Ty {
+        self.used.insert(name.name.clone());
+        let domain = match ctx {
+            Ctx::Domain { domain } | Ctx::Group { domain, .. } => domain.clone(),
+            Ctx::Row { .. } => None,
+        };
+        match name.name.as_str() {
+            "unit" => return Ty::new(Base::Unit, Shape::Keyed(Domain::Unit)),
+            "group" => return Ty::new(Base::Group, Shape::Keyed(Domain::Unit)),
+            _ => {}
+        }
+        if let Some(Domain::Field(f)) = &domain {
+            if *f == name.name {
+                return Ty::new(Base::Text, Shape::Keyed(Domain::Field(f.clone())));
+            }
+        }
+        match self.env.defs.get(&name.name) {
+            Some(def) => match (&def.kind, &def.ty) {
+                (DefKind::Source(_) | DefKind::View { .. }, _) => {
+                    self.errors.push(CheckError::Mismatch {
+                        expected: "a value".into(),
+                        found: format!("the source `{}`", name.name),
+                        help: "count its rows with a metric: `metric n from 工单 = count()`".into(),
+                        span: name.span,
+                    });
+                    Ty::error()
+                }
+                (_, Some(ty)) => ty.clone(),
+                // Not typed yet: part of a cycle, already reported.
+                (_, None) => Ty::error(),
+            },
+            None => {
+                let mut names: Vec<&str> = self
+                    .env
+                    .defs
+                    .iter()
+                    .filter(|(_, d)| !matches!(d.kind, DefKind::Source(_) | DefKind::View { .. }))
+                    .map(|(n, _)| n.as_str())
+                    .collect();
+                names.sort_unstable();
+                let help = did_you_mean(&name.name, names);
+                self.errors.push(CheckError::UnknownName {
+                    what: "name",
+                    name: name.name.clone(),
+                    help,
+                    span: name.span,
+                });
+                Ty::error()
+            }
+        }
+    }
+
+    fn label_literal(&mut self, ty: &Ty, label: &str, span: crate::span::Span) {
+        let (candidates, of): (Vec<String>, String) = match &ty.base {
+            Base::Enum(labels) => (labels.clone(), "a label of this field".into()),
+            Base::Group => (self.env.groups.clone(), "a unit group".into()),
+            Base::Unit => {
+                if self.env.unit_lookup.contains_key(label) {
+                    return;
+                }
+                (self.env.units.iter().map(|u| u.name.clone()).collect(), "a unit".into())
+            }
+            Base::Band(bands) => {
+                let names = self.band_names.get(bands).cloned().unwrap_or_default();
+                (names, format!("a band of `{bands}`"))
+            }
+            Base::Text | Base::Error => return,
+            other => {
+                self.errors.push(CheckError::Operands {
+                    op: "==".into(),
+                    left: other.to_string(),
+                    right: "text".into(),
+                    help: "compare numbers with numbers and labels with labels".into(),
+                    span,
+                });
+                return;
+            }
+        };
+        if !candidates.iter().any(|c| c == label) {
+            self.errors.push(CheckError::UnknownLabel {
+                label: label.to_string(),
+                of,
+                help: did_you_mean(label, candidates.iter().map(|s| s.as_str())),
+                span,
+            });
+        }
+    }
+
+    fn binary(&mut self, op: BinaryOp, lt: Ty, rt: Ty, span: crate::span::Span) -> Ty {
+        if lt.is_error() || rt.is_error() {
+            return Ty::error();
+        }
+        let Some(shape) = self.join_shapes(&lt.shape, &rt.shape, span) else {
+            return Ty::error();
+        };
+        let nullable = lt.nullable || rt.nullable;
+        use Base::*;
+        let result = match op {
+            BinaryOp::Or | BinaryOp::And => match (&lt.base, &rt.base) {
+                (Bool, Bool) => Some(Bool),
+                _ => None,
+            },
+            BinaryOp::Coalesce => {
+                if lt.base == rt.base || super::numeric_compatible(&lt.base, &rt.base) {
+                    return Ty::new(lt.base, shape).nullable(rt.nullable);
+                }
+                None
+            }
+            BinaryOp::Eq | BinaryOp::Ne => {
+                let same = lt.base == rt.base
+                    || (matches!(lt.base, Int | Number) && matches!(rt.base, Int | Number));
+                same.then_some(Bool)
+            }
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => match (&lt.base, &rt.base) {
+                (Int | Number, Int | Number) | (Percent, Percent) | (DateTime, DateTime) | (Duration, Duration) => {
+                    Some(Bool)
+                }
+                _ => None,
+            },
+            BinaryOp::Add | BinaryOp::Sub => match (&lt.base, &rt.base) {
+                (Int, Int) => Some(Int),
+                (Int | Number, Int | Number) => Some(Number),
+                (Percent, Percent) => Some(Percent),
+                (Duration, Duration) => Some(Duration),
+                (DateTime, Duration) => Some(DateTime),
+                (DateTime, DateTime) if op == BinaryOp::Sub => Some(Duration),
+                _ => None,
+            },
+            BinaryOp::Mul => match (&lt.base, &rt.base) {
+                (Int, Int) => Some(Int),
+                (Int | Number, Int | Number) => Some(Number),
+                (Percent, Int | Number) | (Int | Number, Percent) => Some(Percent),
+                (Duration, Int) | (Int, Duration) => Some(Duration),
+                _ => None,
+            },
+            BinaryOp::Div => match (&lt.base, &rt.base) {
+                (Int | Number, Int | Number) => Some(Number),
+                (Percent, Int | Number) => Some(Percent),
+                (Percent, Percent) => Some(Number),
+                (Duration, Duration) => Some(Number),
+                _ => None,
+            },
+        };
+        match result {
+            Some(base) => {
+                let nullable = nullable || op == BinaryOp::Div;
+                Ty::new(base, shape).nullable(nullable)
+            }
+            None => {
+                let help = operand_help(op, &lt.base, &rt.base);
+                self.errors.push(CheckError::Operands {
+                    op: op.symbol().to_string(),
+                    left: lt.base.to_string(),
+                    right: rt.base.to_string(),
+                    help,
+                    span,
+                });
+                Ty::error()
+            }
+        }
+    }
+
+    fn call(
+        &mut self,
+        func: &Ident,
+        args: &mut [Expr],
+        filter: &mut Option<Box<Expr>>,
+        ctx: &Ctx,
+        span: crate::span::Span,
+    ) -> Ty {
+        let name = func.name.as_str();
+        if !FUNCTIONS.contains(&name) {
+            self.errors.push(CheckError::UnknownName {
+                what: "function",
+                name: name.to_string(),
+                help: did_you_mean(name, FUNCTIONS.iter().copied()),
+                span: func.span,
+            });
+            return Ty::error();
+        }
+        if AGGREGATES.contains(&name) {
+            return self.aggregate(func, args, filter, ctx, span);
+        }
+        if let Some(f) = filter {
+            self.errors.push(CheckError::Arguments {
+                func: name.into(),
+                expected: "no `where`".into(),
+                example: "`round(总得分, 2)`".into(),
+                span: f.span,
+            });
+        }
+        match name {
+            "round" => {
+                let [value, places] = args else {
+                    return self.arguments(func, "a value and a number of decimals", "`round(总得分, 2)`", span);
+                };
+                let ty = self.expr(value, ctx);
+                let ok = matches!(places.kind, ExprKind::Number(n) if n.fract().is_zero() && n >= rust_decimal::Decimal::ZERO && n <= rust_decimal::Decimal::from(12));
+                self.expr(places, ctx);
+                if !ok {
+                    return self.arguments(func, "a whole number of decimals from 0 to 12", "`round(总得分, 2)`", places.span);
+                }
+                self.expect_number(&ty, value.span);
+                ty
+            }
+            _ => {
+                let [value] = args else {
+                    return self.arguments(func, "one value", "`abs(质效考核得分)`", span);
+                };
+                let ty = self.expr(value, ctx);
+                self.expect_number(&ty, value.span);
+                ty
+            }
+        }
+    }
+
+    fn arguments(&mut self, func: &Ident, expected: &str, example: &str, span: crate::span::Span) -> Ty {
+        self.errors.push(CheckError::Arguments {
+            func: func.name.clone(),
+            expected: expected.to_string(),
+            example: example.to_string(),
+            span,
+        });
+        Ty::error()
+    }
+
+    fn expect_number(&mut self, ty: &Ty, span: crate::span::Span) {
+        if !ty.is_numeric() {
+            self.errors.push(CheckError::Mismatch {
+                expected: "a number".into(),
+                found: ty.base.to_string(),
+                help: "this function works on numbers and percentages".into(),
+                span,
+            });
+        }
+    }
+
+    fn aggregate(
+        &mut self,
+        func: &Ident,
+        args: &mut [Expr],
+        filter: &mut Option<Box<Expr>>,
+        ctx: &Ctx,
+        span: crate::span::Span,
+    ) -> Ty {
+        let name = func.name.as_str();
+        // Aggregates read rows in a group, or keys elsewhere.
+        let (inner, result_shape) = match ctx {
+            Ctx::Group { source, .. } => (Ctx::Row { source: *source }, Shape::Scalar),
+            Ctx::Domain { .. } => (Ctx::Domain { domain: None }, Shape::Scalar),
+            Ctx::Row { .. } => {
+                self.errors.push(CheckError::Shape {
+                    message: format!("`{name}` cannot be used inside a row condition"),
+                    help: "aggregates belong in a metric's formula".into(),
+                    span,
+                });
+                return Ty::error();
+            }
+        };
+        let mut arg_shape: Option<Shape> = None;
+        if let Some(f) = filter {
+            let t = self.expr(f, &inner);
+            self.expect_bool(&t, f.span);
+            arg_shape = Some(t.shape);
+        }
+        let (value, example) = match name {
+            "count" => (None, "`count()` or `count(市级重办)`"),
+            "share" => (None, "`share(签收时间 - 派单时间 <= 2h)`"),
+            _ => (Some(()), "`mean(满意度评分)`"),
+        };
+        let arg_ty = match args {
+            [] if value.is_none() && name == "count" => None,
+            [arg] => {
+                let t = self.expr(arg, &inner);
+                if t.is_error() {
+                    return Ty::error();
+                }
+                arg_shape = Some(t.shape.clone());
+                Some((t, arg.span))
+            }
+            _ => {
+                let expected = match name {
+                    "count" => "nothing, or one condition",
+                    "share" => "one condition",
+                    _ => "one value",
+                };
+                return self.arguments(func, expected, example, span);
+            }
+        };
+        if let Ctx::Domain { .. } = ctx {
+            if !matches!(arg_shape, Some(Shape::Keyed(_))) {
+                self.errors.push(CheckError::Shape {
+                    message: format!("`{name}` here aggregates over units or keys, but its argument has one value"),
+                    help: "aggregate a metric with a value per unit, e.g. `mean(响应率 where 承办量 > 0)`, or add `from` to aggregate rows".into(),
+                    span,
+                });
+                return Ty::error();
+            }
+        }
+        let shape = result_shape;
+        match name {
+            "count" => {
+                if let Some((t, s)) = &arg_ty {
+                    self.expect_bool(t, *s);
+                }
+                Ty::new(Base::Int, shape)
+            }
+            "share" => {
+                match &arg_ty {
+                    Some((t, s)) => self.expect_bool(t, *s),
+                    None => return self.arguments(func, "one condition", example, span),
+                }
+                Ty::new(Base::Percent, shape).nullable(true)
+            }
+            _ => {
+                let Some((t, s)) = arg_ty else {
+                    return self.arguments(func, "one value", example, span);
+                };
+                let base = match (name, &t.base) {
+                    ("mean", Base::Int) => Base::Number,
+                    (_, Base::Int | Base::Number | Base::Percent) => t.base.clone(),
+                    ("min" | "max", Base::DateTime | Base::Duration) => t.base.clone(),
+                    _ => {
+                        self.errors.push(CheckError::Mismatch {
+                            expected: "a number".into(),
+                            found: t.base.to_string(),
+                            help: format!("`{name}` works on numbers and percentages; map labels to numbers with `->`"),
+                            span: s,
+                        });
+                        return Ty::error();
+                    }
+                };
+                Ty::new(base, shape).nullable(name != "sum")
+            }
+        }
+    }
+}
+
+fn operand_help(op: BinaryOp, left: &Base, right: &Base) -> String {
+    use Base::*;
+    match (op, left, right) {
+        (BinaryOp::Add | BinaryOp::Sub, Percent, Int | Number) | (BinaryOp::Add | BinaryOp::Sub, Int | Number, Percent) => {
+            "a percentage and a plain number do not add up: weigh the rate in a `score` (`5% 响应率`) or turn the number into a percentage with `* 100%`".into()
+        }
+        (_, DateTime, Int | Number) | (_, Int | Number, DateTime) => {
+            "compare a date-time with a date-time, or a difference of two with a duration such as `2h`".into()
+        }
+        (_, Bool, _) | (_, _, Bool) => "yes/no values cannot be used in arithmetic: count them with `count(…)` or `share(…)`".into(),
+        (BinaryOp::Mul, Percent, Percent) => "multiply a percentage by a number, not by another percentage".into(),
+        _ => "both sides must be numbers of a kind that fits the operator".into(),
+    }
+}

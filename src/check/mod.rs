@@ -1,0 +1,1177 @@
+//! Stage 3: names and types. Builds the symbol tables ([`Env`]), annotates every
+//! expression of the tree with its [`Ty`], and collects every error and warning.
+
+mod bands;
+mod error;
+mod expr;
+
+pub use error::{did_you_mean, CheckError};
+
+use crate::ast::*;
+use crate::data::{ColumnSpec, ColumnType};
+use crate::span::Span;
+use crate::types::{Base, Domain, Shape, Ty};
+use rust_decimal::Decimal;
+use std::collections::{BTreeSet, HashMap};
+
+/// A checked policy: the annotated tree and its symbol tables.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The tree, every expression typed.
+    pub policy: Policy,
+    /// The symbol tables.
+    pub env: Env,
+    /// Warnings (errors would have stopped the checker's caller).
+    pub warnings: Vec<CheckError>,
+}
+
+/// Everything a name can refer to.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// `rounding`.
+    pub rounding: Rounding,
+    /// `decimals`.
+    pub decimals: u32,
+    /// `weights strict`.
+    pub weights_strict: bool,
+    /// The title.
+    pub title: String,
+    /// Sources in declaration order.
+    pub sources: Vec<SourceDef>,
+    /// Units in registry order.
+    pub units: Vec<UnitDef>,
+    /// Group names in order.
+    pub groups: Vec<String>,
+    /// Unit names and aliases to unit indices.
+    pub unit_lookup: HashMap<String, u32>,
+    /// Definitions by name.
+    pub defs: HashMap<String, Def>,
+    /// Metric, score, bands and ranking names in an order where each comes after what it uses.
+    pub order: Vec<String>,
+}
+
+/// A unit of the registry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitDef {
+    /// Its name.
+    pub name: String,
+    /// Index into [`Env::groups`].
+    pub group: usize,
+}
+
+/// A source's fields and file.
+#[derive(Debug, Clone)]
+pub struct SourceDef {
+    /// The source's name.
+    pub name: String,
+    /// The file read.
+    pub file: FileSource,
+    /// Read from the previous month's folder.
+    pub previous: bool,
+    /// The fields, as the loader wants them.
+    pub columns: Vec<ColumnSpec>,
+    /// The fields' types.
+    pub types: Vec<Base>,
+}
+
+impl SourceDef {
+    /// The index and type of a field.
+    pub fn field(&self, name: &str) -> Option<(usize, Ty)> {
+        let i = self.columns.iter().position(|c| c.name == name)?;
+        let base = self.types.get(i)?.clone();
+        let nullable = self.columns.get(i).is_some_and(|c| c.nullable);
+        Some((i, Ty::new(base, Shape::Row).nullable(nullable)))
+    }
+}
+
+/// What a definition is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefKind {
+    /// Index into [`Env::sources`].
+    Source(usize),
+    /// A view over a source: the source's index, and the view's item index.
+    View {
+        /// The root source.
+        source: usize,
+        /// The view's item, then the items of the views it filters, innermost last.
+        items: Vec<usize>,
+    },
+    /// A metric's item index.
+    Metric(usize),
+    /// A score's item index.
+    Score(usize),
+    /// A bands' item index.
+    Bands(usize),
+    /// A ranking's item index.
+    Ranking(usize),
+}
+
+/// A named definition.
+#[derive(Debug, Clone)]
+pub struct Def {
+    /// What it is.
+    pub kind: DefKind,
+    /// Its name as written.
+    pub span: Span,
+    /// Its type, once checked.
+    pub ty: Option<Ty>,
+}
+
+/// Checks a policy: every error and warning, or the annotated policy and its warnings.
+pub fn check(policy: Policy) -> Result<Checked, Vec<CheckError>> {
+    let mut checker = Checker {
+        env: Env {
+            decimals: 2,
+            ..Env::default()
+        },
+        errors: Vec::new(),
+        used: BTreeSet::new(),
+        score_term_names: HashMap::new(),
+        band_names: HashMap::new(),
+    };
+    let mut policy = policy;
+    checker.declare(&policy);
+    checker.resolve_views(&policy);
+    let order = checker.order(&policy);
+    for name in &order {
+        let Some(def) = checker.env.defs.get(name) else {
+            continue;
+        };
+        match def.kind.clone() {
+            DefKind::Metric(i) => {
+                if let Some(Item::Metric(m)) = policy.items.get_mut(i) {
+                    let ty = checker.metric(m);
+                    checker.set_ty(name, ty);
+                }
+            }
+            DefKind::Score(i) => {
+                if let Some(Item::Score(s)) = policy.items.get_mut(i) {
+                    let ty = checker.score(s);
+                    checker.set_ty(name, ty);
+                }
+            }
+            DefKind::Bands(i) => {
+                if let Some(Item::Bands(b)) = policy.items.get_mut(i) {
+                    let ty = checker.bands(b);
+                    checker.set_ty(name, ty);
+                }
+            }
+            DefKind::Ranking(i) => {
+                if let Some(Item::Ranking(r)) = policy.items.get_mut(i) {
+                    let ty = checker.ranking(r);
+                    checker.set_ty(name, ty);
+                }
+            }
+            _ => {}
+        }
+    }
+    checker.env.order = order;
+    for item in &mut policy.items {
+        match item {
+            Item::View(view) => checker.view(view),
+            Item::Report(report) => checker.report(report),
+            _ => {}
+        }
+    }
+    checker.unused(&policy);
+    let (warnings, errors): (Vec<_>, Vec<_>) =
+        checker.errors.into_iter().partition(|e| e.is_warning());
+    if errors.is_empty() {
+        Ok(Checked {
+            policy,
+            env: checker.env,
+            warnings,
+        })
+    } else {
+        let mut all = errors;
+        all.extend(warnings);
+        Err(all)
+    }
+}
+
+pub(crate) struct Checker {
+    pub(crate) env: Env,
+    pub(crate) errors: Vec<CheckError>,
+    /// Names referenced anywhere.
+    pub(crate) used: BTreeSet<String>,
+    /// The term names of each score.
+    pub(crate) score_term_names: HashMap<String, Vec<String>>,
+    /// The band names of each `bands`.
+    pub(crate) band_names: HashMap<String, Vec<String>>,
+}
+
+impl Checker {
+    fn set_ty(&mut self, name: &str, ty: Ty) {
+        if let Some(def) = self.env.defs.get_mut(name) {
+            def.ty = Some(ty);
+        }
+    }
+
+    fn define(&mut self, name: &Ident, kind: DefKind) {
+        if name.name == "unit" || name.name == "group" {
+            self.errors.push(CheckError::Declaration {
+                message: format!("`{}` is a built-in name", name.name),
+                help: "choose another name".into(),
+                span: name.span,
+            });
+            return;
+        }
+        if let Some(first) = self.env.defs.get(&name.name) {
+            self.errors.push(CheckError::Duplicate {
+                name: name.name.clone(),
+                span: name.span,
+                first: first.span,
+            });
+            return;
+        }
+        self.env.defs.insert(
+            name.name.clone(),
+            Def {
+                kind,
+                span: name.span,
+                ty: None,
+            },
+        );
+    }
+
+    /// Header, sources, units, and every name.
+    fn declare(&mut self, policy: &Policy) {
+        let mut header_seen: Option<Span> = None;
+        let mut units_seen: Option<Span> = None;
+        let mut report_seen: Option<Span> = None;
+        for (i, item) in policy.items.iter().enumerate() {
+            match item {
+                Item::Header(h) => {
+                    if let Some(first) = header_seen {
+                        self.errors.push(CheckError::Duplicate {
+                            name: "policy".into(),
+                            span: h.span,
+                            first,
+                        });
+                    }
+                    header_seen = Some(h.span);
+                    self.env.title = h.title.value.clone();
+                    if let Some((r, _)) = h.rounding {
+                        self.env.rounding = r;
+                    }
+                    if let Some((d, _)) = h.decimals {
+                        self.env.decimals = d;
+                    }
+                    if let Some((w, _)) = h.weights_strict {
+                        self.env.weights_strict = w;
+                    }
+                }
+                Item::Units(u) => {
+                    if let Some(first) = units_seen {
+                        self.errors.push(CheckError::Duplicate {
+                            name: "units".into(),
+                            span: u.span,
+                            first,
+                        });
+                    }
+                    units_seen = Some(u.span);
+                    self.units(u);
+                }
+                Item::Report(r) => {
+                    if let Some(first) = report_seen {
+                        self.errors.push(CheckError::Duplicate {
+                            name: "report".into(),
+                            span: r.span,
+                            first,
+                        });
+                    }
+                    report_seen = Some(r.span);
+                }
+                Item::Source(_) => {}
+                Item::View(v) => self.define(
+                    &v.name,
+                    DefKind::View {
+                        source: usize::MAX,
+                        items: vec![i],
+                    },
+                ),
+                Item::Metric(m) => self.define(&m.name, DefKind::Metric(i)),
+                Item::Score(s) => {
+                    let terms = s
+                        .terms
+                        .iter()
+                        .filter_map(|t| match &t.expr.kind {
+                            ExprKind::Name(n) => Some(n.name.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    self.score_term_names.insert(s.name.name.clone(), terms);
+                    self.define(&s.name, DefKind::Score(i));
+                }
+                Item::Bands(b) => {
+                    let names = b.bands.iter().map(|b| b.name.name.clone()).collect();
+                    self.band_names.insert(b.name.name.clone(), names);
+                    self.define(&b.name, DefKind::Bands(i));
+                }
+                Item::Ranking(r) => self.define(&r.name, DefKind::Ranking(i)),
+            }
+        }
+        // Sources after units, so unit fields can be checked against the registry.
+        let file_sources: HashMap<&str, &Source> = policy
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Source(s) => Some((s.name.name.as_str(), s)),
+                _ => None,
+            })
+            .collect();
+        for item in &policy.items {
+            let Item::Source(source) = item else { continue };
+            let (file, previous) = match &source.kind {
+                SourceKind::File(file) => {
+                    self.file_source(file);
+                    (file.clone(), false)
+                }
+                SourceKind::Previous(of) => match file_sources.get(of.name.as_str()) {
+                    Some(Source {
+                        kind: SourceKind::File(file),
+                        ..
+                    }) => {
+                        self.used.insert(of.name.clone());
+                        (file.clone(), true)
+                    }
+                    Some(_) => {
+                        self.errors.push(CheckError::Declaration {
+                            message: format!("`{}` is itself a previous month", of.name),
+                            help: "name a source read from a file".into(),
+                            span: of.span,
+                        });
+                        continue;
+                    }
+                    None => {
+                        self.errors.push(CheckError::UnknownName {
+                            what: "source",
+                            name: of.name.clone(),
+                            help: did_you_mean(&of.name, file_sources.keys().copied()),
+                            span: of.span,
+                        });
+                        continue;
+                    }
+                },
+            };
+            let index = self.env.sources.len();
+            let mut def = SourceDef {
+                name: source.name.name.clone(),
+                file: file.clone(),
+                previous,
+                columns: Vec::new(),
+                types: Vec::new(),
+            };
+            let mut seen: HashMap<&str, Span> = HashMap::new();
+            for field in &file.fields {
+                if let Some(first) = seen.insert(&field.name.name, field.name.span) {
+                    if !previous {
+                        self.errors.push(CheckError::Duplicate {
+                            name: field.name.name.clone(),
+                            span: field.name.span,
+                            first,
+                        });
+                    }
+                    continue;
+                }
+                let (ty, base) = self.field_type(field, previous);
+                def.columns.push(ColumnSpec {
+                    name: field.name.name.clone(),
+                    header: field
+                        .header
+                        .as_ref()
+                        .map_or_else(|| field.name.name.clone(), |h| h.value.clone()),
+                    ty,
+                    nullable: field.nullable,
+                });
+                def.types.push(base);
+            }
+            self.env.sources.push(def);
+            self.define(&source.name, DefKind::Source(index));
+        }
+    }
+
+    fn file_source(&mut self, file: &FileSource) {
+        match file.format {
+            Format::Xlsx if file.sheet.is_none() => self.errors.push(CheckError::Declaration {
+                message: "an xlsx source needs a sheet".into(),
+                help: "add `sheet \"Sheet1\"` after the file name".into(),
+                span: file.path.span,
+            }),
+            Format::Csv => {}
+            _ => {
+                if let Some((_, span)) = file.encoding {
+                    self.errors.push(CheckError::Declaration {
+                        message: "only csv sources have an encoding".into(),
+                        help: "remove `encoding`".into(),
+                        span,
+                    });
+                }
+            }
+        }
+        if file.format != Format::Xlsx {
+            if let Some(sheet) = &file.sheet {
+                self.errors.push(CheckError::Declaration {
+                    message: "only xlsx sources have sheets".into(),
+                    help: "remove `sheet`".into(),
+                    span: sheet.span,
+                });
+            }
+        }
+        if file.fields.is_empty() {
+            self.errors.push(CheckError::Declaration {
+                message: format!("the source `{}` declares no fields", file.path.value),
+                help: "list the columns used, e.g. `承办单位 unit`".into(),
+                span: file.path.span,
+            });
+        }
+    }
+
+    fn field_type(&mut self, field: &Field, quiet: bool) -> (ColumnType, Base) {
+        match &field.ty {
+            FieldType::Text => (ColumnType::Text, Base::Text),
+            FieldType::Integer => (ColumnType::Integer, Base::Int),
+            FieldType::Decimal => (ColumnType::Decimal, Base::Number),
+            FieldType::Percent => (ColumnType::Percent, Base::Percent),
+            FieldType::Unit => {
+                if self.env.units.is_empty() && !quiet {
+                    self.errors.push(CheckError::Declaration {
+                        message: format!("`{}` is a unit field but no units are declared", field.name.name),
+                        help: "declare the units: `units { 镇街: 鱼山镇, 姚寨镇 }`".into(),
+                        span: field.span,
+                    });
+                }
+                (ColumnType::Unit, Base::Unit)
+            }
+            FieldType::Bool(spellings) => {
+                let mut t = Vec::new();
+                let mut f = Vec::new();
+                for (s, v) in spellings {
+                    if *v {
+                        t.push(s.name.clone());
+                    } else {
+                        f.push(s.name.clone());
+                    }
+                }
+                if spellings.is_empty() {
+                    t = vec!["true".into(), "是".into()];
+                    f = vec!["false".into(), "否".into()];
+                }
+                (
+                    ColumnType::Bool {
+                        true_spellings: t,
+                        false_spellings: f,
+                    },
+                    Base::Bool,
+                )
+            }
+            FieldType::DateTime(format) => {
+                let format = format
+                    .as_ref()
+                    .map_or_else(|| "%Y-%m-%d %H:%M:%S".to_string(), |f| f.value.clone());
+                if let Some(f) = field_format(&field.ty) {
+                    let bad = chrono::format::StrftimeItems::new(&format)
+                        .any(|i| matches!(i, chrono::format::Item::Error));
+                    if bad && !quiet {
+                        self.errors.push(CheckError::Declaration {
+                            message: format!("`{format}` is not a valid date-time format"),
+                            help: "use strftime codes such as `%Y-%m-%d %H:%M:%S`".into(),
+                            span: f,
+                        });
+                    }
+                }
+                (ColumnType::DateTime { format }, Base::DateTime)
+            }
+            FieldType::Enum(labels) => {
+                let mut seen: HashMap<&str, Span> = HashMap::new();
+                for l in labels {
+                    if let Some(first) = seen.insert(&l.name, l.span) {
+                        if !quiet {
+                            self.errors.push(CheckError::Duplicate {
+                                name: l.name.clone(),
+                                span: l.span,
+                                first,
+                            });
+                        }
+                    }
+                }
+                let names: Vec<String> = labels.iter().map(|l| l.name.clone()).collect();
+                (
+                    ColumnType::Enum {
+                        labels: names.clone(),
+                    },
+                    Base::Enum(names),
+                )
+            }
+        }
+    }
+
+    fn units(&mut self, units: &Units) {
+        let mut spans: HashMap<String, Span> = HashMap::new();
+        for group in &units.groups {
+            if let Some(first) = spans.insert(group.name.name.clone(), group.name.span) {
+                self.errors.push(CheckError::Duplicate {
+                    name: group.name.name.clone(),
+                    span: group.name.span,
+                    first,
+                });
+            }
+            let g = self.env.groups.len();
+            self.env.groups.push(group.name.name.clone());
+            for unit in &group.units {
+                if let Some(first) = spans.insert(unit.name.clone(), unit.span) {
+                    self.errors.push(CheckError::Duplicate {
+                        name: unit.name.clone(),
+                        span: unit.span,
+                        first,
+                    });
+                    continue;
+                }
+                let id = self.env.units.len() as u32;
+                self.env.units.push(UnitDef {
+                    name: unit.name.clone(),
+                    group: g,
+                });
+                self.env.unit_lookup.insert(unit.name.clone(), id);
+            }
+        }
+        for alias in &units.aliases {
+            match self.env.unit_lookup.get(&alias.to.name).copied() {
+                Some(id) => {
+                    if let Some(first) = spans.insert(alias.from.name.clone(), alias.from.span) {
+                        self.errors.push(CheckError::Duplicate {
+                            name: alias.from.name.clone(),
+                            span: alias.from.span,
+                            first,
+                        });
+                    } else {
+                        self.env.unit_lookup.insert(alias.from.name.clone(), id);
+                    }
+                }
+                None => {
+                    let names: Vec<&str> = self.env.units.iter().map(|u| u.name.as_str()).collect();
+                    self.errors.push(CheckError::UnknownName {
+                        what: "unit",
+                        name: alias.to.name.clone(),
+                        help: did_you_mean(&alias.to.name, names),
+                        span: alias.to.span,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Resolves each view to its root source.
+    fn resolve_views(&mut self, policy: &Policy) {
+        let views: Vec<(String, usize)> = self
+            .env
+            .defs
+            .iter()
+            .filter_map(|(n, d)| match &d.kind {
+                DefKind::View { items, .. } => items.first().map(|i| (n.clone(), *i)),
+                _ => None,
+            })
+            .collect();
+        for (name, item) in views {
+            let mut items = vec![item];
+            let mut current = item;
+            let source = loop {
+                let Some(Item::View(view)) = policy.items.get(current) else {
+                    break None;
+                };
+                match self.env.defs.get(&view.source.name).map(|d| d.kind.clone()) {
+                    Some(DefKind::Source(s)) => break Some(s),
+                    Some(DefKind::View { items: vi, .. }) => {
+                        let Some(next) = vi.first().copied() else {
+                            break None;
+                        };
+                        if items.contains(&next) {
+                            self.errors.push(CheckError::Cycle {
+                                name: name.clone(),
+                                cycle: format!("`{name}` filters itself"),
+                                span: view.source.span,
+                            });
+                            break None;
+                        }
+                        items.push(next);
+                        current = next;
+                    }
+                    _ => {
+                        let candidates: Vec<String> = self
+                            .env
+                            .defs
+                            .iter()
+                            .filter(|(_, d)| matches!(d.kind, DefKind::Source(_) | DefKind::View { .. }))
+                            .map(|(n, _)| n.clone())
+                            .collect();
+                        if current == item {
+                            self.errors.push(CheckError::UnknownName {
+                                what: "source",
+                                name: view.source.name.clone(),
+                                help: did_you_mean(&view.source.name, candidates.iter().map(|s| s.as_str())),
+                                span: view.source.span,
+                            });
+                        }
+                        break None;
+                    }
+                }
+            };
+            if let Some(def) = self.env.defs.get_mut(&name) {
+                def.kind = DefKind::View {
+                    source: source.unwrap_or(usize::MAX),
+                    items,
+                };
+            }
+        }
+    }
+
+    /// The root source of a source or view name.
+    pub(crate) fn source_of(&self, name: &str) -> Option<usize> {
+        match self.env.defs.get(name).map(|d| &d.kind) {
+            Some(DefKind::Source(s)) => Some(*s),
+            Some(DefKind::View { source, .. }) if *source != usize::MAX => Some(*source),
+            _ => None,
+        }
+    }
+
+    fn view(&mut self, view: &mut View) {
+        self.used.insert(view.source.name.clone());
+        let Some(source) = self.source_of(&view.name.name) else {
+            return;
+        };
+        let ctx = expr::Ctx::Row { source };
+        let ty = self.expr(&mut view.filter, &ctx);
+        self.expect_bool(&ty, view.filter.span);
+    }
+
+    fn metric(&mut self, metric: &mut Metric) -> Ty {
+        let domain = match (&metric.from, &metric.by) {
+            (_, None) => None,
+            (None, Some(by)) => {
+                self.errors.push(CheckError::Declaration {
+                    message: "`by` needs `from`".into(),
+                    help: "say which rows are grouped: `from 派单 by 承办单位`".into(),
+                    span: by.span,
+                });
+                return Ty::error();
+            }
+            (Some(from), Some(by)) => {
+                let Some(source) = self.source_of(&from.source.name) else {
+                    return self.unknown_source(&from.source);
+                };
+                match self.env.sources.get(source).and_then(|s| s.field(&by.name)) {
+                    Some((_, ty)) => match ty.base {
+                        Base::Unit => Some(Domain::Unit),
+                        Base::Text | Base::Enum(_) => Some(Domain::Field(by.name.clone())),
+                        other => {
+                            self.errors.push(CheckError::Mismatch {
+                                expected: "a unit, text or label field".into(),
+                                found: other.to_string(),
+                                help: "group by a field such as `承办单位` or `二级分类`".into(),
+                                span: by.span,
+                            });
+                            return Ty::error();
+                        }
+                    },
+                    None => {
+                        let names = self.field_names(source);
+                        self.errors.push(CheckError::UnknownName {
+                            what: "field",
+                            name: by.name.clone(),
+                            help: did_you_mean(&by.name, names.iter().map(|s| s.as_str())),
+                            span: by.span,
+                        });
+                        return Ty::error();
+                    }
+                }
+            }
+        };
+        let ty = match &mut metric.from {
+            Some(from) => {
+                self.used.insert(from.source.name.clone());
+                let Some(source) = self.source_of(&from.source.name) else {
+                    return self.unknown_source(&from.source);
+                };
+                if let Some(filter) = &mut from.filter {
+                    let t = self.expr(filter, &expr::Ctx::Row { source });
+                    self.expect_bool(&t, filter.span);
+                }
+                let ctx = expr::Ctx::Group {
+                    source,
+                    domain: domain.clone(),
+                };
+                let mut ty = self.expr(&mut metric.expr, &ctx);
+                if ty.shape == Shape::Row && !ty.is_error() {
+                    self.errors.push(CheckError::Shape {
+                        message: "a metric must aggregate its rows".into(),
+                        help: "wrap the value in `mean(…)`, `sum(…)`, `min(…)`, `max(…)`, or count rows with `count(…)`".into(),
+                        span: metric.expr.span,
+                    });
+                    ty = Ty::error();
+                }
+                ty.shape = match domain {
+                    Some(d) => Shape::Keyed(d),
+                    None => Shape::Scalar,
+                };
+                ty
+            }
+            None => self.expr(&mut metric.expr, &expr::Ctx::Domain { domain: None }),
+        };
+        match &mut metric.default {
+            Some(default) => {
+                let dty = self.expr(default, &expr::Ctx::Domain { domain: None });
+                if !ty.is_error() && !dty.is_error() && !numeric_compatible(&ty.base, &dty.base) && ty.base != dty.base {
+                    self.errors.push(CheckError::Mismatch {
+                        expected: ty.base.to_string(),
+                        found: dty.base.to_string(),
+                        help: "the default must have the metric's type".into(),
+                        span: default.span,
+                    });
+                }
+                ty.nullable(dty.nullable)
+            }
+            None => ty,
+        }
+    }
+
+    fn unknown_source(&mut self, name: &Ident) -> Ty {
+        let candidates: Vec<String> = self
+            .env
+            .defs
+            .iter()
+            .filter(|(_, d)| matches!(d.kind, DefKind::Source(_) | DefKind::View { .. }))
+            .map(|(n, _)| n.clone())
+            .collect();
+        self.errors.push(CheckError::UnknownName {
+            what: "source",
+            name: name.name.clone(),
+            help: did_you_mean(&name.name, candidates.iter().map(|s| s.as_str())),
+            span: name.span,
+        });
+        Ty::error()
+    }
+
+    pub(crate) fn field_names(&self, source: usize) -> Vec<String> {
+        self.env
+            .sources
+            .get(source)
+            .map(|s| s.columns.iter().map(|c| c.name.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn score(&mut self, score: &mut Score) -> Ty {
+        let mut total = Decimal::ZERO;
+        let mut any_weight = false;
+        let mut shape = Shape::Scalar;
+        for term in &mut score.terms {
+            let ty = self.expr(&mut term.expr, &expr::Ctx::Domain { domain: None });
+            if ty.is_error() {
+                continue;
+            }
+            shape = match self.join_shapes(&shape, &ty.shape, term.expr.span) {
+                Some(s) => s,
+                None => continue,
+            };
+            if ty.nullable {
+                self.nullable_error(&term.expr);
+            }
+            match term.weight {
+                Some((w, _)) => {
+                    any_weight = true;
+                    total += w;
+                    if !matches!(ty.base, Base::Percent | Base::Number | Base::Int) {
+                        self.errors.push(CheckError::Mismatch {
+                            expected: "a percentage or a number".into(),
+                            found: ty.base.to_string(),
+                            help: "a weight multiplies a rate or a number of points".into(),
+                            span: term.expr.span,
+                        });
+                    }
+                }
+                None => {
+                    if ty.base == Base::Percent {
+                        self.errors.push(CheckError::Mismatch {
+                            expected: "points (a number)".into(),
+                            found: "a percentage".into(),
+                            help: "give the rate a weight, e.g. `50% 综合满意率`".into(),
+                            span: term.expr.span,
+                        });
+                    } else if !matches!(ty.base, Base::Number | Base::Int) {
+                        self.errors.push(CheckError::Mismatch {
+                            expected: "points (a number)".into(),
+                            found: ty.base.to_string(),
+                            help: "a score adds up numbers".into(),
+                            span: term.expr.span,
+                        });
+                    }
+                }
+            }
+        }
+        if any_weight && total != Decimal::from(100) {
+            let total = total.normalize().to_string();
+            let name = score.name.name.clone();
+            self.errors.push(if self.env.weights_strict {
+                CheckError::Weights {
+                    name,
+                    total,
+                    span: score.span,
+                }
+            } else {
+                CheckError::WeightsWarning {
+                    name,
+                    total,
+                    span: score.span,
+                }
+            });
+        }
+        Ty::new(Base::Number, shape)
+    }
+
+    pub(crate) fn nullable_error(&mut self, expr: &Expr) {
+        let name = match &expr.kind {
+            ExprKind::Name(n) => n.name.clone(),
+            _ => "this value".to_string(),
+        };
+        let help = match &expr.kind {
+            ExprKind::Name(n) => format!(
+                "give `{}` a value for empty cases: `metric {} … default 100`, or write `{} ?? 0` here",
+                n.name, n.name, n.name
+            ),
+            _ => "give it a value for empty cases with `?? 0`".to_string(),
+        };
+        self.errors.push(CheckError::Nullable {
+            name,
+            help,
+            span: expr.span,
+        });
+    }
+
+    pub(crate) fn join_shapes(&mut self, a: &Shape, b: &Shape, span: Span) -> Option<Shape> {
+        match (a, b) {
+            (Shape::Scalar, other) | (other, Shape::Scalar) => Some(other.clone()),
+            (Shape::Row, Shape::Row) => Some(Shape::Row),
+            (Shape::Keyed(x), Shape::Keyed(y)) if x == y => Some(a.clone()),
+            (Shape::Keyed(x), Shape::Keyed(y)) => {
+                self.errors.push(CheckError::Shape {
+                    message: format!("values per {x} and per {y} cannot be combined"),
+                    help: "combine metrics grouped by the same field".into(),
+                    span,
+                });
+                None
+            }
+            _ => {
+                self.errors.push(CheckError::Shape {
+                    message: "a row value cannot be combined with a metric here".into(),
+                    help: "aggregate the rows first".into(),
+                    span,
+                });
+                None
+            }
+        }
+    }
+
+    fn bands(&mut self, bands: &mut Bands) -> Ty {
+        let ty = self.expr(&mut bands.on, &expr::Ctx::Domain { domain: None });
+        if ty.is_error() {
+            return Ty::error();
+        }
+        if ty.nullable {
+            self.nullable_error(&bands.on);
+        }
+        if !ty.is_numeric() {
+            self.errors.push(CheckError::Mismatch {
+                expected: "a number".into(),
+                found: ty.base.to_string(),
+                help: "bands divide a numeric value such as `承办量`".into(),
+                span: bands.on.span,
+            });
+            return Ty::error();
+        }
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for b in &bands.bands {
+            if let Some(first) = seen.insert(&b.name.name, b.name.span) {
+                self.errors.push(CheckError::Duplicate {
+                    name: b.name.name.clone(),
+                    span: b.name.span,
+                    first,
+                });
+            }
+        }
+        let errors = bands::coverage(&bands.name.name, &bands.bands, ty.base == Base::Int);
+        self.errors.extend(errors);
+        Ty::new(Base::Band(bands.name.name.clone()), ty.shape).nullable(true)
+    }
+
+    fn ranking(&mut self, ranking: &mut Ranking) -> Ty {
+        let mut shape = Shape::Scalar;
+        for key in &mut ranking.keys {
+            let ty = self.expr(&mut key.expr, &expr::Ctx::Domain { domain: None });
+            if ty.is_error() {
+                continue;
+            }
+            if ty.nullable {
+                self.nullable_error(&key.expr);
+            }
+            if let Some(s) = self.join_shapes(&shape, &ty.shape, key.expr.span) {
+                shape = s;
+            }
+        }
+        for w in &ranking.within {
+            if w.name == "group" {
+                continue;
+            }
+            self.used.insert(w.name.clone());
+            match self.env.defs.get(&w.name).map(|d| d.kind.clone()) {
+                Some(DefKind::Bands(_)) => {}
+                _ => {
+                    let names: Vec<String> = self
+                        .env
+                        .defs
+                        .iter()
+                        .filter(|(_, d)| matches!(d.kind, DefKind::Bands(_)))
+                        .map(|(n, _)| n.clone())
+                        .chain(["group".to_string()])
+                        .collect();
+                    self.errors.push(CheckError::UnknownName {
+                        what: "bands",
+                        name: w.name.clone(),
+                        help: did_you_mean(&w.name, names.iter().map(|s| s.as_str())),
+                        span: w.span,
+                    });
+                }
+            }
+        }
+        if shape == Shape::Scalar {
+            shape = Shape::Keyed(Domain::Unit);
+        }
+        Ty::new(Base::Int, shape)
+    }
+
+    fn report(&mut self, report: &mut Report) {
+        for section in &mut report.sections {
+            match section {
+                Section::Table(table) => self.table(table),
+                Section::Text(text) => self.template(text),
+                Section::Heading(_) => {}
+            }
+        }
+    }
+
+    fn table(&mut self, table: &mut Table) {
+        let domain = if table.rows.domain.name == "unit" {
+            Domain::Unit
+        } else {
+            let known = self.env.sources.iter().any(|s| s.field(&table.rows.domain.name).is_some());
+            if !known {
+                let mut names = vec!["unit".to_string()];
+                for s in &self.env.sources {
+                    names.extend(s.columns.iter().map(|c| c.name.clone()));
+                }
+                self.errors.push(CheckError::UnknownName {
+                    what: "row domain",
+                    name: table.rows.domain.name.clone(),
+                    help: did_you_mean(&table.rows.domain.name, names.iter().map(|s| s.as_str())),
+                    span: table.rows.domain.span,
+                });
+                return;
+            }
+            Domain::Field(table.rows.domain.name.clone())
+        };
+        let ctx = expr::Ctx::Domain {
+            domain: Some(domain.clone()),
+        };
+        if let Some(filter) = &mut table.rows.filter {
+            let ty = self.expr(filter, &ctx);
+            self.expect_bool(&ty, filter.span);
+            self.expect_domain(&ty, &domain, filter.span);
+        }
+        for key in &mut table.rows.order {
+            let ty = self.expr(&mut key.expr, &ctx);
+            self.expect_domain(&ty, &domain, key.expr.span);
+        }
+        for column in &mut table.columns {
+            let ty = self.expr(&mut column.expr, &ctx);
+            self.expect_domain(&ty, &domain, column.expr.span);
+        }
+    }
+
+    fn expect_domain(&mut self, ty: &Ty, domain: &Domain, span: Span) {
+        if let Shape::Keyed(d) = &ty.shape {
+            if d != domain {
+                self.errors.push(CheckError::Shape {
+                    message: format!("this value is per {d}, but the table's rows are per {domain}"),
+                    help: "use metrics grouped by the table's row field".into(),
+                    span,
+                });
+            }
+        }
+    }
+
+    fn template(&mut self, text: &Str) {
+        // Names the template reads count as used; unknown ones are checked when rendering.
+        for (name, _) in self.env.defs.iter() {
+            if text.value.contains(name.as_str()) {
+                self.used.insert(name.clone());
+            }
+        }
+    }
+
+    pub(crate) fn expect_bool(&mut self, ty: &Ty, span: Span) {
+        if !ty.is_error() && ty.base != Base::Bool {
+            self.errors.push(CheckError::Mismatch {
+                expected: "a yes/no condition".into(),
+                found: ty.base.to_string(),
+                help: "compare the value, e.g. `办理方式 == \"派单\"`".into(),
+                span,
+            });
+        }
+    }
+
+    fn unused(&mut self, policy: &Policy) {
+        let _ = policy;
+        let mut unused: Vec<(String, Span)> = self
+            .env
+            .defs
+            .iter()
+            .filter(|(name, _)| !self.used.contains(*name))
+            .map(|(name, def)| (name.clone(), def.span))
+            .collect();
+        unused.sort_by_key(|(_, span)| span.start);
+        for (name, span) in unused {
+            self.errors.push(CheckError::Unused { name, span });
+        }
+    }
+
+    /// Definition names in dependency order; reports cycles.
+    fn order(&mut self, policy: &Policy) -> Vec<String> {
+        let mut deps: HashMap<String, (Vec<String>, Span)> = HashMap::new();
+        for item in &policy.items {
+            let (name, exprs): (&Ident, Vec<&Expr>) = match item {
+                Item::Metric(m) => {
+                    let mut e = vec![&m.expr];
+                    e.extend(m.default.iter());
+                    (&m.name, e)
+                }
+                Item::Score(s) => (&s.name, s.terms.iter().map(|t| &t.expr).collect()),
+                Item::Bands(b) => (&b.name, vec![&b.on]),
+                Item::Ranking(r) => {
+                    let mut names: Vec<String> = Vec::new();
+                    for w in &r.within {
+                        names.push(w.name.clone());
+                    }
+                    let exprs: Vec<&Expr> = r.keys.iter().map(|k| &k.expr).collect();
+                    for e in &exprs {
+                        collect_names(e, &mut names);
+                    }
+                    deps.insert(r.name.name.clone(), (names, r.name.span));
+                    continue;
+                }
+                _ => continue,
+            };
+            let mut names = Vec::new();
+            for e in exprs {
+                collect_names(e, &mut names);
+            }
+            deps.insert(name.name.clone(), (names, name.span));
+        }
+        let mut keys: Vec<(&String, Span)> = deps.iter().map(|(k, v)| (k, v.1)).collect();
+        keys.sort_by_key(|(_, s)| s.start);
+        let mut order = Vec::new();
+        let mut state: HashMap<String, u8> = HashMap::new();
+        let mut reported: BTreeSet<String> = BTreeSet::new();
+        for (key, _) in keys {
+            let mut stack: Vec<String> = Vec::new();
+            self.visit(key, &deps, &mut state, &mut stack, &mut order, &mut reported);
+        }
+        order
+    }
+
+    fn visit(
+        &mut self,
+        name: &str,
+        deps: &HashMap<String, (Vec<String>, Span)>,
+        state: &mut HashMap<String, u8>,
+        stack: &mut Vec<String>,
+        order: &mut Vec<String>,
+        reported: &mut BTreeSet<String>,
+    ) {
+        match state.get(name) {
+            Some(2) => return,
+            Some(1) => {
+                let start = stack.iter().position(|n| n == name).unwrap_or(0);
+                let mut cycle: Vec<String> = stack.get(start..).unwrap_or(&[]).to_vec();
+                cycle.push(name.to_string());
+                if cycle.iter().any(|n| reported.contains(n)) {
+                    return;
+                }
+                reported.extend(cycle.iter().cloned());
+                let span = deps.get(name).map(|d| d.1).unwrap_or_default();
+                self.errors.push(CheckError::Cycle {
+                    name: name.to_string(),
+                    cycle: cycle.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" → "),
+                    span,
+                });
+                return;
+            }
+            _ => {}
+        }
+        let Some((uses, _)) = deps.get(name) else {
+            return;
+        };
+        state.insert(name.to_string(), 1);
+        stack.push(name.to_string());
+        for u in uses {
+            if deps.contains_key(u) {
+                self.visit(u, deps, state, stack, order, reported);
+            }
+        }
+        stack.pop();
+        state.insert(name.to_string(), 2);
+        if !reported.contains(name) {
+            order.push(name.to_string());
+        }
+    }
+}
+
+fn field_format(ty: &FieldType) -> Option<Span> {
+    match ty {
+        FieldType::DateTime(Some(f)) => Some(f.span),
+        _ => None,
+    }
+}
+
+pub(crate) fn numeric_compatible(a: &Base, b: &Base) -> bool {
+    matches!(
+        (a, b),
+        (Base::Int | Base::Number, Base::Int | Base::Number) | (Base::Percent, Base::Int | Base::Number | Base::Percent)
+    )
+}
+
+/// Every name an expression mentions (bounded by the parser's nesting limit).
+pub(crate) fn collect_names(expr: &Expr, out: &mut Vec<String>) {
+    match &expr.kind {
+        ExprKind::Name(n) => out.push(n.name.clone()),
+        ExprKind::Member(e, _) => collect_names(e, out),
+        ExprKind::Call { args, filter, .. } => {
+            for a in args {
+                collect_names(a, out);
+            }
+            if let Some(f) = filter {
+                collect_names(f, out);
+            }
+        }
+        ExprKind::Unary(_, e) => collect_names(e, out),
+        ExprKind::Binary(_, a, b) => {
+            collect_names(a, out);
+            collect_names(b, out);
+        }
+        ExprKind::LabelMap(e, entries) => {
+            collect_names(e, out);
+            for (_, v) in entries {
+                collect_names(v, out);
+            }
+        }
+        ExprKind::IsEmpty { expr, .. } => collect_names(expr, out),
+        _ => {}
+    }
+}

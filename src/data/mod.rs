@@ -1,0 +1,229 @@
+//! The data-loading stage: reads a source file (CSV, XLSX, JSON Lines) into
+//! typed columns, as declared by the policy's column specs.
+//!
+//! Every value that does not fit its declared type is reported (all are
+//! counted, the first [`MAX_KEPT_CELL_ERRORS`] are kept), rows are never
+//! dropped, and structural problems (ragged CSV rows, unclosed quotes, bad
+//! encodings, missing columns or sheets) are errors with line numbers.
+
+use std::path::{Path, PathBuf};
+
+use rust_decimal::Decimal;
+
+mod csv;
+mod error;
+mod jsonl;
+mod value;
+mod xlsx;
+
+pub use error::{CellError, LoadError, MAX_KEPT_CELL_ERRORS};
+pub use value::validate_datetime_format;
+pub use xlsx::MAX_XLSX_CELLS;
+
+/// How a source file is read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileFormat {
+    /// CSV with a header row. `encoding: None` = detect: UTF-8 (with or
+    /// without BOM; BOM stripped) when the bytes are valid UTF-8, else
+    /// GB18030/GBK. The encoding used is reported in [`Table::encoding`].
+    Csv { encoding: Option<Encoding> },
+    /// XLSX, a named sheet; the first row with a value is the header.
+    Xlsx { sheet: String },
+    /// JSON Lines: one JSON object per line; the "header" is the object key.
+    /// Empty lines are skipped (they are not rows).
+    Jsonl,
+}
+
+/// A text encoding of CSV files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    /// GB18030, which also decodes GBK and GB2312.
+    Gbk,
+}
+
+/// The declared type of a column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnType {
+    Text,
+    Integer,
+    /// Exact decimal, parsed from the text (never via binary floating point).
+    Decimal,
+    /// A percentage given in points: "87.5" or "87.5%" both mean 87.5. A
+    /// spreadsheet number formatted as a percentage (stored as 0.875) also
+    /// means 87.5.
+    Percent,
+    /// Declared spellings, matched exactly after trimming whitespace.
+    Bool {
+        true_spellings: Vec<String>,
+        false_spellings: Vec<String>,
+    },
+    /// A chrono strftime format, e.g. `%Y-%m-%d %H:%M:%S`; date-only formats
+    /// mean midnight. Stored as seconds since 1970-01-01T00:00:00 of the
+    /// naive (local) date-time.
+    DateTime {
+        format: String,
+    },
+    /// One of the declared labels; stored as the index into `labels`.
+    Enum {
+        labels: Vec<String>,
+    },
+    /// A handling-unit name, resolved through a [`UnitResolver`].
+    Unit,
+}
+
+/// One declared column of a source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnSpec {
+    /// Field name in the policy (used for messages only).
+    pub name: String,
+    /// Header text in the file (CSV/XLSX header cell; JSONL key).
+    pub header: String,
+    pub ty: ColumnType,
+    /// Whether an empty cell (after trimming) is allowed, giving `None`.
+    pub nullable: bool,
+}
+
+/// Resolves unit names (and aliases) to indices in the policy's unit registry.
+pub trait UnitResolver {
+    fn resolve(&self, name: &str) -> Option<u32>;
+    /// Known names, for "did you mean" suggestions in errors.
+    fn names(&self) -> Vec<String>;
+}
+
+/// A column of typed values, one per row. `None` = empty cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnData {
+    Text(Vec<Option<Box<str>>>),
+    Integer(Vec<Option<i64>>),
+    /// Used for both `Decimal` and `Percent` columns.
+    Decimal(Vec<Option<Decimal>>),
+    Bool(Vec<Option<bool>>),
+    DateTime(Vec<Option<i64>>),
+    Enum(Vec<Option<u32>>),
+    Unit(Vec<Option<u32>>),
+}
+
+/// A loaded source: columns in the order of the specs given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub path: PathBuf,
+    pub columns: Vec<ColumnData>,
+    /// 1-based physical line of each row (CSV: line where the record
+    /// starts, counting embedded newlines; XLSX: sheet row number; JSONL:
+    /// line), for later error messages.
+    pub lines: Vec<u64>,
+    /// The encoding used (CSV only), and whether it was detected rather
+    /// than declared.
+    pub encoding: Option<(Encoding, bool)>,
+}
+
+impl Table {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// True when the source has no data rows.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+}
+
+/// Loads the columns `specs` of the file at `path`.
+///
+/// Only the declared columns are typed; other columns are ignored (but CSV
+/// rows must still have as many fields as the header).
+pub fn load_table(
+    path: &Path,
+    format: &FileFormat,
+    specs: &[ColumnSpec],
+    units: &dyn UnitResolver,
+) -> Result<Table, LoadError> {
+    match format {
+        FileFormat::Csv { encoding } => csv::load(path, *encoding, specs, units),
+        FileFormat::Xlsx { sheet } => xlsx::load(path, sheet, specs, units),
+        FileFormat::Jsonl => jsonl::load(path, specs, units),
+    }
+}
+
+/// Turns the collected bad cells into the result.
+fn finish(
+    path: &Path,
+    columns: Vec<value::Column<'_>>,
+    lines: Vec<u64>,
+    encoding: Option<(Encoding, bool)>,
+    errors: value::CellErrors,
+) -> Result<Table, LoadError> {
+    if errors.total > 0 {
+        return Err(LoadError::BadCells {
+            path: path.to_path_buf(),
+            errors: errors.kept,
+            total: errors.total,
+        });
+    }
+    Ok(Table {
+        path: path.to_path_buf(),
+        columns: columns.into_iter().map(|c| c.data).collect(),
+        lines,
+        encoding,
+    })
+}
+
+/// Maps each spec to the (0-based) position of its header in `headers`,
+/// reporting missing and duplicated (ambiguous) declared headers.
+fn match_headers(
+    path: &Path,
+    headers: &[String],
+    specs: &[ColumnSpec],
+    header_line: u64,
+    hint: impl FnOnce() -> Option<String>,
+) -> Result<Vec<usize>, LoadError> {
+    let mut positions = Vec::with_capacity(specs.len());
+    let mut missing: Vec<String> = Vec::new();
+    for spec in specs {
+        let wanted = spec.header.trim();
+        match headers.iter().position(|h| h == wanted) {
+            Some(p) => positions.push(p),
+            None => {
+                if !missing.iter().any(|m| m == wanted) {
+                    missing.push(wanted.to_string());
+                }
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(LoadError::MissingColumns {
+            path: path.to_path_buf(),
+            missing,
+            found: headers.iter().filter(|h| !h.is_empty()).cloned().collect(),
+            hint: hint(),
+        });
+    }
+    for (spec, &first) in specs.iter().zip(&positions) {
+        let wanted = spec.header.trim();
+        if let Some(second) = headers
+            .iter()
+            .enumerate()
+            .skip(first + 1)
+            .find(|(_, h)| *h == wanted)
+            .map(|(i, _)| i)
+        {
+            return Err(LoadError::DuplicateHeader {
+                path: path.to_path_buf(),
+                header: wanted.to_string(),
+                line: header_line,
+                column: second as u64 + 1,
+            });
+        }
+    }
+    Ok(positions)
+}
+
+/// 1-based line of byte offset `pos` in `bytes`.
+fn line_of(bytes: &[u8], pos: usize) -> u64 {
+    let upto = bytes.get(..pos).unwrap_or(bytes);
+    upto.iter().filter(|&&b| b == b'\n').count() as u64 + 1
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";

@@ -1,0 +1,719 @@
+//! Turning raw cells into typed column values.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::str::FromStr;
+
+use chrono::format::{Item, ParseErrorKind, StrftimeItems};
+use chrono::{NaiveDate, NaiveDateTime};
+use rust_decimal::Decimal;
+
+use super::error::{backticked, closest, CellError, MAX_KEPT_CELL_ERRORS};
+use super::{ColumnData, ColumnSpec, ColumnType, UnitResolver};
+
+/// The fast-path date-time format.
+pub(crate) const ISO_SECONDS: &str = "%Y-%m-%d %H:%M:%S";
+
+/// How long an offending value may be in an error message.
+const MAX_SHOWN_CHARS: usize = 80;
+
+/// A cell as read from a file, before typing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Raw<'a> {
+    /// No value (missing JSON key, JSON null, empty spreadsheet cell).
+    Empty,
+    /// Text from the file, untrimmed.
+    Text(&'a str),
+    /// A number stored as a number (spreadsheet, JSON), as its canonical
+    /// decimal text. `percent_style`: a spreadsheet cell formatted as a
+    /// percentage, whose stored value is a fraction (87.5% is 0.875).
+    Number {
+        text: &'a str,
+        percent_style: bool,
+    },
+    Bool(bool),
+    DateTime(NaiveDateTime),
+    /// A value that is never usable: a spreadsheet error such as `#DIV/0!`,
+    /// or a JSON list or object. `what` describes it for the help text.
+    Invalid {
+        shown: &'a str,
+        what: &'static str,
+    },
+}
+
+impl Raw<'_> {
+    fn is_blank(&self) -> bool {
+        match self {
+            Raw::Empty => true,
+            Raw::Text(s) => s.trim().is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The value as shown in error messages.
+    fn shown(&self) -> String {
+        let s = match self {
+            Raw::Empty => String::new(),
+            Raw::Text(s) => s.trim().to_string(),
+            Raw::Number { text, .. } => text.to_string(),
+            Raw::Bool(b) => b.to_string(),
+            Raw::DateTime(dt) => format_datetime(dt),
+            Raw::Invalid { shown, .. } => shown.to_string(),
+        };
+        shorten(&s)
+    }
+}
+
+fn shorten(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == MAX_SHOWN_CHARS {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn format_datetime(dt: &NaiveDateTime) -> String {
+    let mut s = String::new();
+    let fmt = if dt.time() == chrono::NaiveTime::MIN {
+        "%Y-%m-%d"
+    } else {
+        ISO_SECONDS
+    };
+    // Writing into a String only fails for a bad format, and these are fixed.
+    let _ = write!(s, "{}", dt.format(fmt));
+    s
+}
+
+/// Why a cell was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Problem {
+    /// Empty cell in a column that is not nullable.
+    Empty,
+    /// The value does not parse as the column's type.
+    Invalid,
+    /// A number where a date-time is required.
+    NumberForDateTime,
+    /// A value of a kind the column can never hold (`what`).
+    Unusable(&'static str),
+}
+
+/// Collects bad cells: all are counted, the first few are kept.
+#[derive(Debug, Default)]
+pub(crate) struct CellErrors {
+    pub kept: Vec<CellError>,
+    pub total: usize,
+}
+
+/// Precomputed per-column parsing state.
+enum Parser<'s> {
+    Text,
+    Integer,
+    Decimal,
+    Percent,
+    Bool { t: &'s [String], f: &'s [String] },
+    DateTime { format: &'s str, fast: bool },
+    Enum(HashMap<&'s str, u32>),
+    Unit,
+}
+
+/// Builds one typed column.
+pub(crate) struct Column<'s> {
+    spec: &'s ColumnSpec,
+    /// 1-based position of the column in the file, for messages.
+    file_column: u64,
+    /// Spreadsheet source: messages name cells like `C12`.
+    spreadsheet: bool,
+    parser: Parser<'s>,
+    pub data: ColumnData,
+}
+
+impl<'s> Column<'s> {
+    pub fn new(spec: &'s ColumnSpec, file_column: u64, spreadsheet: bool) -> Self {
+        let (parser, data) = match &spec.ty {
+            ColumnType::Text => (Parser::Text, ColumnData::Text(Vec::new())),
+            ColumnType::Integer => (Parser::Integer, ColumnData::Integer(Vec::new())),
+            ColumnType::Decimal => (Parser::Decimal, ColumnData::Decimal(Vec::new())),
+            ColumnType::Percent => (Parser::Percent, ColumnData::Decimal(Vec::new())),
+            ColumnType::Bool {
+                true_spellings,
+                false_spellings,
+            } => (
+                Parser::Bool {
+                    t: true_spellings,
+                    f: false_spellings,
+                },
+                ColumnData::Bool(Vec::new()),
+            ),
+            ColumnType::DateTime { format } => (
+                Parser::DateTime {
+                    format,
+                    fast: format == ISO_SECONDS,
+                },
+                ColumnData::DateTime(Vec::new()),
+            ),
+            ColumnType::Enum { labels } => {
+                let mut map = HashMap::with_capacity(labels.len());
+                for (i, l) in labels.iter().enumerate() {
+                    // The first declaration of a label wins.
+                    map.entry(l.trim()).or_insert(i as u32);
+                }
+                (Parser::Enum(map), ColumnData::Enum(Vec::new()))
+            }
+            ColumnType::Unit => (Parser::Unit, ColumnData::Unit(Vec::new())),
+        };
+        Column {
+            spec,
+            file_column,
+            spreadsheet,
+            parser,
+            data,
+        }
+    }
+
+    pub fn reserve(&mut self, n: usize) {
+        match &mut self.data {
+            ColumnData::Text(v) => v.reserve(n),
+            ColumnData::Integer(v) | ColumnData::DateTime(v) => v.reserve(n),
+            ColumnData::Decimal(v) => v.reserve(n),
+            ColumnData::Bool(v) => v.reserve(n),
+            ColumnData::Enum(v) | ColumnData::Unit(v) => v.reserve(n),
+        }
+    }
+
+    /// Types `raw` and appends it; a bad value is recorded in `errors` and
+    /// appended as `None` so that all columns keep the same length.
+    pub fn push(
+        &mut self,
+        raw: Raw<'_>,
+        line: u64,
+        units: &dyn UnitResolver,
+        errors: &mut CellErrors,
+    ) {
+        let outcome = if raw.is_blank() {
+            if self.spec.nullable {
+                self.data.push_none();
+                Ok(())
+            } else {
+                Err(Problem::Empty)
+            }
+        } else {
+            self.push_value(raw, units)
+        };
+        if let Err(problem) = outcome {
+            self.data.push_none();
+            errors.total += 1;
+            if errors.kept.len() < MAX_KEPT_CELL_ERRORS {
+                errors.kept.push(self.cell_error(problem, raw, line, units));
+            }
+        }
+    }
+
+    fn push_value(&mut self, raw: Raw<'_>, units: &dyn UnitResolver) -> Result<(), Problem> {
+        if let Raw::Invalid { what, .. } = raw {
+            return Err(Problem::Unusable(what));
+        }
+        match (&self.parser, &mut self.data) {
+            (Parser::Text, ColumnData::Text(v)) => {
+                let text: Box<str> = match raw {
+                    Raw::Text(s) => s.trim().into(),
+                    Raw::Number {
+                        text,
+                        percent_style,
+                    } => {
+                        if percent_style {
+                            match parse_decimal(text, true) {
+                                Some(d) => {
+                                    format!("{}%", (d * Decimal::ONE_HUNDRED).normalize()).into()
+                                }
+                                None => text.into(),
+                            }
+                        } else {
+                            text.into()
+                        }
+                    }
+                    Raw::Bool(b) => if b { "true" } else { "false" }.into(),
+                    Raw::DateTime(dt) => format_datetime(&dt).into(),
+                    Raw::Empty | Raw::Invalid { .. } => return Err(Problem::Invalid),
+                };
+                v.push(Some(text));
+            }
+            (Parser::Integer, ColumnData::Integer(v)) => {
+                let s = match raw {
+                    Raw::Text(s) => s.trim(),
+                    Raw::Number { text, .. } => text,
+                    _ => return Err(Problem::Invalid),
+                };
+                v.push(Some(parse_integer(s).ok_or(Problem::Invalid)?));
+            }
+            (Parser::Decimal, ColumnData::Decimal(v)) => {
+                let d = match raw {
+                    Raw::Text(s) => parse_decimal(s.trim(), false),
+                    Raw::Number { text, .. } => parse_decimal(text, true),
+                    _ => None,
+                };
+                v.push(Some(d.ok_or(Problem::Invalid)?));
+            }
+            (Parser::Percent, ColumnData::Decimal(v)) => {
+                let d = match raw {
+                    Raw::Text(s) => parse_percent(s),
+                    Raw::Number {
+                        text,
+                        percent_style,
+                    } => parse_decimal(text, true).and_then(|d| {
+                        if percent_style {
+                            d.checked_mul(Decimal::ONE_HUNDRED).map(|d| d.normalize())
+                        } else {
+                            Some(d)
+                        }
+                    }),
+                    _ => None,
+                };
+                v.push(Some(d.ok_or(Problem::Invalid)?));
+            }
+            (Parser::Bool { t, f }, ColumnData::Bool(v)) => {
+                let b = match raw {
+                    Raw::Bool(b) => Some(b),
+                    Raw::Text(s) => spelled_bool(s.trim(), t, f),
+                    Raw::Number { text, .. } => spelled_bool(text, t, f),
+                    _ => None,
+                };
+                v.push(Some(b.ok_or(Problem::Invalid)?));
+            }
+            (Parser::DateTime { format, fast }, ColumnData::DateTime(v)) => {
+                let secs = match raw {
+                    Raw::DateTime(dt) => Some(dt.and_utc().timestamp()),
+                    Raw::Text(s) => parse_datetime(s.trim(), format, *fast),
+                    Raw::Number { .. } => return Err(Problem::NumberForDateTime),
+                    _ => None,
+                };
+                v.push(Some(secs.ok_or(Problem::Invalid)?));
+            }
+            (Parser::Enum(map), ColumnData::Enum(v)) => {
+                let key = match raw {
+                    Raw::Text(s) => s.trim(),
+                    Raw::Number { text, .. } => text,
+                    _ => return Err(Problem::Invalid),
+                };
+                v.push(Some(*map.get(key).ok_or(Problem::Invalid)?));
+            }
+            (Parser::Unit, ColumnData::Unit(v)) => {
+                let name = match raw {
+                    Raw::Text(s) => s.trim(),
+                    Raw::Number { text, .. } => text,
+                    _ => return Err(Problem::Invalid),
+                };
+                v.push(Some(units.resolve(name).ok_or(Problem::Invalid)?));
+            }
+            // `new` pairs every parser with its data variant.
+            _ => return Err(Problem::Invalid),
+        }
+        Ok(())
+    }
+
+    fn cell_error(
+        &self,
+        problem: Problem,
+        raw: Raw<'_>,
+        line: u64,
+        units: &dyn UnitResolver,
+    ) -> CellError {
+        let value = raw.shown();
+        let expected = match problem {
+            Problem::Empty => "a value (the column is not nullable)".to_string(),
+            _ => expected_for(&self.spec.ty),
+        };
+        let help = match problem {
+            Problem::Empty => None,
+            Problem::Unusable(what) => Some(format!("the cell holds {what}")),
+            Problem::NumberForDateTime => Some(
+                "the cell holds a plain number; format it as a date in the spreadsheet, or write the date-time as text"
+                    .to_string(),
+            ),
+            Problem::Invalid => match &self.spec.ty {
+                ColumnType::Unit => {
+                    let names = units.names();
+                    closest(&value, names.iter().map(String::as_str))
+                        .map(|s| format!("did you mean `{s}`? if `{value}` is another name of a unit, declare it as an alias"))
+                }
+                ColumnType::Enum { labels } => closest(&value, labels.iter().map(String::as_str))
+                    .map(|s| format!("did you mean `{s}`?")),
+                ColumnType::Integer if parse_decimal(&value, true).is_some() => {
+                    Some("the column is declared as whole numbers".to_string())
+                }
+                _ => None,
+            },
+        };
+        let cell = self
+            .spreadsheet
+            .then(|| format!("{}{}", column_letters(self.file_column), line));
+        CellError {
+            line,
+            column: self.file_column,
+            header: self.spec.header.clone(),
+            value,
+            expected,
+            cell,
+            help,
+        }
+    }
+}
+
+impl ColumnData {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            ColumnData::Text(v) => v.len(),
+            ColumnData::Integer(v) | ColumnData::DateTime(v) => v.len(),
+            ColumnData::Decimal(v) => v.len(),
+            ColumnData::Bool(v) => v.len(),
+            ColumnData::Enum(v) | ColumnData::Unit(v) => v.len(),
+        }
+    }
+
+    /// True when the column has no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn push_none(&mut self) {
+        match self {
+            ColumnData::Text(v) => v.push(None),
+            ColumnData::Integer(v) | ColumnData::DateTime(v) => v.push(None),
+            ColumnData::Decimal(v) => v.push(None),
+            ColumnData::Bool(v) => v.push(None),
+            ColumnData::Enum(v) | ColumnData::Unit(v) => v.push(None),
+        }
+    }
+}
+
+/// What a column of type `ty` expects, for messages.
+pub(crate) fn expected_for(ty: &ColumnType) -> String {
+    match ty {
+        ColumnType::Text => "text".to_string(),
+        ColumnType::Integer => "a whole number like `12`".to_string(),
+        ColumnType::Decimal => "a decimal number like `87.5`".to_string(),
+        ColumnType::Percent => "a percentage like `87.5` or `87.5%`".to_string(),
+        ColumnType::Bool {
+            true_spellings,
+            false_spellings,
+        } => {
+            let mut all: Vec<&str> = true_spellings.iter().map(String::as_str).collect();
+            all.extend(false_spellings.iter().map(String::as_str));
+            format!("one of {}", backticked(&all, 12))
+        }
+        ColumnType::DateTime { format } => {
+            let mut out = format!("a date-time of the form `{format}`");
+            if let Some(example) = datetime_example(format) {
+                out.push_str(&format!(" like `{example}`"));
+            }
+            out
+        }
+        ColumnType::Enum { labels } => format!("one of {}", backticked(labels, 12)),
+        ColumnType::Unit => "a unit of the policy".to_string(),
+    }
+}
+
+/// `2023-03-01 08:00:00` written in `format`, if the format is valid.
+fn datetime_example(format: &str) -> Option<String> {
+    validate_datetime_format(format).ok()?;
+    let dt = NaiveDate::from_ymd_opt(2023, 3, 1)?.and_hms_opt(8, 0, 0)?;
+    let mut s = String::new();
+    write!(s, "{}", dt.format(format)).ok()?;
+    Some(s)
+}
+
+/// Checks a strftime format as accepted by date-time columns; the error
+/// names the offending part.
+pub fn validate_datetime_format(format: &str) -> Result<(), String> {
+    if format.trim().is_empty() {
+        return Err("the date-time format is empty".to_string());
+    }
+    for item in StrftimeItems::new(format) {
+        if let Item::Error = item {
+            return Err(format!(
+                "`{format}` is not a valid date-time format (see the `%Y-%m-%d %H:%M:%S` style)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Excel-style column letters for a 1-based column number (1 = `A`).
+pub(crate) fn column_letters(mut col: u64) -> String {
+    let mut out = Vec::new();
+    while col > 0 {
+        let rem = ((col - 1) % 26) as u8;
+        out.push(b'A' + rem);
+        col = (col - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn spelled_bool(s: &str, t: &[String], f: &[String]) -> Option<bool> {
+    if t.iter().any(|x| x.trim() == s) {
+        Some(true)
+    } else if f.iter().any(|x| x.trim() == s) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// A whole number: optional sign and ASCII digits.
+pub(crate) fn parse_integer(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    i64::from_str(s).ok()
+}
+
+/// A plain decimal: optional sign, digits, optional fraction. With
+/// `allow_exponent` (numbers stored as numbers), `1e-7` is accepted too.
+pub(crate) fn parse_decimal(s: &str, allow_exponent: bool) -> Option<Decimal> {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (mantissa, has_exp) = match body.find(['e', 'E']) {
+        Some(i) if allow_exponent => {
+            let exp = &body[i + 1..];
+            let exp = exp.strip_prefix(['+', '-']).unwrap_or(exp);
+            if exp.is_empty() || !exp.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            (&body[..i], true)
+        }
+        Some(_) => return None,
+        None => (body, false),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (mantissa, ""),
+    };
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let d = if has_exp {
+        Decimal::from_scientific(s).ok()?
+    } else {
+        // Decimal does not accept a leading `+`.
+        Decimal::from_str_exact(s.strip_prefix('+').unwrap_or(s)).ok()?
+    };
+    Some(d)
+}
+
+/// A percentage in points: `87.5` or `87.5%` (also the full-width `％`).
+pub(crate) fn parse_percent(s: &str) -> Option<Decimal> {
+    let s = s.trim();
+    let s = s
+        .strip_suffix('%')
+        .or_else(|| s.strip_suffix('％'))
+        .map(str::trim_end)
+        .unwrap_or(s);
+    parse_decimal(s, false)
+}
+
+/// Seconds since 1970-01-01T00:00:00 of `s` read with `format`.
+pub(crate) fn parse_datetime(s: &str, format: &str, fast: bool) -> Option<i64> {
+    if fast {
+        if let Some(secs) = parse_iso_seconds(s.as_bytes()) {
+            return Some(secs);
+        }
+    }
+    match NaiveDateTime::parse_from_str(s, format) {
+        Ok(dt) => Some(dt.and_utc().timestamp()),
+        Err(e) if e.kind() == ParseErrorKind::NotEnough => NaiveDate::parse_from_str(s, format)
+            .ok()
+            .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()),
+        Err(_) => None,
+    }
+}
+
+/// Hand-parses exactly `YYYY-MM-DD HH:MM:SS`; `None` means "let chrono decide".
+fn parse_iso_seconds(s: &[u8]) -> Option<i64> {
+    let s: &[u8; 19] = s.try_into().ok()?;
+    if s[4] != b'-' || s[7] != b'-' || s[10] != b' ' || s[13] != b':' || s[16] != b':' {
+        return None;
+    }
+    let d = |i: usize| -> Option<i64> {
+        let c = s[i];
+        c.is_ascii_digit().then(|| i64::from(c - b'0'))
+    };
+    let year = d(0)? * 1000 + d(1)? * 100 + d(2)? * 10 + d(3)?;
+    let month = d(5)? * 10 + d(6)?;
+    let day = d(8)? * 10 + d(9)?;
+    let hour = d(11)? * 10 + d(12)?;
+    let minute = d(14)? * 10 + d(15)?;
+    let second = d(17)? * 10 + d(18)?;
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_datetime_matches_chrono() {
+        let samples = [
+            "1970-01-01 00:00:00",
+            "2023-03-01 08:00:00",
+            "2024-02-29 23:59:59",
+            "2000-02-29 12:34:56",
+            "1969-12-31 23:59:59",
+            "1900-03-01 00:00:00",
+            "0001-01-01 00:00:00",
+            "9999-12-31 23:59:59",
+        ];
+        for s in samples {
+            let chrono = NaiveDateTime::parse_from_str(s, ISO_SECONDS)
+                .unwrap()
+                .and_utc()
+                .timestamp();
+            assert_eq!(parse_iso_seconds(s.as_bytes()), Some(chrono), "{s}");
+            assert_eq!(parse_datetime(s, ISO_SECONDS, true), Some(chrono), "{s}");
+        }
+        // Every day of a few years, against chrono.
+        let mut d = NaiveDate::from_ymd_opt(1899, 1, 1).unwrap();
+        while d < NaiveDate::from_ymd_opt(2102, 1, 1).unwrap() {
+            let s = format!("{} 07:08:09", d.format("%Y-%m-%d"));
+            let expect = d.and_hms_opt(7, 8, 9).unwrap().and_utc().timestamp();
+            assert_eq!(parse_iso_seconds(s.as_bytes()), Some(expect), "{s}");
+            d = d.succ_opt().unwrap();
+        }
+    }
+
+    #[test]
+    fn bad_datetimes_are_rejected() {
+        for s in [
+            "2023-13-01 00:00:00",
+            "2023-02-29 00:00:00",
+            "2023-04-31 00:00:00",
+            "2023-03-01 24:00:00",
+            "2023-03-01 08:60:00",
+            "2023-03-01",
+            "2023/03/01 08:00:00",
+            "",
+            "２０２３-03-01 08:00:00",
+        ] {
+            assert_eq!(parse_datetime(s, ISO_SECONDS, true), None, "{s}");
+        }
+        // The slow path accepts what chrono accepts.
+        assert_eq!(
+            parse_datetime("2023-3-1 8:00:00", ISO_SECONDS, true),
+            parse_datetime("2023-03-01 08:00:00", ISO_SECONDS, true)
+        );
+    }
+
+    #[test]
+    fn date_only_formats_mean_midnight() {
+        assert_eq!(
+            parse_datetime("2023-03-01", "%Y-%m-%d", false),
+            parse_datetime("2023-03-01 00:00:00", ISO_SECONDS, true)
+        );
+        assert_eq!(
+            parse_datetime("2023/03/01 08:00", "%Y/%m/%d %H:%M", false),
+            parse_datetime("2023-03-01 08:00:00", ISO_SECONDS, true)
+        );
+    }
+
+    #[test]
+    fn decimals_are_exact() {
+        let d = |s| parse_decimal(s, false).map(|d| d.to_string());
+        assert_eq!(d("87.5").as_deref(), Some("87.5"));
+        assert_eq!(d("-0.23").as_deref(), Some("-0.23"));
+        assert_eq!(d("+100").as_deref(), Some("100"));
+        assert_eq!(d(".5").as_deref(), Some("0.5"));
+        assert_eq!(d("5.").as_deref(), Some("5"));
+        for bad in [
+            "", "-", ".", "1_000", "1,000", "1e5", "NaN", "inf", "1.2.3", "--1", " 1",
+        ] {
+            assert_eq!(d(bad), None, "{bad}");
+        }
+        assert_eq!(
+            parse_decimal("1e-7", true)
+                .map(|d| d.to_string())
+                .as_deref(),
+            Some("0.0000001")
+        );
+        assert_eq!(parse_percent("87.5%"), parse_decimal("87.5", false));
+        assert_eq!(parse_percent("87.5 ％"), parse_decimal("87.5", false));
+        assert_eq!(parse_percent("87.5"), parse_decimal("87.5", false));
+        assert_eq!(parse_percent("%"), None);
+    }
+
+    #[test]
+    fn integers_are_strict() {
+        assert_eq!(parse_integer("12"), Some(12));
+        assert_eq!(parse_integer("-12"), Some(-12));
+        assert_eq!(parse_integer("+12"), Some(12));
+        for bad in [
+            "12.5",
+            "12.0",
+            "",
+            "+",
+            "1_2",
+            "1e3",
+            "99999999999999999999",
+        ] {
+            assert_eq!(parse_integer(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn letters() {
+        assert_eq!(column_letters(1), "A");
+        assert_eq!(column_letters(3), "C");
+        assert_eq!(column_letters(26), "Z");
+        assert_eq!(column_letters(27), "AA");
+        assert_eq!(column_letters(16384), "XFD");
+    }
+
+    #[test]
+    fn formats_are_validated() {
+        assert!(validate_datetime_format(ISO_SECONDS).is_ok());
+        assert!(validate_datetime_format("%Y-%m-%d").is_ok());
+        assert!(validate_datetime_format("%Q").is_err());
+        assert!(validate_datetime_format("").is_err());
+        assert_eq!(datetime_example("%Y/%m/%d").as_deref(), Some("2023/03/01"));
+    }
+}

@@ -1,0 +1,1199 @@
+//! Stage 5: evaluate a checked policy on a month of data, producing the report model.
+//! Pure: data in, [`ReportModel`] out; nothing is printed.
+
+mod error;
+mod value;
+
+pub use error::EvalError;
+pub use value::{Key, Value};
+
+use crate::ast::*;
+use crate::check::{Checked, DefKind, Env};
+use crate::data::{self, ColumnData, Table as DataTable, UnitResolver};
+use crate::number;
+use crate::report::{self, Cell, Definition, ReportModel, SectionModel, SourceSummary, TableModel};
+use crate::span::Span;
+use crate::types::{Base, Domain, Shape, Ty};
+use crate::Problem;
+use rust_decimal::Decimal;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+/// A calendar month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Month {
+    /// The year.
+    pub year: i32,
+    /// 1 to 12.
+    pub month: u32,
+}
+
+impl Month {
+    /// Parses `YYYY-MM`.
+    pub fn parse(text: &str) -> Option<Month> {
+        let (y, m) = text.split_once('-')?;
+        if y.len() != 4 || m.len() != 2 {
+            return None;
+        }
+        let year = y.parse().ok()?;
+        let month = m.parse().ok()?;
+        (1..=12).contains(&month).then_some(Month { year, month })
+    }
+
+    /// The month before.
+    pub fn previous(self) -> Month {
+        if self.month == 1 {
+            Month { year: self.year - 1, month: 12 }
+        } else {
+            Month { year: self.year, month: self.month - 1 }
+        }
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// The value of a definition.
+#[derive(Debug, Clone)]
+enum Computed {
+    /// One value.
+    Scalar(Value),
+    /// One value per key; `absent` for keys without one.
+    Keyed { values: BTreeMap<Key, Value>, absent: Value },
+}
+
+impl Computed {
+    fn at(&self, key: Option<&Key>) -> Value {
+        match self {
+            Computed::Scalar(v) => v.clone(),
+            Computed::Keyed { values, absent } => match key {
+                Some(k) => values.get(k).cloned().unwrap_or_else(|| absent.clone()),
+                None => absent.clone(),
+            },
+        }
+    }
+}
+
+struct Resolver<'a>(&'a Env);
+
+impl UnitResolver for Resolver<'_> {
+    fn resolve(&self, name: &str) -> Option<u32> {
+        self.0.unit_lookup.get(name).copied()
+    }
+    fn names(&self) -> Vec<String> {
+        self.0.units.iter().map(|u| u.name.clone()).collect()
+    }
+}
+
+/// Loads the sources of `month` and evaluates the policy.
+pub fn evaluate(checked: &Checked, data_dir: &Path, month: Month) -> Result<ReportModel, Vec<Problem>> {
+    let env = &checked.env;
+    let mut tables = Vec::new();
+    let mut problems = Vec::new();
+    let source_spans: HashMap<&str, Span> = checked
+        .policy
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Source(s) => Some((s.name.name.as_str(), s.span)),
+            _ => None,
+        })
+        .collect();
+    for source in &env.sources {
+        let m = if source.previous { month.previous() } else { month };
+        let folder = data_dir.join(m.to_string());
+        if !folder.is_dir() {
+            problems.push(Problem::Eval(EvalError::MissingMonth {
+                month: m.to_string(),
+                path: folder.display().to_string(),
+                span: source_spans.get(source.name.as_str()).copied().unwrap_or_default(),
+            }));
+            tables.push(None);
+            continue;
+        }
+        let path = folder.join(&source.file.path.value);
+        let format = match source.file.format {
+            Format::Csv => data::FileFormat::Csv {
+                encoding: match source.file.encoding.map(|e| e.0) {
+                    Some(EncodingName::Utf8) => Some(data::Encoding::Utf8),
+                    Some(EncodingName::Gbk) => Some(data::Encoding::Gbk),
+                    Some(EncodingName::Auto) | None => None,
+                },
+            },
+            Format::Xlsx => data::FileFormat::Xlsx {
+                sheet: source.file.sheet.as_ref().map(|s| s.value.clone()).unwrap_or_default(),
+            },
+            Format::Jsonl => data::FileFormat::Jsonl,
+        };
+        match data::load_table(&path, &format, &source.columns, &Resolver(env)) {
+            Ok(t) => tables.push(Some(t)),
+            Err(e) => {
+                problems.push(Problem::Data(e));
+                tables.push(None);
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let tables: Vec<DataTable> = tables.into_iter().flatten().collect();
+    let mut evaluator = Evaluator {
+        checked,
+        env,
+        tables,
+        computed: HashMap::new(),
+        domain_keys: HashMap::new(),
+        parts: Default::default(),
+        errors: Vec::new(),
+    };
+    evaluator.run();
+    let model = evaluator.model(month);
+    if evaluator.errors.is_empty() {
+        Ok(model)
+    } else {
+        Err(evaluator.errors.into_iter().map(Problem::Eval).collect())
+    }
+}
+
+/// What names mean where an expression is evaluated.
+enum Frame<'a> {
+    /// A row of a table.
+    Row { table: &'a DataTable, source: usize, row: usize },
+    /// A group of rows, with its key.
+    Group { table: &'a DataTable, source: usize, rows: &'a [usize], key: Option<&'a Key>, by: Option<&'a str> },
+    /// A key (or none: the value for keys without rows).
+    Key { key: Option<&'a Key>, field: Option<&'a str> },
+}
+
+struct Evaluator<'a> {
+    checked: &'a Checked,
+    env: &'a Env,
+    tables: Vec<DataTable>,
+    computed: HashMap<String, Computed>,
+    domain_keys: HashMap<Domain, BTreeSet<Key>>,
+    /// The points each term contributes to a score, under `score.term`.
+    parts: std::cell::RefCell<HashMap<String, Computed>>,
+    errors: Vec<EvalError>,
+}
+
+type R<T> = Result<T, EvalError>;
+
+impl<'a> Evaluator<'a> {
+    fn item(&self, index: usize) -> Option<&'a Item> {
+        self.checked.policy.items.get(index)
+    }
+
+    fn run(&mut self) {
+        let order = self.env.order.clone();
+        for name in &order {
+            let Some(def) = self.env.defs.get(name) else { continue };
+            let result = match def.kind {
+                DefKind::Metric(i) => match self.item(i) {
+                    Some(Item::Metric(m)) => self.metric(m),
+                    _ => continue,
+                },
+                DefKind::Score(i) => match self.item(i) {
+                    Some(Item::Score(s)) => self.score(s),
+                    _ => continue,
+                },
+                DefKind::Bands(i) => match self.item(i) {
+                    Some(Item::Bands(b)) => self.bands(b),
+                    _ => continue,
+                },
+                DefKind::Ranking(i) => match self.item(i) {
+                    Some(Item::Ranking(r)) => self.ranking(r),
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            match result {
+                Ok(value) => {
+                    self.store(name, value, def.ty.as_ref());
+                }
+                Err(e) => self.errors.push(e),
+            }
+        }
+    }
+
+    fn store(&mut self, name: &str, value: Computed, ty: Option<&Ty>) {
+        if let (Computed::Keyed { values, .. }, Some(Ty { shape: Shape::Keyed(d), .. })) = (&value, ty) {
+            self.domain_keys.entry(d.clone()).or_default().extend(values.keys().cloned());
+        }
+        self.computed.insert(name.to_string(), value);
+    }
+
+    fn all_units(&self) -> Vec<Key> {
+        (0..self.env.units.len() as u32).map(Key::Unit).collect()
+    }
+
+    fn keys_of(&self, domain: &Domain) -> Vec<Key> {
+        match domain {
+            Domain::Unit => self.all_units(),
+            Domain::Field(_) => self.domain_keys.get(domain).map(|k| k.iter().cloned().collect()).unwrap_or_default(),
+        }
+    }
+
+    /// Rows of a source or view that pass every filter.
+    fn rows(&self, name: &str, extra: Option<&Expr>) -> R<(usize, Vec<usize>)> {
+        let (source, filters): (usize, Vec<&Expr>) = match self.env.defs.get(name).map(|d| &d.kind) {
+            Some(DefKind::Source(s)) => (*s, Vec::new()),
+            Some(DefKind::View { source, items }) => {
+                let filters = items
+                    .iter()
+                    .filter_map(|i| match self.item(*i) {
+                        Some(Item::View(v)) => Some(&v.filter),
+                        _ => None,
+                    })
+                    .collect();
+                (*source, filters)
+            }
+            _ => return Ok((0, Vec::new())),
+        };
+        let Some(table) = self.tables.get(source) else {
+            return Ok((source, Vec::new()));
+        };
+        let mut rows = Vec::with_capacity(table.len());
+        'rows: for row in 0..table.len() {
+            for f in filters.iter().copied().chain(extra) {
+                let frame = Frame::Row { table, source, row };
+                if self.eval(f, &frame)? != Value::Bool(true) {
+                    continue 'rows;
+                }
+            }
+            rows.push(row);
+        }
+        Ok((source, rows))
+    }
+
+    fn metric(&self, metric: &Metric) -> R<Computed> {
+        let computed = match &metric.from {
+            Some(from) => {
+                let (source, rows) = self.rows(&from.source.name, from.filter.as_ref())?;
+                let Some(table) = self.tables.get(source) else {
+                    return Ok(Computed::Scalar(Value::Empty));
+                };
+                match &metric.by {
+                    None => {
+                        let frame = Frame::Group { table, source, rows: &rows, key: None, by: None };
+                        Computed::Scalar(self.eval(&metric.expr, &frame)?)
+                    }
+                    Some(by) => {
+                        let groups = self.group(table, source, &rows, by, &from.source.name)?;
+                        let mut values = BTreeMap::new();
+                        for (key, group_rows) in &groups {
+                            let frame = Frame::Group { table, source, rows: group_rows, key: Some(key), by: Some(&by.name) };
+                            values.insert(key.clone(), self.eval(&metric.expr, &frame)?);
+                        }
+                        let frame = Frame::Group { table, source, rows: &[], key: None, by: Some(&by.name) };
+                        let absent = self.eval(&metric.expr, &frame)?;
+                        Computed::Keyed { values, absent }
+                    }
+                }
+            }
+            None => self.over_keys(&metric.expr)?,
+        };
+        let Some(default) = &metric.default else {
+            return Ok(computed);
+        };
+        let fallback = self.eval(default, &Frame::Key { key: None, field: None })?;
+        let fill = |v: Value| if v.is_empty() { fallback.clone() } else { v };
+        Ok(match computed {
+            Computed::Scalar(v) => Computed::Scalar(fill(v)),
+            Computed::Keyed { values, absent } => Computed::Keyed {
+                values: values.into_iter().map(|(k, v)| (k, fill(v))).collect(),
+                absent: fill(absent),
+            },
+        })
+    }
+
+    /// Evaluates a formula per key of its domain, or once.
+    fn over_keys(&self, expr: &Expr) -> R<Computed> {
+        match expr.ty.as_ref().map(|t| &t.shape) {
+            Some(Shape::Keyed(domain)) => {
+                let field = match domain {
+                    Domain::Field(f) => Some(f.as_str()),
+                    Domain::Unit => None,
+                };
+                let mut values = BTreeMap::new();
+                for key in self.keys_of(domain) {
+                    let v = self.eval(expr, &Frame::Key { key: Some(&key), field })?;
+                    values.insert(key, v);
+                }
+                let absent = self.eval(expr, &Frame::Key { key: None, field })?;
+                Ok(Computed::Keyed { values, absent })
+            }
+            _ => Ok(Computed::Scalar(self.eval(expr, &Frame::Key { key: None, field: None })?)),
+        }
+    }
+
+    fn group(
+        &self,
+        table: &DataTable,
+        source: usize,
+        rows: &[usize],
+        by: &Ident,
+        source_name: &str,
+    ) -> R<BTreeMap<Key, Vec<usize>>> {
+        let mut groups: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
+        let Some((column, _)) = self.env.sources.get(source).and_then(|s| s.field(&by.name)) else {
+            return Ok(groups);
+        };
+        let is_unit = matches!(table.columns.get(column), Some(ColumnData::Unit(_)));
+        if is_unit {
+            for k in self.all_units() {
+                groups.insert(k, Vec::new());
+            }
+        }
+        let mut empty = Vec::new();
+        for &row in rows {
+            let key = match self.cell(table, source, column, row) {
+                Value::Unit(u) => Key::Unit(u),
+                Value::Text(t) => Key::Text(t),
+                Value::Label(l) => Key::Text(self.label(source, column, l)),
+                _ => {
+                    empty.push(row);
+                    continue;
+                }
+            };
+            groups.entry(key).or_default().push(row);
+        }
+        if !empty.is_empty() {
+            let lines: Vec<String> = empty
+                .iter()
+                .take(10)
+                .filter_map(|r| table.lines.get(*r).map(|l| l.to_string()))
+                .collect();
+            let more = if empty.len() > 10 { ", …" } else { "" };
+            let _ = source_name;
+            return Err(EvalError::EmptyKey {
+                file: table.path.display().to_string(),
+                field: by.name.clone(),
+                count: empty.len(),
+                lines: format!("{}{more}", lines.join(", ")),
+                span: by.span,
+            });
+        }
+        Ok(groups)
+    }
+
+    fn label(&self, source: usize, column: usize, index: u32) -> Arc<str> {
+        match self.env.sources.get(source).and_then(|s| s.types.get(column)) {
+            Some(Base::Enum(labels)) => labels.get(index as usize).map(|l| Arc::from(l.as_str())).unwrap_or_else(|| Arc::from("")),
+            _ => Arc::from(""),
+        }
+    }
+
+    fn cell(&self, table: &DataTable, source: usize, column: usize, row: usize) -> Value {
+        let _ = source;
+        let Some(col) = table.columns.get(column) else {
+            return Value::Empty;
+        };
+        fn get<T: Clone>(v: &[Option<T>], row: usize) -> Option<T> {
+            v.get(row).cloned().flatten()
+        }
+        match col {
+            ColumnData::Text(v) => v.get(row).and_then(|c| c.as_deref()).map_or(Value::Empty, |s| Value::Text(Arc::from(s))),
+            ColumnData::Integer(v) => get(v, row).map_or(Value::Empty, Value::Int),
+            ColumnData::Decimal(v) => get(v, row).map_or(Value::Empty, Value::Num),
+            ColumnData::Bool(v) => get(v, row).map_or(Value::Empty, Value::Bool),
+            ColumnData::DateTime(v) => get(v, row).map_or(Value::Empty, Value::DateTime),
+            ColumnData::Enum(v) => get(v, row).map_or(Value::Empty, Value::Label),
+            ColumnData::Unit(v) => get(v, row).map_or(Value::Empty, Value::Unit),
+        }
+    }
+
+    fn score(&self, score: &Score) -> R<Computed> {
+        // Keys: every key of any term; a score over units covers every unit.
+        let mut computed_terms = Vec::new();
+        for term in &score.terms {
+            let c = self.over_keys(&term.expr)?;
+            computed_terms.push((term, c));
+        }
+        let keyed = computed_terms.iter().any(|(_, c)| matches!(c, Computed::Keyed { .. }));
+        let keys: Vec<Option<Key>> = if keyed {
+            let mut set = BTreeSet::new();
+            for (_, c) in &computed_terms {
+                if let Computed::Keyed { values, .. } = c {
+                    set.extend(values.keys().cloned());
+                }
+            }
+            set.into_iter().map(Some).chain([None]).collect()
+        } else {
+            vec![None]
+        };
+        let mut totals = BTreeMap::new();
+        let mut absent_total = Value::Empty;
+        let mut parts: Vec<(String, BTreeMap<Key, Value>, Value)> = Vec::new();
+        for (term, _) in &computed_terms {
+            let name = match &term.expr.kind {
+                ExprKind::Name(n) => n.name.clone(),
+                _ => String::new(),
+            };
+            parts.push((name, BTreeMap::new(), Value::Empty));
+        }
+        for key in keys {
+            let mut total = Decimal::ZERO;
+            let mut empty = false;
+            for (i, (term, c)) in computed_terms.iter().enumerate() {
+                let v = c.at(key.as_ref());
+                let Some(d) = v.decimal() else {
+                    empty = true;
+                    continue;
+                };
+                let mut points = match term.weight {
+                    Some((w, _)) => mul(d, w, term.span)? / Decimal::ONE_HUNDRED,
+                    None => d,
+                };
+                if term.negative {
+                    points = -points;
+                }
+                total = add(total, points, term.span)?;
+                if let Some(part) = parts.get_mut(i) {
+                    match &key {
+                        Some(k) => {
+                            part.1.insert(k.clone(), Value::Num(points));
+                        }
+                        None => part.2 = Value::Num(points),
+                    }
+                }
+            }
+            let value = if empty { Value::Empty } else { Value::Num(total) };
+            match key {
+                Some(k) => {
+                    totals.insert(k, value);
+                }
+                None => absent_total = value,
+            }
+        }
+        // The parts are stored under `score.term` for member access.
+        let mut stored = self.parts.borrow_mut();
+        for (name, values, absent) in parts {
+            if name.is_empty() {
+                continue;
+            }
+            let c = if keyed { Computed::Keyed { values, absent } } else { Computed::Scalar(absent) };
+            stored.insert(format!("{}.{}", score.name.name, name), c);
+        }
+        Ok(if keyed {
+            Computed::Keyed { values: totals, absent: absent_total }
+        } else {
+            Computed::Scalar(absent_total)
+        })
+    }
+}
+
+impl<'a> Evaluator<'a> {
+    fn bands(&self, bands: &Bands) -> R<Computed> {
+        let on = self.over_keys(&bands.on)?;
+        let pick = |v: &Value| -> Value {
+            let Some(d) = v.decimal() else { return Value::Empty };
+            bands
+                .bands
+                .iter()
+                .find(|b| in_range(&b.range, d))
+                .map_or(Value::Empty, |b| Value::Band(Arc::from(b.name.name.as_str())))
+        };
+        Ok(match on {
+            Computed::Scalar(v) => Computed::Scalar(pick(&v)),
+            Computed::Keyed { values, absent } => Computed::Keyed {
+                values: values.iter().map(|(k, v)| (k.clone(), pick(v))).collect(),
+                absent: pick(&absent),
+            },
+        })
+    }
+
+    /// Sort keys of `keys`, by the given keys, then by key order (the unit registry order).
+    fn sort(&self, keys: &mut [Key], order: &[SortKey], field: Option<&str>) -> R<()> {
+        let mut expanded: Vec<&SortKey> = Vec::new();
+        for k in order {
+            if let ExprKind::Name(n) = &k.expr.kind {
+                if let Some(DefKind::Ranking(i)) = self.env.defs.get(&n.name).map(|d| &d.kind) {
+                    if let Some(Item::Ranking(r)) = self.item(*i) {
+                        expanded.extend(r.keys.iter());
+                        continue;
+                    }
+                }
+            }
+            expanded.push(k);
+        }
+        let mut decorated: Vec<(Vec<Value>, Key)> = Vec::with_capacity(keys.len());
+        for key in keys.iter() {
+            let mut values = Vec::with_capacity(expanded.len());
+            for k in &expanded {
+                values.push(self.eval(&k.expr, &Frame::Key { key: Some(key), field })?);
+            }
+            decorated.push((values, key.clone()));
+        }
+        decorated.sort_by(|(a, ka), (b, kb)| {
+            for ((x, y), k) in a.iter().zip(b).zip(&expanded) {
+                let o = x.sort_cmp(y);
+                let o = if k.descending && !x.is_empty() && !y.is_empty() { o.reverse() } else { o };
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            ka.cmp(kb)
+        });
+        for (slot, (_, key)) in keys.iter_mut().zip(decorated) {
+            *slot = key;
+        }
+        Ok(())
+    }
+
+    fn ranking(&self, ranking: &Ranking) -> R<Computed> {
+        let domain = match ranking.keys.first().and_then(|k| k.expr.ty.as_ref()).map(|t| &t.shape) {
+            Some(Shape::Keyed(d)) => d.clone(),
+            _ => Domain::Unit,
+        };
+        let field = match &domain {
+            Domain::Field(f) => Some(f.as_str()),
+            Domain::Unit => None,
+        };
+        let mut keys = self.keys_of(&domain);
+        self.sort(&mut keys, &ranking.keys, field)?;
+        let mut counters: HashMap<Vec<String>, i64> = HashMap::new();
+        let mut values = BTreeMap::new();
+        for key in keys {
+            let mut partition = Vec::new();
+            for w in &ranking.within {
+                let v = if w.name == "group" {
+                    match &key {
+                        Key::Unit(u) => self.env.units.get(*u as usize).map(|u| u.group.to_string()).unwrap_or_default(),
+                        Key::Text(_) => String::new(),
+                    }
+                } else {
+                    match self.computed.get(&w.name).map(|c| c.at(Some(&key))) {
+                        Some(Value::Band(b)) => b.to_string(),
+                        _ => String::new(),
+                    }
+                };
+                partition.push(v);
+            }
+            let n = counters.entry(partition).or_insert(0);
+            *n += 1;
+            values.insert(key, Value::Int(*n));
+        }
+        Ok(Computed::Keyed { values, absent: Value::Empty })
+    }
+
+    fn lookup(&self, name: &str, key: Option<&Key>) -> Value {
+        match self.computed.get(name) {
+            Some(c) => c.at(key),
+            None => self.parts.borrow().get(name).map_or(Value::Empty, |c| c.at(key)),
+        }
+    }
+
+    fn eval(&self, expr: &Expr, frame: &Frame<'_>) -> R<Value> {
+        let span = expr.span;
+        Ok(match &expr.kind {
+            ExprKind::Number(n) => Value::Num(*n),
+            ExprKind::Percent(p) => Value::Num(*p),
+            ExprKind::Duration(s) => Value::Duration(*s),
+            ExprKind::Str(s) => Value::Text(Arc::from(s.as_str())),
+            ExprKind::Bool(b) => Value::Bool(*b),
+            ExprKind::Name(n) => self.name(&n.name, frame),
+            ExprKind::Member(target, member) => {
+                let ExprKind::Name(score) = &target.kind else { return Ok(Value::Empty) };
+                let key = frame_key(frame);
+                self.lookup(&format!("{}.{}", score.name, member.name), key)
+            }
+            ExprKind::Call { func, args, filter } => self.call(&func.name, args, filter.as_deref(), frame, span)?,
+            ExprKind::Unary(op, inner) => {
+                let v = self.eval(inner, frame)?;
+                match (op, v) {
+                    (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
+                    (UnaryOp::Neg, Value::Int(i)) => Value::Int(i.checked_neg().ok_or(EvalError::Overflow { span })?),
+                    (UnaryOp::Neg, Value::Num(d)) => Value::Num(-d),
+                    (UnaryOp::Neg, Value::Duration(d)) => Value::Duration(-d),
+                    _ => Value::Empty,
+                }
+            }
+            ExprKind::Binary(op, left, right) => {
+                if *op == BinaryOp::And || *op == BinaryOp::Or {
+                    let l = self.eval(left, frame)?;
+                    let short = match (op, &l) {
+                        (BinaryOp::And, Value::Bool(false)) => Some(false),
+                        (BinaryOp::Or, Value::Bool(true)) => Some(true),
+                        _ => None,
+                    };
+                    if let Some(b) = short {
+                        return Ok(Value::Bool(b));
+                    }
+                    let r = self.eval(right, frame)?;
+                    return Ok(match (l, r) {
+                        (Value::Bool(_), Value::Bool(b)) => Value::Bool(b),
+                        _ => Value::Bool(false),
+                    });
+                }
+                if op.is_comparison() {
+                    if let ExprKind::Str(label) = &right.kind {
+                        let l = self.eval(left, frame)?;
+                        let eq = self.matches_label(&l, left.ty.as_ref(), label);
+                        return Ok(match (op, eq) {
+                            (_, None) => Value::Bool(false),
+                            (BinaryOp::Ne, Some(e)) => Value::Bool(!e),
+                            (_, Some(e)) => Value::Bool(e),
+                        });
+                    }
+                }
+                let l = self.eval(left, frame)?;
+                if *op == BinaryOp::Coalesce {
+                    return if l.is_empty() { self.eval(right, frame) } else { Ok(l) };
+                }
+                let r = self.eval(right, frame)?;
+                binary(*op, l, r, span)?
+            }
+            ExprKind::LabelMap(target, entries) => {
+                let v = self.eval(target, frame)?;
+                let Value::Label(index) = v else { return Ok(Value::Empty) };
+                let Some(Ty { base: Base::Enum(labels), .. }) = target.ty.as_ref() else {
+                    return Ok(Value::Empty);
+                };
+                let Some(label) = labels.get(index as usize) else { return Ok(Value::Empty) };
+                match entries.iter().find(|(l, _)| l.name == *label) {
+                    Some((_, value)) => self.eval(value, frame)?,
+                    None => Value::Empty,
+                }
+            }
+            ExprKind::IsEmpty { expr, negated } => {
+                let v = self.eval(expr, frame)?;
+                Value::Bool(v.is_empty() != *negated)
+            }
+        })
+    }
+
+    fn matches_label(&self, value: &Value, ty: Option<&Ty>, label: &str) -> Option<bool> {
+        Some(match value {
+            Value::Empty => return None,
+            Value::Label(i) => match ty.map(|t| &t.base) {
+                Some(Base::Enum(labels)) => labels.get(*i as usize).is_some_and(|l| l == label),
+                _ => false,
+            },
+            Value::Unit(u) => self.env.unit_lookup.get(label) == Some(u),
+            Value::Group(g) => self.env.groups.get(*g).is_some_and(|n| n == label),
+            Value::Band(b) => &**b == label,
+            Value::Text(t) => &**t == label,
+            _ => false,
+        })
+    }
+
+    fn name(&self, name: &str, frame: &Frame<'_>) -> Value {
+        match frame {
+            Frame::Row { table, source, row } => match self.env.sources.get(*source).and_then(|s| s.field(name)) {
+                Some((column, _)) => self.cell(table, *source, column, *row),
+                None => Value::Empty,
+            },
+            Frame::Group { key, by, .. } => {
+                if *by == Some(name) {
+                    return key.map_or(Value::Empty, key_value);
+                }
+                self.lookup(name, *key)
+            }
+            Frame::Key { key, field } => match name {
+                "unit" => key.map_or(Value::Empty, key_value),
+                "group" => match key {
+                    Some(Key::Unit(u)) => self.env.units.get(*u as usize).map_or(Value::Empty, |u| Value::Group(u.group)),
+                    _ => Value::Empty,
+                },
+                _ if *field == Some(name) => key.map_or(Value::Empty, key_value),
+                _ => self.lookup(name, *key),
+            },
+        }
+    }
+
+    fn call(&self, func: &str, args: &[Expr], filter: Option<&Expr>, frame: &Frame<'_>, span: Span) -> R<Value> {
+        match func {
+            "round" => {
+                let (Some(value), Some(places)) = (args.first(), args.get(1)) else { return Ok(Value::Empty) };
+                let v = self.eval(value, frame)?;
+                let places = match places.kind {
+                    ExprKind::Number(n) => u32::try_from(n.trunc().mantissa()).unwrap_or(0),
+                    _ => 0,
+                };
+                return Ok(match v {
+                    Value::Num(d) => Value::Num(number::round(d, places, self.env.rounding)),
+                    other => other,
+                });
+            }
+            "abs" => {
+                let Some(value) = args.first() else { return Ok(Value::Empty) };
+                return Ok(match self.eval(value, frame)? {
+                    Value::Num(d) => Value::Num(d.abs()),
+                    Value::Int(i) => Value::Int(i.checked_abs().ok_or(EvalError::Overflow { span })?),
+                    other => other,
+                });
+            }
+            _ => {}
+        }
+        // Aggregates: over the rows of a group, or over keys.
+        let mut acc = Aggregate::new(func);
+        match frame {
+            Frame::Group { table, source, rows, .. } => {
+                for &row in rows.iter() {
+                    let rf = Frame::Row { table, source: *source, row };
+                    if let Some(f) = filter {
+                        if self.eval(f, &rf)? != Value::Bool(true) {
+                            continue;
+                        }
+                    }
+                    let v = match args.first() {
+                        Some(a) => self.eval(a, &rf)?,
+                        None => Value::Bool(true),
+                    };
+                    acc.push(v, span)?;
+                }
+            }
+            Frame::Key { .. } | Frame::Row { .. } => {
+                let shape_of = |e: &Expr| e.ty.as_ref().map(|t| t.shape.clone());
+                let domain = args
+                    .first()
+                    .and_then(shape_of)
+                    .or_else(|| filter.and_then(shape_of));
+                let Some(Shape::Keyed(domain)) = domain else { return Ok(Value::Empty) };
+                let field = match &domain {
+                    Domain::Field(f) => Some(f.as_str()),
+                    Domain::Unit => None,
+                };
+                for key in self.keys_of(&domain) {
+                    let kf = Frame::Key { key: Some(&key), field };
+                    if let Some(f) = filter {
+                        if self.eval(f, &kf)? != Value::Bool(true) {
+                            continue;
+                        }
+                    }
+                    let v = match args.first() {
+                        Some(a) => self.eval(a, &kf)?,
+                        None => Value::Bool(true),
+                    };
+                    acc.push(v, span)?;
+                }
+            }
+        }
+        acc.finish(span)
+    }
+}
+
+fn frame_key<'f>(frame: &'f Frame<'_>) -> Option<&'f Key> {
+    match frame {
+        Frame::Group { key, .. } | Frame::Key { key, .. } => *key,
+        Frame::Row { .. } => None,
+    }
+}
+
+fn key_value(key: &Key) -> Value {
+    match key {
+        Key::Unit(u) => Value::Unit(*u),
+        Key::Text(t) => Value::Text(t.clone()),
+    }
+}
+
+fn in_range(range: &Range, d: Decimal) -> bool {
+    let lower_ok = range.lower.is_none_or(|b| if b.inclusive { d >= b.value } else { d > b.value });
+    let upper_ok = range.upper.is_none_or(|b| if b.inclusive { d <= b.value } else { d < b.value });
+    lower_ok && upper_ok
+}
+
+fn add(a: Decimal, b: Decimal, span: Span) -> R<Decimal> {
+    a.checked_add(b).ok_or(EvalError::Overflow { span })
+}
+
+fn mul(a: Decimal, b: Decimal, span: Span) -> R<Decimal> {
+    a.checked_mul(b).ok_or(EvalError::Overflow { span })
+}
+
+/// Arithmetic and comparison on two values; empty operands give empty results,
+/// and comparisons with an empty value are false.
+fn binary(op: BinaryOp, l: Value, r: Value, span: Span) -> R<Value> {
+    use Value::*;
+    if l.is_empty() || r.is_empty() {
+        return Ok(if op.is_comparison() { Bool(false) } else { Empty });
+    }
+    let overflow = || EvalError::Overflow { span };
+    if op.is_comparison() {
+        let o = match (&l, &r) {
+            (Text(a), Text(b)) => a.cmp(b),
+            (Bool(a), Bool(b)) => a.cmp(b),
+            _ => l.sort_cmp(&r),
+        };
+        return Ok(Bool(match op {
+            BinaryOp::Eq => o == Ordering::Equal,
+            BinaryOp::Ne => o != Ordering::Equal,
+            BinaryOp::Lt => o == Ordering::Less,
+            BinaryOp::Le => o != Ordering::Greater,
+            BinaryOp::Gt => o == Ordering::Greater,
+            _ => o != Ordering::Less,
+        }));
+    }
+    Ok(match (op, l, r) {
+        (BinaryOp::Add, Int(a), Int(b)) => Int(a.checked_add(b).ok_or_else(overflow)?),
+        (BinaryOp::Sub, Int(a), Int(b)) => Int(a.checked_sub(b).ok_or_else(overflow)?),
+        (BinaryOp::Mul, Int(a), Int(b)) => Int(a.checked_mul(b).ok_or_else(overflow)?),
+        (BinaryOp::Sub, DateTime(a), DateTime(b)) => Duration(a.checked_sub(b).ok_or_else(overflow)?),
+        (BinaryOp::Add, DateTime(a), Duration(b)) => DateTime(a.checked_add(b).ok_or_else(overflow)?),
+        (BinaryOp::Sub, DateTime(a), Duration(b)) => DateTime(a.checked_sub(b).ok_or_else(overflow)?),
+        (BinaryOp::Add, Duration(a), Duration(b)) => Duration(a.checked_add(b).ok_or_else(overflow)?),
+        (BinaryOp::Sub, Duration(a), Duration(b)) => Duration(a.checked_sub(b).ok_or_else(overflow)?),
+        (BinaryOp::Mul, Duration(a), Int(b)) | (BinaryOp::Mul, Int(b), Duration(a)) => {
+            Duration(a.checked_mul(b).ok_or_else(overflow)?)
+        }
+        (BinaryOp::Div, Duration(a), Duration(b)) => {
+            if b == 0 {
+                Empty
+            } else {
+                Num(Decimal::from(a).checked_div(Decimal::from(b)).ok_or_else(overflow)?)
+            }
+        }
+        (op, l, r) => {
+            let (Some(a), Some(b)) = (l.decimal(), r.decimal()) else { return Ok(Empty) };
+            // Percentages are held in points: 5% is 5. Multiplying by one divides by 100.
+            let pct_factor = |v: &Value| matches!(v, Num(_));
+            let _ = pct_factor;
+            match op {
+                BinaryOp::Add => Num(a.checked_add(b).ok_or_else(overflow)?),
+                BinaryOp::Sub => Num(a.checked_sub(b).ok_or_else(overflow)?),
+                BinaryOp::Mul => Num(a.checked_mul(b).ok_or_else(overflow)?),
+                BinaryOp::Div => {
+                    if b.is_zero() {
+                        Empty
+                    } else {
+                        Num(a.checked_div(b).ok_or_else(overflow)?)
+                    }
+                }
+                _ => Empty,
+            }
+        }
+    })
+}
+
+/// A running aggregate.
+struct Aggregate {
+    func: Func,
+    count: i64,
+    hits: i64,
+    sum: Decimal,
+    int_sum: Option<i64>,
+    best: Value,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Func {
+    Count,
+    Share,
+    Mean,
+    Sum,
+    Min,
+    Max,
+}
+
+impl Aggregate {
+    fn new(name: &str) -> Self {
+        let func = match name {
+            "count" => Func::Count,
+            "share" => Func::Share,
+            "mean" => Func::Mean,
+            "sum" => Func::Sum,
+            "min" => Func::Min,
+            _ => Func::Max,
+        };
+        Aggregate { func, count: 0, hits: 0, sum: Decimal::ZERO, int_sum: Some(0), best: Value::Empty }
+    }
+
+    fn push(&mut self, v: Value, span: Span) -> R<()> {
+        match self.func {
+            Func::Count | Func::Share => {
+                self.count += 1;
+                if v == Value::Bool(true) {
+                    self.hits += 1;
+                }
+            }
+            Func::Mean | Func::Sum => {
+                let Some(d) = v.decimal() else { return Ok(()) };
+                self.count += 1;
+                self.sum = add(self.sum, d, span)?;
+                self.int_sum = match (self.int_sum, &v) {
+                    (Some(s), Value::Int(i)) => s.checked_add(*i),
+                    _ => None,
+                };
+            }
+            Func::Min | Func::Max => {
+                if v.is_empty() {
+                    return Ok(());
+                }
+                let better = match self.best.sort_cmp(&v) {
+                    _ if self.best.is_empty() => true,
+                    Ordering::Greater => self.func == Func::Min,
+                    Ordering::Less => self.func == Func::Max,
+                    Ordering::Equal => false,
+                };
+                if better {
+                    self.best = v;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, span: Span) -> R<Value> {
+        Ok(match self.func {
+            Func::Count => Value::Int(self.hits),
+            Func::Share => {
+                if self.count == 0 {
+                    Value::Empty
+                } else {
+                    let hits = mul(Decimal::from(self.hits), Decimal::ONE_HUNDRED, span)?;
+                    Value::Num(hits.checked_div(Decimal::from(self.count)).ok_or(EvalError::Overflow { span })?)
+                }
+            }
+            Func::Mean => {
+                if self.count == 0 {
+                    Value::Empty
+                } else {
+                    Value::Num(self.sum.checked_div(Decimal::from(self.count)).ok_or(EvalError::Overflow { span })?)
+                }
+            }
+            Func::Sum => match self.int_sum {
+                Some(i) if self.count > 0 => Value::Int(i),
+                Some(_) => Value::Int(0),
+                None => Value::Num(self.sum),
+            },
+            Func::Min | Func::Max => self.best,
+        })
+    }
+}
+
+impl<'a> Evaluator<'a> {
+    fn display(&self, value: &Value, ty: Option<&Ty>) -> Cell {
+        let (places, rounding) = (self.env.decimals, self.env.rounding);
+        let base = ty.map(|t| &t.base);
+        match value {
+            Value::Empty => Cell { display: "—".into(), exact: None },
+            Value::Int(i) => Cell {
+                display: match base {
+                    Some(Base::Percent) => format!("{i}%"),
+                    _ => i.to_string(),
+                },
+                exact: Some(i.to_string()),
+            },
+            Value::Num(d) => Cell {
+                display: match base {
+                    Some(Base::Percent) => number::display_percent(*d, places, rounding),
+                    Some(Base::Int) => number::display(*d, 0, rounding),
+                    _ => number::display(*d, places, rounding),
+                },
+                exact: Some(d.normalize().to_string()),
+            },
+            other => Cell { display: self.text(other, base), exact: None },
+        }
+    }
+
+    fn text(&self, value: &Value, base: Option<&Base>) -> String {
+        match value {
+            Value::Empty => "—".into(),
+            Value::Int(i) => i.to_string(),
+            Value::Num(d) => d.normalize().to_string(),
+            Value::Bool(b) => if *b { "是" } else { "否" }.into(),
+            Value::Text(t) => t.to_string(),
+            Value::DateTime(s) => chrono::DateTime::from_timestamp(*s, 0)
+                .map(|d| d.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default(),
+            Value::Duration(s) => format!("{}h", Decimal::from(*s) / Decimal::from(3600)),
+            Value::Label(i) => match base {
+                Some(Base::Enum(labels)) => labels.get(*i as usize).cloned().unwrap_or_default(),
+                _ => i.to_string(),
+            },
+            Value::Unit(u) => self.env.units.get(*u as usize).map(|u| u.name.clone()).unwrap_or_default(),
+            Value::Group(g) => self.env.groups.get(*g).cloned().unwrap_or_default(),
+            Value::Band(b) => b.to_string(),
+        }
+    }
+
+    fn table(&self, table: &Table) -> R<TableModel> {
+        let domain = if table.rows.domain.name == "unit" {
+            Domain::Unit
+        } else {
+            Domain::Field(table.rows.domain.name.clone())
+        };
+        let field = match &domain {
+            Domain::Field(f) => Some(f.as_str()),
+            Domain::Unit => None,
+        };
+        let mut keys = Vec::new();
+        for key in self.keys_of(&domain) {
+            if let Some(filter) = &table.rows.filter {
+                if self.eval(filter, &Frame::Key { key: Some(&key), field })? != Value::Bool(true) {
+                    continue;
+                }
+            }
+            keys.push(key);
+        }
+        self.sort(&mut keys, &table.rows.order, field)?;
+        if let Some((top, _)) = table.rows.top {
+            keys.truncate(top as usize);
+        }
+        let mut rows = Vec::with_capacity(keys.len());
+        for key in &keys {
+            let mut cells = Vec::with_capacity(table.columns.len());
+            for column in &table.columns {
+                let v = self.eval(&column.expr, &Frame::Key { key: Some(key), field })?;
+                cells.push(self.display(&v, column.expr.ty.as_ref()));
+            }
+            rows.push(cells);
+        }
+        Ok(TableModel {
+            name: table.name.value.clone(),
+            titles: table.titles.iter().map(|t| t.value.clone()).collect(),
+            headers: table.columns.iter().map(|c| c.header.value.clone()).collect(),
+            rows,
+        })
+    }
+
+    /// The values templates can read: every definition, formatted.
+    fn template_context(&self, month: Month) -> minijinja::Value {
+        let mut ctx: BTreeMap<String, minijinja::Value> = BTreeMap::new();
+        ctx.insert("year".into(), minijinja::Value::from(month.year));
+        ctx.insert("month".into(), minijinja::Value::from(month.month));
+        for (name, computed) in &self.computed {
+            let ty = self.env.defs.get(name).and_then(|d| d.ty.as_ref());
+            let v = match computed {
+                Computed::Scalar(v) => minijinja::Value::from(self.display(v, ty).display),
+                Computed::Keyed { values, .. } => {
+                    let map: BTreeMap<String, String> = values
+                        .iter()
+                        .map(|(k, v)| (self.text(&key_value(k), None), self.display(v, ty).display))
+                        .collect();
+                    minijinja::Value::from(map)
+                }
+            };
+            ctx.insert(name.clone(), v);
+        }
+        minijinja::Value::from(ctx)
+    }
+
+    fn template(&self, env: &minijinja::Environment<'_>, text: &Str, ctx: &minijinja::Value) -> R<String> {
+        let fail = |e: minijinja::Error| {
+            let mut names: Vec<&str> = self.computed.keys().map(|s| s.as_str()).collect();
+            names.sort_unstable();
+            EvalError::Template {
+                message: e.to_string(),
+                help: format!("values a template can use: `year`, `month`, {}", names.iter().take(12).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+                span: text.span,
+            }
+        };
+        env.render_str(&text.value, ctx).map_err(fail)
+    }
+
+    fn model(&mut self, month: Month) -> ReportModel {
+        let mut env = minijinja::Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_fuel(Some(1_000_000));
+        env.set_recursion_limit(64);
+        let ctx = self.template_context(month);
+        let mut sections = Vec::new();
+        let mut title = self.env.title.clone();
+        for item in &self.checked.policy.items {
+            let Item::Report(report) = item else { continue };
+            if let Some(t) = &report.title {
+                title = t.value.clone();
+            }
+            for section in &report.sections {
+                let result = match section {
+                    Section::Heading(h) => self.template(&env, h, &ctx).map(|text| SectionModel::Heading { text }),
+                    Section::Text(t) => self.template(&env, t, &ctx).map(|text| SectionModel::Text { text }),
+                    Section::Table(t) => self.table(t).and_then(|mut model| {
+                        let mut titles = Vec::new();
+                        for title in &t.titles {
+                            titles.push(self.template(&env, title, &ctx)?);
+                        }
+                        model.titles = titles;
+                        Ok(SectionModel::Table(model))
+                    }),
+                };
+                match result {
+                    Ok(s) => sections.push(s),
+                    Err(e) => self.errors.push(e),
+                }
+            }
+        }
+        let mut values = Vec::new();
+        for name in &self.env.order {
+            let Some(def) = self.env.defs.get(name) else { continue };
+            let kind = match def.kind {
+                DefKind::Metric(_) => "metric",
+                DefKind::Score(_) => "score",
+                DefKind::Bands(_) => "bands",
+                DefKind::Ranking(_) => "ranking",
+                _ => continue,
+            };
+            if let Some(c) = self.computed.get(name) {
+                values.push(self.definition(name, kind, c, def.ty.as_ref()));
+            }
+            if kind == "score" {
+                let prefix = format!("{name}.");
+                let parts = self.parts.borrow();
+                let mut names: Vec<&String> = parts.keys().filter(|k| k.starts_with(&prefix)).collect();
+                names.sort();
+                for part in names {
+                    if let Some(c) = parts.get(part) {
+                        values.push(self.definition(part, "score term", c, def.ty.as_ref()));
+                    }
+                }
+            }
+        }
+        let sources = self
+            .env
+            .sources
+            .iter()
+            .zip(&self.tables)
+            .map(|(s, t)| SourceSummary {
+                name: s.name.clone(),
+                file: t.path.display().to_string(),
+                rows: t.len(),
+                encoding: t.encoding.map(|(e, detected)| {
+                    format!("{}{}", if e == data::Encoding::Gbk { "gbk" } else { "utf8" }, if detected { " (detected)" } else { "" })
+                }),
+            })
+            .collect();
+        ReportModel {
+            policy: self.env.title.clone(),
+            title,
+            month: month.to_string(),
+            rounding: self.env.rounding,
+            decimals: self.env.decimals,
+            sections,
+            values,
+            sources,
+        }
+    }
+
+    fn definition(&self, name: &str, kind: &'static str, c: &Computed, ty: Option<&Ty>) -> Definition {
+        let per = match ty.map(|t| &t.shape) {
+            Some(Shape::Keyed(Domain::Unit)) => Some("unit".to_string()),
+            Some(Shape::Keyed(Domain::Field(f))) => Some(f.clone()),
+            _ => None,
+        };
+        let exact = |v: &Value| match v {
+            Value::Empty => None,
+            Value::Int(i) => Some(i.to_string()),
+            Value::Num(d) => Some(d.normalize().to_string()),
+            other => Some(self.text(other, ty.map(|t| &t.base))),
+        };
+        match c {
+            Computed::Scalar(v) => Definition { name: name.to_string(), kind, per, value: exact(v), values: Vec::new() },
+            Computed::Keyed { values, .. } => Definition {
+                name: name.to_string(),
+                kind,
+                per,
+                value: None,
+                values: values.iter().map(|(k, v)| (self.text(&key_value(k), None), exact(v))).collect(),
+            },
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn _uses(_: report::Cell) {}

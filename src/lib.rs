@@ -1,0 +1,101 @@
+//! hotline: a declarative policy language for citizen-hotline (12345) performance scoring.
+//!
+//! ```text
+//!  .policy text ──syntax──▶ AST ──check──▶ typed AST + Env ──eval (+ data)──▶ report model ──render──▶ md / json
+//! ```
+//!
+//! | stage    | module            | input                      | output                          | errors                    |
+//! |----------|-------------------|----------------------------|---------------------------------|---------------------------|
+//! | parse    | [`syntax`]        | policy text                | pest pairs (never leave it)     | [`syntax::SyntaxError`]   |
+//! | lower    | [`syntax`] (lower)| pest pairs                 | [`ast::Policy`] with spans      | [`syntax::SyntaxError`]   |
+//! | check    | [`check`]         | [`ast::Policy`]            | [`check::Checked`] (types, env) | [`check::CheckError`]     |
+//! | load     | [`data`]          | files of a month + schema  | [`data::Table`] typed columns   | [`data::LoadError`]       |
+//! | evaluate | [`eval`]          | checked policy + tables    | [`report::ReportModel`]         | [`eval::EvalError`]       |
+//! | render   | [`render`]        | [`report::ReportModel`]    | Markdown, JSON                  | (none: the model is total)|
+//!
+//! Data flows one way. Errors are data; only the binary prints them.
+
+#![forbid(unsafe_code)]
+
+pub mod ast;
+pub mod check;
+pub mod cli;
+pub mod data;
+pub mod eval;
+pub mod number;
+pub mod render;
+pub mod report;
+pub mod span;
+pub mod syntax;
+pub mod types;
+
+use miette::Diagnostic;
+use span::SourceFile;
+use std::path::Path;
+use thiserror::Error;
+
+pub use eval::Month;
+
+/// A problem from any stage, with its code, message, labels and help.
+#[derive(Debug, Error, Diagnostic)]
+pub enum Problem {
+    /// From parsing.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Syntax(#[from] syntax::SyntaxError),
+    /// From checking.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Check(#[from] check::CheckError),
+    /// From loading data.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Data(#[from] data::LoadError),
+    /// From evaluating.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Eval(#[from] eval::EvalError),
+}
+
+impl Problem {
+    /// Whether this is a warning only.
+    pub fn is_warning(&self) -> bool {
+        matches!(self, Problem::Check(e) if e.is_warning())
+    }
+
+    /// Whether its labels point into the policy text (data errors point into data files).
+    fn points_into_policy(&self) -> bool {
+        !matches!(self, Problem::Data(_))
+    }
+}
+
+/// Parses and checks a policy, returning every problem found.
+pub fn compile(file: &SourceFile) -> Result<check::Checked, Vec<Problem>> {
+    let policy = syntax::parse(file).map_err(|errors| errors.into_iter().map(Problem::Syntax).collect::<Vec<_>>())?;
+    check::check(policy).map_err(|errors| errors.into_iter().map(Problem::Check).collect())
+}
+
+/// Loads a month of data and evaluates a checked policy on it.
+pub fn evaluate(checked: &check::Checked, data_dir: &Path, month: Month) -> Result<report::ReportModel, Vec<Problem>> {
+    eval::evaluate(checked, data_dir, month)
+}
+
+/// Renders a problem as text, as `hotline check` prints it. Without colour when `color` is false.
+pub fn render_diagnostic(file: &SourceFile, problem: Problem, color: bool) -> String {
+    use miette::{GraphicalReportHandler, GraphicalTheme};
+    let theme = if color && std::env::var_os("NO_COLOR").is_none() {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let mut out = String::new();
+    let into_policy = problem.points_into_policy();
+    let report: miette::Report = if into_policy {
+        miette::Report::new(problem).with_source_code(file.named_source())
+    } else {
+        miette::Report::new(problem)
+    };
+    let _ = handler.render_report(&mut out, report.as_ref());
+    out
+}

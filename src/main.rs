@@ -1,0 +1,127 @@
+#![forbid(unsafe_code)]
+//! The `hotline` command. Only this layer prints.
+
+use clap::Parser;
+use hotline::cli::{Cli, Command, OutputFormat};
+use hotline::span::SourceFile;
+use hotline::Problem;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Check { files } => check(&files),
+        Command::Render {
+            policy,
+            data,
+            month,
+            format,
+            output,
+        } => render(&policy, &data, &month, format, output.as_deref()),
+    }
+}
+
+fn read_policy(path: &Path) -> Result<SourceFile, ExitCode> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(SourceFile::new(path.display().to_string(), text)),
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", path.display());
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn print_problems(file: &SourceFile, problems: Vec<Problem>) {
+    let mut out = String::new();
+    for problem in problems {
+        out.push_str(&hotline::render_diagnostic(file, problem, std::io::IsTerminal::is_terminal(&std::io::stderr())));
+    }
+    eprint!("{out}");
+}
+
+fn check(files: &[std::path::PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for path in files {
+        let file = match read_policy(path) {
+            Ok(f) => f,
+            Err(code) => return code,
+        };
+        match hotline::compile(&file) {
+            Ok(checked) => {
+                let n = checked.warnings.len();
+                let problems = checked.warnings.into_iter().map(Problem::Check).collect();
+                print_problems(&file, problems);
+                if n == 0 {
+                    eprintln!("{}: ok", path.display());
+                } else {
+                    eprintln!("{}: ok, {n} warning{}", path.display(), if n == 1 { "" } else { "s" });
+                }
+            }
+            Err(problems) => {
+                let errors = problems.iter().filter(|p| !p.is_warning()).count();
+                print_problems(&file, problems);
+                eprintln!("{}: {errors} error{}", path.display(), if errors == 1 { "" } else { "s" });
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn render(policy: &Path, data: &Path, month: &str, format: OutputFormat, output: Option<&Path>) -> ExitCode {
+    let file = match read_policy(policy) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let Some(month) = hotline::Month::parse(month) else {
+        eprintln!("error: `{month}` is not a month: write `YYYY-MM`, e.g. `2023-03`");
+        return ExitCode::from(2);
+    };
+    let checked = match hotline::compile(&file) {
+        Ok(c) => c,
+        Err(problems) => {
+            print_problems(&file, problems);
+            return ExitCode::from(1);
+        }
+    };
+    let problems = checked.warnings.iter().cloned().map(Problem::Check).collect();
+    print_problems(&file, problems);
+    let model = match hotline::evaluate(&checked, data, month) {
+        Ok(m) => m,
+        Err(problems) => {
+            print_problems(&file, problems);
+            return ExitCode::from(1);
+        }
+    };
+    let text = match format {
+        OutputFormat::Md => hotline::render::markdown(&model),
+        OutputFormat::Json => hotline::render::json(&model),
+    };
+    let result = match output {
+        Some(path) => hotline::render::write_atomically(path, text.as_bytes()),
+        None => std::io::stdout().write_all(text.as_bytes()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write the report: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

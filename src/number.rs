@@ -1,0 +1,66 @@
+//! Exact numbers: rounding by the policy's rule and display without trailing zeros.
+
+use crate::ast::Rounding;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// Rounds to `places` decimals by the policy's rule.
+///
+/// Quotients such as 1/3 carry 28 significant digits, so a sum of them can land a hair
+/// beside a midpoint it equals exactly. Values are first snapped to 22 decimals, which
+/// absorbs that error; two different rationals of county-sized denominators are never
+/// that close.
+pub fn round(value: Decimal, places: u32, rounding: Rounding) -> Decimal {
+    let value = if places < 22 {
+        value.round_dp_with_strategy(22, RoundingStrategy::MidpointNearestEven)
+    } else {
+        value
+    };
+    let strategy = match rounding {
+        Rounding::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+        Rounding::HalfEven => RoundingStrategy::MidpointNearestEven,
+    };
+    value.round_dp_with_strategy(places, strategy)
+}
+
+/// `4.325` → `4.33`, `100.00` → `100`, `-0.001` → `0`.
+pub fn display(value: Decimal, places: u32, rounding: Rounding) -> String {
+    let rounded = round(value, places, rounding).normalize();
+    if rounded.is_zero() {
+        "0".to_string()
+    } else {
+        rounded.to_string()
+    }
+}
+
+/// `92.2330` → `92.23%`.
+pub fn display_percent(points: Decimal, places: u32, rounding: Rounding) -> String {
+    format!("{}%", display(points, places, rounding))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap_or_default()
+    }
+
+    #[test]
+    fn half_up_rounds_the_midpoint_away_from_zero() {
+        // 173/200 on time = 86.5%; 5% of it = 4.325 points.
+        let points = Decimal::from(173) * Decimal::from(100) / Decimal::from(200) * d("0.05");
+        assert_eq!(points, d("4.325"));
+        assert_eq!(display(points, 2, Rounding::HalfUp), "4.33");
+        assert_eq!(display(points, 2, Rounding::HalfEven), "4.32");
+        assert_eq!(display(d("-4.325"), 2, Rounding::HalfUp), "-4.33");
+    }
+
+    #[test]
+    fn trailing_zeros_go() {
+        assert_eq!(display(d("100.000"), 2, Rounding::HalfUp), "100");
+        assert_eq!(display(d("4.70"), 2, Rounding::HalfUp), "4.7");
+        assert_eq!(display(d("-0.001"), 2, Rounding::HalfUp), "0");
+        assert_eq!(display_percent(d("92.23300970873786"), 2, Rounding::HalfUp), "92.23%");
+    }
+}

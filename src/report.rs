@@ -1,0 +1,97 @@
+//! The evaluated report: the only input of the renderers. Numbers are exact decimal strings.
+
+use serde::Serialize;
+
+/// Everything a renderer needs.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReportModel {
+    /// The policy's title.
+    pub policy: String,
+    /// The report's title.
+    pub title: String,
+    /// `2023-03`.
+    pub month: String,
+    /// Rounding rule.
+    pub rounding: crate::ast::Rounding,
+    /// Decimals shown.
+    pub decimals: u32,
+    /// The sections in order.
+    pub sections: Vec<SectionModel>,
+    /// Every metric, score, band and ranking with every value.
+    pub values: Vec<Definition>,
+    /// Each source's file and row count.
+    pub sources: Vec<SourceSummary>,
+}
+
+/// A source as loaded.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SourceSummary {
+    /// The source's name.
+    pub name: String,
+    /// The file read.
+    pub file: String,
+    /// Rows read.
+    pub rows: usize,
+    /// Encoding used, and whether detected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+}
+
+/// One section of the report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SectionModel {
+    /// A heading.
+    Heading {
+        /// Its text.
+        text: String,
+    },
+    /// Prose with computed values filled in.
+    Text {
+        /// The rendered text.
+        text: String,
+    },
+    /// A table.
+    Table(TableModel),
+}
+
+/// A rendered table.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TableModel {
+    /// `附表 1`.
+    pub name: String,
+    /// Title lines.
+    pub titles: Vec<String>,
+    /// Column headers.
+    pub headers: Vec<String>,
+    /// Rows of cells.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// One cell: what is shown, and the exact value behind it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Cell {
+    /// As displayed (rounded by the policy's rule).
+    pub display: String,
+    /// The exact value, for numbers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exact: Option<String>,
+}
+
+/// A definition and its values.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Definition {
+    /// The name.
+    pub name: String,
+    /// `metric`, `score`, `score term`, `bands`, `ranking`.
+    pub kind: &'static str,
+    /// `unit`, a field name, or absent for a single value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per: Option<String>,
+    /// The single value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Values per key, in key order (units in registry order).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<(String, Option<String>)>,
+}

@@ -1,0 +1,78 @@
+//! Byte spans into policy text, and the source files they point into.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// A byte range in a policy file. Spans never take part in equality, so two trees
+/// that differ only in layout compare equal.
+#[derive(Clone, Copy, Default, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// A span from `start` to `end`.
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+impl PartialEq for Span {
+    fn eq(&self, _: &Span) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "@{}..{}", self.start, self.end)
+    }
+}
+
+impl From<Span> for miette::SourceSpan {
+    fn from(span: Span) -> Self {
+        (span.start, span.end.saturating_sub(span.start)).into()
+    }
+}
+
+/// A policy file's name and text, shared by every diagnostic that points into it.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    /// The path as the user gave it.
+    pub name: Arc<str>,
+    /// The whole text.
+    pub text: Arc<str>,
+}
+
+impl SourceFile {
+    /// A file from its name and text.
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        SourceFile {
+            name: Arc::from(name.into()),
+            text: Arc::from(text.into()),
+        }
+    }
+
+    /// The source as miette wants it for rendering labels.
+    pub fn named_source(&self) -> miette::NamedSource<String> {
+        miette::NamedSource::new(self.name.to_string(), self.text.to_string())
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = self.text.get(..offset).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before.get(line_start..).unwrap_or("").chars().count() + 1;
+        (line, col)
+    }
+}

@@ -1,0 +1,956 @@
+//! Pest pairs to AST: one function per rule. Errors are collected, not thrown.
+
+use super::{Rule, SyntaxError};
+use crate::ast::*;
+use crate::span::Span;
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use rust_decimal::Decimal;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+fn span_of(pair: &Pair<'_, Rule>) -> Span {
+    let s = pair.as_span();
+    Span::new(s.start(), s.end())
+}
+
+/// Turns a pest error into a diagnostic with a byte span and the expected rules in words.
+pub(super) fn syntax_error(text: &str, error: pest::error::Error<Rule>) -> SyntaxError {
+    let at = match error.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    };
+    let found = match text.get(at..).and_then(|rest| rest.chars().next()) {
+        None => "end of file".to_string(),
+        Some(_) => {
+            let word: String = text
+                .get(at..)
+                .unwrap_or("")
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .take(20)
+                .collect();
+            format!("`{word}`")
+        }
+    };
+    let end = text
+        .get(at..)
+        .and_then(|rest| rest.chars().next())
+        .map_or(at, |c| at + c.len_utf8());
+    let mut expected: Vec<&'static str> = match &error.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            positives.iter().filter_map(|r| rule_in_words(*r)).collect()
+        }
+        pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    expected.sort_unstable();
+    expected.dedup();
+    let expected = match expected.as_slice() {
+        [] => "something else".to_string(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {}", init.join(", "), last),
+    };
+    let help = if at >= text.len() {
+        "the file ends too early: is a closing `}` or `)` missing?".to_string()
+    } else {
+        "see the language reference in README.md".to_string()
+    };
+    SyntaxError::Unexpected {
+        found,
+        expected,
+        help,
+        span: Span::new(at, end),
+    }
+}
+
+fn rule_in_words(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of file",
+        Rule::policy_decl
+        | Rule::source_decl
+        | Rule::units_decl
+        | Rule::view_decl
+        | Rule::metric_decl
+        | Rule::score_decl
+        | Rule::bands_decl
+        | Rule::ranking_decl
+        | Rule::report_decl => "a declaration (`policy`, `source`, `units`, `view`, `metric`, `score`, `bands`, `ranking`, `report`)",
+        Rule::ident => "a name",
+        Rule::string | Rule::string_body => "a string in quotes",
+        Rule::long_string => "a template in triple quotes",
+        Rule::number | Rule::signed_number | Rule::integer => "a number",
+        Rule::percent => "a percentage",
+        Rule::duration => "a duration such as `2h`",
+        Rule::expr | Rule::postfix_expr | Rule::call => "an expression",
+        Rule::not_op | Rule::neg_op => "an expression",
+        Rule::or_op
+        | Rule::and_op
+        | Rule::coalesce_op
+        | Rule::cmp_op
+        | Rule::add_op
+        | Rule::sub_op
+        | Rule::mul_op
+        | Rule::div_op => "an operator",
+        Rule::label_map | Rule::is_empty | Rule::field_access => "`->`, `is` or `.`",
+        Rule::rounding_setting | Rule::decimals_setting | Rule::weights_setting => {
+            "a setting (`rounding`, `decimals`, `weights`)"
+        }
+        Rule::rounding_mode => "`half_up` or `half_even`",
+        Rule::weights_mode => "`strict` or `lenient`",
+        Rule::source_file => "`from`",
+        Rule::source_prev => "`=`",
+        Rule::file_format => "`csv`, `xlsx` or `jsonl`",
+        Rule::encoding_option | Rule::sheet_option => "`encoding` or `sheet`",
+        Rule::encoding_name => "`utf8`, `gbk` or `auto`",
+        Rule::field => "a field (`name type <- \"header\"`)",
+        Rule::simple_type | Rule::bool_type | Rule::datetime_type | Rule::enum_type => {
+            "a type (`text`, `integer`, `decimal`, `percent`, `unit`, `bool`, `datetime`, `enum(…)`)"
+        }
+        Rule::nullable => "`?`",
+        Rule::bool_spelling => "a spelling such as `是 = true`",
+        Rule::bool_literal => "`true` or `false`",
+        Rule::unit_group => "a group (`镇街: 鱼山镇, 姚寨镇`)",
+        Rule::alias_decl => "`alias`",
+        Rule::from_clause => "`from`",
+        Rule::by_clause => "`by`",
+        Rule::default_clause => "`default`",
+        Rule::score_term => "a term such as `5% 响应率`",
+        Rule::score_op => "`+` or `-`",
+        Rule::band => "a band (`大: >= 100`)",
+        Rule::range_half_open | Rule::range_closed | Rule::range_from | Rule::band_bounds => {
+            "a range (`>= 100`, `10 ..< 100`)"
+        }
+        Rule::band_bound | Rule::band_cmp => "a comparison such as `>= 100`",
+        Rule::within_clause => "`within`",
+        Rule::sort_key => "a sort key",
+        Rule::sort_dir => "`desc` or `asc`",
+        Rule::heading_section | Rule::text_section | Rule::table_section => {
+            "a section (`heading`, `text`, `table`)"
+        }
+        Rule::rows_clause => "`rows`",
+        Rule::order_clause => "`order by`",
+        Rule::top_clause => "`top`",
+        Rule::column_decl => "`column`",
+        Rule::label_entry => "a label and its value (`已解决: 100%`)",
+        Rule::call_args | Rule::call_where => "arguments",
+        _ => return None,
+    })
+}
+
+fn pratt() -> &'static PrattParser<Rule> {
+    static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
+    PRATT.get_or_init(|| {
+        PrattParser::new()
+            .op(Op::infix(Rule::or_op, Assoc::Left))
+            .op(Op::infix(Rule::and_op, Assoc::Left))
+            .op(Op::prefix(Rule::not_op))
+            .op(Op::infix(Rule::cmp_op, Assoc::Left))
+            .op(Op::infix(Rule::coalesce_op, Assoc::Left))
+            .op(Op::infix(Rule::add_op, Assoc::Left) | Op::infix(Rule::sub_op, Assoc::Left))
+            .op(Op::infix(Rule::mul_op, Assoc::Left) | Op::infix(Rule::div_op, Assoc::Left))
+            .op(Op::prefix(Rule::neg_op))
+    })
+}
+
+/// Collects errors while lowering.
+struct Lower {
+    errors: Vec<SyntaxError>,
+}
+
+pub(super) fn lower_policy(mut pairs: Pairs<'_, Rule>) -> Result<Policy, Vec<SyntaxError>> {
+    let mut lower = Lower { errors: Vec::new() };
+    let mut items = Vec::new();
+    if let Some(file) = pairs.next() {
+        for pair in file.into_inner() {
+            if let Some(item) = lower.item(pair) {
+                items.push(item);
+            }
+        }
+    }
+    if lower.errors.is_empty() {
+        Ok(Policy { items })
+    } else {
+        Err(lower.errors)
+    }
+}
+
+impl Lower {
+    fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
+        Some(match pair.as_rule() {
+            Rule::policy_decl => Item::Header(self.header(pair)),
+            Rule::source_decl => Item::Source(self.source(pair)),
+            Rule::units_decl => Item::Units(self.units(pair)),
+            Rule::view_decl => Item::View(self.view(pair)),
+            Rule::metric_decl => Item::Metric(self.metric(pair)),
+            Rule::score_decl => Item::Score(self.score(pair)),
+            Rule::bands_decl => Item::Bands(self.bands(pair)),
+            Rule::ranking_decl => Item::Ranking(self.ranking(pair)),
+            Rule::report_decl => Item::Report(self.report(pair)),
+            _ => return None,
+        })
+    }
+
+    fn ident(&mut self, pair: Pair<'_, Rule>) -> Ident {
+        match pair.as_rule() {
+            Rule::string => {
+                let s = self.string(pair);
+                Ident {
+                    name: s.value,
+                    span: s.span,
+                }
+            }
+            _ => Ident {
+                name: pair.as_str().to_string(),
+                span: span_of(&pair),
+            },
+        }
+    }
+
+    fn string(&mut self, pair: Pair<'_, Rule>) -> Str {
+        let span = span_of(&pair);
+        let body = pair
+            .into_inner()
+            .next()
+            .map(|p| p.as_str())
+            .unwrap_or_default();
+        let mut value = String::with_capacity(body.len());
+        let mut chars = body.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                match chars.next() {
+                    Some('n') => value.push('\n'),
+                    Some('t') => value.push('\t'),
+                    Some(other) => value.push(other),
+                    None => {}
+                }
+            } else {
+                value.push(c);
+            }
+        }
+        Str { value, span }
+    }
+
+    fn long_string(&mut self, pair: Pair<'_, Rule>) -> Str {
+        let span = span_of(&pair);
+        let body = pair
+            .into_inner()
+            .next()
+            .map(|p| p.as_str())
+            .unwrap_or_default();
+        Str {
+            value: dedent(body),
+            span,
+        }
+    }
+
+    fn number(&mut self, text: &str, span: Span) -> Decimal {
+        match Decimal::from_str(text) {
+            Ok(d) => d,
+            Err(_) => {
+                self.errors.push(SyntaxError::BadNumber {
+                    text: text.to_string(),
+                    span,
+                });
+                Decimal::ZERO
+            }
+        }
+    }
+
+    fn header(&mut self, pair: Pair<'_, Rule>) -> Header {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let title = match inner.next() {
+            Some(p) => self.string(p),
+            None => Str {
+                value: String::new(),
+                span,
+            },
+        };
+        let mut header = Header {
+            title,
+            rounding: None,
+            decimals: None,
+            weights_strict: None,
+            span,
+        };
+        for setting in inner {
+            let sspan = span_of(&setting);
+            let rule = setting.as_rule();
+            let value = setting
+                .into_inner()
+                .next()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default();
+            let (name, first) = match rule {
+                Rule::rounding_setting => {
+                    let mode = if value == "half_even" {
+                        Rounding::HalfEven
+                    } else {
+                        Rounding::HalfUp
+                    };
+                    let first = header.rounding.map(|r| r.1);
+                    header.rounding.get_or_insert((mode, sspan));
+                    ("rounding", first)
+                }
+                Rule::decimals_setting => {
+                    let first = header.decimals.map(|r| r.1);
+                    match value.parse::<u32>() {
+                        Ok(n) if n <= 12 => {
+                            header.decimals.get_or_insert((n, sspan));
+                        }
+                        _ => self.errors.push(SyntaxError::BadNumber {
+                            text: value,
+                            span: sspan,
+                        }),
+                    }
+                    ("decimals", first)
+                }
+                Rule::weights_setting => {
+                    let first = header.weights_strict.map(|r| r.1);
+                    header
+                        .weights_strict
+                        .get_or_insert((value == "strict", sspan));
+                    ("weights", first)
+                }
+                _ => continue,
+            };
+            if let Some(first) = first {
+                self.errors.push(SyntaxError::DuplicateSetting {
+                    setting: name.to_string(),
+                    span: sspan,
+                    first,
+                });
+            }
+        }
+        header
+    }
+
+    fn source(&mut self, pair: Pair<'_, Rule>) -> Source {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.next_ident(&mut inner, span);
+        let kind = match inner.next() {
+            Some(p) if p.as_rule() == Rule::source_prev => {
+                let pspan = span_of(&p);
+                let mut pi = p.into_inner();
+                SourceKind::Previous(self.next_ident(&mut pi, pspan))
+            }
+            Some(p) => SourceKind::File(self.file_source(p)),
+            None => SourceKind::Previous(name.clone()),
+        };
+        Source { name, kind, span }
+    }
+
+    fn file_source(&mut self, pair: Pair<'_, Rule>) -> FileSource {
+        let span = span_of(&pair);
+        let mut source = FileSource {
+            format: Format::Csv,
+            path: Str {
+                value: String::new(),
+                span,
+            },
+            encoding: None,
+            sheet: None,
+            fields: Vec::new(),
+        };
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::file_format => {
+                    source.format = match p.as_str() {
+                        "xlsx" => Format::Xlsx,
+                        "jsonl" => Format::Jsonl,
+                        _ => Format::Csv,
+                    }
+                }
+                Rule::string => source.path = self.string(p),
+                Rule::encoding_option => {
+                    let espan = span_of(&p);
+                    let value = p.into_inner().next().map(|v| v.as_str()).unwrap_or("");
+                    let enc = match value {
+                        "gbk" => EncodingName::Gbk,
+                        "auto" => EncodingName::Auto,
+                        _ => EncodingName::Utf8,
+                    };
+                    source.encoding = Some((enc, espan));
+                }
+                Rule::sheet_option => {
+                    if let Some(s) = p.into_inner().next() {
+                        source.sheet = Some(self.string(s));
+                    }
+                }
+                Rule::field => source.fields.push(self.field(p)),
+                _ => {}
+            }
+        }
+        source
+    }
+
+    fn field(&mut self, pair: Pair<'_, Rule>) -> Field {
+        let span = span_of(&pair);
+        let mut field = Field {
+            name: Ident {
+                name: String::new(),
+                span,
+            },
+            ty: FieldType::Text,
+            nullable: false,
+            header: None,
+            span,
+        };
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => field.name = self.ident(p),
+                Rule::nullable => field.nullable = true,
+                Rule::string => field.header = Some(self.string(p)),
+                Rule::simple_type => {
+                    field.ty = match p.as_str() {
+                        "integer" => FieldType::Integer,
+                        "decimal" => FieldType::Decimal,
+                        "percent" => FieldType::Percent,
+                        "unit" => FieldType::Unit,
+                        _ => FieldType::Text,
+                    }
+                }
+                Rule::bool_type => {
+                    let mut spellings = Vec::new();
+                    for sp in p.into_inner() {
+                        let mut parts = sp.into_inner();
+                        if let (Some(n), Some(v)) = (parts.next(), parts.next()) {
+                            spellings.push((self.ident(n), v.as_str() == "true"));
+                        }
+                    }
+                    field.ty = FieldType::Bool(spellings);
+                }
+                Rule::datetime_type => {
+                    let format = p.into_inner().next().map(|s| self.string(s));
+                    field.ty = FieldType::DateTime(format);
+                }
+                Rule::enum_type => {
+                    let labels = p.into_inner().map(|l| self.ident(l)).collect();
+                    field.ty = FieldType::Enum(labels);
+                }
+                _ => {}
+            }
+        }
+        field
+    }
+
+    fn units(&mut self, pair: Pair<'_, Rule>) -> Units {
+        let span = span_of(&pair);
+        let mut units = Units {
+            groups: Vec::new(),
+            aliases: Vec::new(),
+            span,
+        };
+        for p in pair.into_inner() {
+            let pspan = span_of(&p);
+            match p.as_rule() {
+                Rule::unit_group => {
+                    let mut inner = p.into_inner();
+                    let name = self.next_ident(&mut inner, pspan);
+                    let members = inner.map(|u| self.ident(u)).collect();
+                    units.groups.push(UnitGroup {
+                        name,
+                        units: members,
+                    });
+                }
+                Rule::alias_decl => {
+                    let mut inner = p.into_inner();
+                    let from = self.next_ident(&mut inner, pspan);
+                    let to = self.next_ident(&mut inner, pspan);
+                    units.aliases.push(Alias { from, to });
+                }
+                _ => {}
+            }
+        }
+        units
+    }
+
+    fn view(&mut self, pair: Pair<'_, Rule>) -> View {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.next_ident(&mut inner, span);
+        let source = self.next_ident(&mut inner, span);
+        let filter = self.next_expr(&mut inner, span);
+        View {
+            name,
+            source,
+            filter,
+            span,
+        }
+    }
+
+    fn metric(&mut self, pair: Pair<'_, Rule>) -> Metric {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.next_ident(&mut inner, span);
+        let mut metric = Metric {
+            name,
+            from: None,
+            by: None,
+            expr: Expr::new(ExprKind::Bool(false), span),
+            default: None,
+            span,
+        };
+        for p in inner {
+            let pspan = span_of(&p);
+            match p.as_rule() {
+                Rule::from_clause => {
+                    let mut fi = p.into_inner();
+                    let source = self.next_ident(&mut fi, pspan);
+                    let filter = fi.next().map(|e| self.expr(e));
+                    metric.from = Some(From { source, filter });
+                }
+                Rule::by_clause => {
+                    let mut bi = p.into_inner();
+                    metric.by = Some(self.next_ident(&mut bi, pspan));
+                }
+                Rule::expr => metric.expr = self.expr(p),
+                Rule::default_clause => {
+                    let mut di = p.into_inner();
+                    metric.default = Some(self.next_expr(&mut di, pspan));
+                }
+                _ => {}
+            }
+        }
+        metric
+    }
+
+    fn score(&mut self, pair: Pair<'_, Rule>) -> Score {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.next_ident(&mut inner, span);
+        let mut terms = Vec::new();
+        let mut negative = false;
+        for p in inner {
+            match p.as_rule() {
+                Rule::score_op => negative = p.as_str() == "-",
+                Rule::score_term => {
+                    let tspan = span_of(&p);
+                    let mut weight = None;
+                    let mut expr = Expr::new(ExprKind::Bool(false), tspan);
+                    for t in p.into_inner() {
+                        match t.as_rule() {
+                            Rule::percent => {
+                                let wspan = span_of(&t);
+                                let text = t.into_inner().next().map(|n| n.as_str()).unwrap_or("");
+                                weight = Some((self.number(text, wspan), wspan));
+                            }
+                            _ => expr = self.postfix_expr(t),
+                        }
+                    }
+                    terms.push(ScoreTerm {
+                        negative,
+                        weight,
+                        expr,
+                        span: tspan,
+                    });
+                    negative = false;
+                }
+                _ => {}
+            }
+        }
+        Score { name, terms, span }
+    }
+
+    fn bands(&mut self, pair: Pair<'_, Rule>) -> Bands {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.next_ident(&mut inner, span);
+        let on = self.next_expr(&mut inner, span);
+        let mut bands = Vec::new();
+        for b in inner {
+            let mut bi = b.into_inner();
+            let bname = self.next_ident(&mut bi, span);
+            let Some(range) = bi.next() else { continue };
+            let rspan = span_of(&range);
+            let range = self.range(range);
+            bands.push(Band {
+                name: bname,
+                range,
+                span: rspan,
+            });
+        }
+        Bands {
+            name,
+            on,
+            bands,
+            span,
+        }
+    }
+
+    fn range(&mut self, pair: Pair<'_, Rule>) -> Range {
+        let rule = pair.as_rule();
+        let mut values = Vec::new();
+        let mut cmps = Vec::new();
+        for p in pair.clone().into_inner().flatten() {
+            match p.as_rule() {
+                Rule::signed_number => values.push(self.number(p.as_str(), span_of(&p))),
+                Rule::band_cmp => cmps.push(p.as_str().to_string()),
+                _ => {}
+            }
+        }
+        let bound = |value, inclusive| Some(Bound { value, inclusive });
+        match rule {
+            Rule::range_half_open | Rule::range_closed => Range {
+                lower: bound(values.first().copied().unwrap_or_default(), true),
+                upper: bound(
+                    values.get(1).copied().unwrap_or_default(),
+                    rule == Rule::range_closed,
+                ),
+            },
+            Rule::range_from => Range {
+                lower: bound(values.first().copied().unwrap_or_default(), true),
+                upper: None,
+            },
+            _ => {
+                let mut range = Range {
+                    lower: None,
+                    upper: None,
+                };
+                for (cmp, value) in cmps.iter().zip(values) {
+                    match cmp.as_str() {
+                        ">=" | "≥" => range.lower = bound(value, true),
+                        ">" => range.lower = bound(value, false),
+                        "<=" | "≤" => range.upper = bound(value, true),
+                        "<" => range.upper = bound(value, false),
+                        _ => {
+                            range.lower = bound(value, true);
+                            range.upper = bound(value, true);
+                        }
+                    }
+                }
+                range
+            }
+        }
+    }
+
+    fn ranking(&mut self, pair: Pair<'_, Rule>) -> Ranking {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.next_ident(&mut inner, span);
+        let mut ranking = Ranking {
+            name,
+            within: Vec::new(),
+            keys: Vec::new(),
+            span,
+        };
+        for p in inner {
+            match p.as_rule() {
+                Rule::within_clause => {
+                    ranking.within = p.into_inner().map(|i| self.ident(i)).collect();
+                }
+                Rule::sort_key => ranking.keys.push(self.sort_key(p)),
+                _ => {}
+            }
+        }
+        ranking
+    }
+
+    fn sort_key(&mut self, pair: Pair<'_, Rule>) -> SortKey {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let expr = self.next_expr(&mut inner, span);
+        let descending = inner.next().is_some_and(|d| d.as_str() == "desc");
+        SortKey { expr, descending }
+    }
+
+    fn report(&mut self, pair: Pair<'_, Rule>) -> Report {
+        let span = span_of(&pair);
+        let mut report = Report {
+            title: None,
+            sections: Vec::new(),
+            span,
+        };
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::string => report.title = Some(self.string(p)),
+                Rule::heading_section => {
+                    if let Some(s) = p.into_inner().next() {
+                        report.sections.push(Section::Heading(self.string(s)));
+                    }
+                }
+                Rule::text_section => {
+                    if let Some(s) = p.into_inner().next() {
+                        let text = if s.as_rule() == Rule::long_string {
+                            self.long_string(s)
+                        } else {
+                            self.string(s)
+                        };
+                        report.sections.push(Section::Text(text));
+                    }
+                }
+                Rule::table_section => {
+                    let table = self.table(p);
+                    report.sections.push(Section::Table(table));
+                }
+                _ => {}
+            }
+        }
+        report
+    }
+
+    fn table(&mut self, pair: Pair<'_, Rule>) -> Table {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let name = match inner.next() {
+            Some(p) => self.string(p),
+            None => Str {
+                value: String::new(),
+                span,
+            },
+        };
+        let mut table = Table {
+            name,
+            titles: Vec::new(),
+            rows: Rows {
+                domain: Ident {
+                    name: "unit".into(),
+                    span,
+                },
+                filter: None,
+                order: Vec::new(),
+                top: None,
+            },
+            columns: Vec::new(),
+            span,
+        };
+        for p in inner {
+            let pspan = span_of(&p);
+            match p.as_rule() {
+                Rule::string => table.titles.push(self.string(p)),
+                Rule::rows_clause => {
+                    let mut ri = p.into_inner();
+                    table.rows.domain = self.next_ident(&mut ri, pspan);
+                    for r in ri {
+                        match r.as_rule() {
+                            Rule::expr => table.rows.filter = Some(self.expr(r)),
+                            Rule::order_clause => {
+                                table.rows.order =
+                                    r.into_inner().map(|k| self.sort_key(k)).collect();
+                            }
+                            Rule::top_clause => {
+                                let tspan = span_of(&r);
+                                let text = r.into_inner().next().map(|n| n.as_str()).unwrap_or("");
+                                match text.parse::<u32>() {
+                                    Ok(n) => table.rows.top = Some((n, tspan)),
+                                    Err(_) => self.errors.push(SyntaxError::BadNumber {
+                                        text: text.to_string(),
+                                        span: tspan,
+                                    }),
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                Rule::column_decl => {
+                    let mut ci = p.into_inner();
+                    let header = match ci.next() {
+                        Some(h) => self.string(h),
+                        None => Str {
+                            value: String::new(),
+                            span: pspan,
+                        },
+                    };
+                    let expr = self.next_expr(&mut ci, pspan);
+                    table.columns.push(Column { header, expr });
+                }
+                _ => {}
+            }
+        }
+        table
+    }
+
+    fn next_ident(&mut self, pairs: &mut Pairs<'_, Rule>, span: Span) -> Ident {
+        match pairs.next() {
+            Some(p) => self.ident(p),
+            None => Ident {
+                name: String::new(),
+                span,
+            },
+        }
+    }
+
+    fn next_expr(&mut self, pairs: &mut Pairs<'_, Rule>, span: Span) -> Expr {
+        match pairs.next() {
+            Some(p) => self.expr(p),
+            None => Expr::new(ExprKind::Bool(false), span),
+        }
+    }
+
+    fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        if pair.as_rule() != Rule::expr {
+            return self.postfix_expr(pair);
+        }
+        // The Pratt parser takes closures; errors found inside are collected afterwards.
+        let mut errors = Vec::new();
+        let expr = pratt()
+            .map_primary(|p| {
+                let mut sub = Lower { errors: Vec::new() };
+                let e = sub.postfix_expr(p);
+                errors.extend(sub.errors);
+                e
+            })
+            .map_prefix(|op, rhs| {
+                let span = span_of(&op).to(rhs.span);
+                let op = if op.as_rule() == Rule::not_op {
+                    UnaryOp::Not
+                } else {
+                    UnaryOp::Neg
+                };
+                Expr::new(ExprKind::Unary(op, Box::new(rhs)), span)
+            })
+            .map_infix(|lhs, op, rhs| {
+                let span = lhs.span.to(rhs.span);
+                let op = match op.as_rule() {
+                    Rule::or_op => BinaryOp::Or,
+                    Rule::and_op => BinaryOp::And,
+                    Rule::coalesce_op => BinaryOp::Coalesce,
+                    Rule::add_op => BinaryOp::Add,
+                    Rule::sub_op => BinaryOp::Sub,
+                    Rule::mul_op => BinaryOp::Mul,
+                    Rule::div_op => BinaryOp::Div,
+                    _ => match op.as_str() {
+                        "==" => BinaryOp::Eq,
+                        "!=" | "≠" => BinaryOp::Ne,
+                        "<" => BinaryOp::Lt,
+                        "<=" | "≤" => BinaryOp::Le,
+                        ">" => BinaryOp::Gt,
+                        _ => BinaryOp::Ge,
+                    },
+                };
+                Expr::new(ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span)
+            })
+            .parse(pair.into_inner());
+        self.errors.extend(errors);
+        expr
+    }
+
+    fn postfix_expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        if pair.as_rule() != Rule::postfix_expr {
+            return self.primary(pair);
+        }
+        let mut inner = pair.into_inner();
+        let Some(first) = inner.next() else {
+            return Expr::new(ExprKind::Bool(false), Span::default());
+        };
+        let mut expr = self.primary(first);
+        for post in inner {
+            let pspan = span_of(&post);
+            let span = expr.span.to(pspan);
+            expr = match post.as_rule() {
+                Rule::label_map => {
+                    let mut entries = Vec::new();
+                    for entry in post.into_inner() {
+                        let espan = span_of(&entry);
+                        let mut ei = entry.into_inner();
+                        let label = self.next_ident(&mut ei, espan);
+                        let value = self.next_expr(&mut ei, espan);
+                        entries.push((label, value));
+                    }
+                    Expr::new(ExprKind::LabelMap(Box::new(expr), entries), span)
+                }
+                Rule::is_empty => {
+                    let negated = post.into_inner().next().is_some();
+                    Expr::new(
+                        ExprKind::IsEmpty {
+                            expr: Box::new(expr),
+                            negated,
+                        },
+                        span,
+                    )
+                }
+                _ => {
+                    let mut fi = post.into_inner();
+                    let member = self.next_ident(&mut fi, pspan);
+                    Expr::new(ExprKind::Member(Box::new(expr), member), span)
+                }
+            };
+        }
+        expr
+    }
+
+    fn primary(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = span_of(&pair);
+        let kind = match pair.as_rule() {
+            Rule::number => ExprKind::Number(self.number(pair.as_str(), span)),
+            Rule::percent => {
+                let text = pair.into_inner().next().map(|n| n.as_str()).unwrap_or("");
+                ExprKind::Percent(self.number(text, span))
+            }
+            Rule::duration => {
+                let mut inner = pair.into_inner();
+                let amount = inner.next().map(|n| n.as_str()).unwrap_or("0");
+                let unit = inner.next().map(|n| n.as_str()).unwrap_or("s");
+                let factor: i64 = match unit {
+                    "d" => 86_400,
+                    "h" => 3_600,
+                    "min" => 60,
+                    _ => 1,
+                };
+                let value = self.number(amount, span) * Decimal::from(factor);
+                match i64::try_from(value.trunc()) {
+                    Ok(seconds) if value.fract().is_zero() => ExprKind::Duration(seconds),
+                    _ => {
+                        self.errors.push(SyntaxError::BadNumber {
+                            text: amount.to_string(),
+                            span,
+                        });
+                        ExprKind::Duration(0)
+                    }
+                }
+            }
+            Rule::string => ExprKind::Str(self.string(pair).value),
+            Rule::bool_literal => ExprKind::Bool(pair.as_str() == "true"),
+            Rule::ident => ExprKind::Name(self.ident(pair)),
+            Rule::call => {
+                let mut inner = pair.into_inner();
+                let func = self.next_ident(&mut inner, span);
+                let mut args = Vec::new();
+                let mut filter = None;
+                if let Some(call_args) = inner.next() {
+                    for a in call_args.into_inner() {
+                        if a.as_rule() == Rule::call_where {
+                            let wspan = span_of(&a);
+                            let mut wi = a.into_inner();
+                            filter = Some(Box::new(self.next_expr(&mut wi, wspan)));
+                        } else {
+                            args.push(self.expr(a));
+                        }
+                    }
+                }
+                ExprKind::Call { func, args, filter }
+            }
+            Rule::expr => return self.expr(pair),
+            Rule::postfix_expr => return self.postfix_expr(pair),
+            _ => ExprKind::Bool(false),
+        };
+        Expr::new(kind, span)
+    }
+}
+
+/// Removes the common indentation of a template's lines, and a leading and trailing blank line.
+fn dedent(body: &str) -> String {
+    let lines: Vec<&str> = body.split('\n').collect();
+    let indent = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
+        .min()
+        .unwrap_or(0);
+    let mut out: Vec<&str> = lines
+        .iter()
+        .map(|l| l.get(indent..).unwrap_or_else(|| l.trim_start()))
+        .collect();
+    if out.first().is_some_and(|l| l.trim().is_empty()) {
+        out.remove(0);
+    }
+    if out.last().is_some_and(|l| l.trim().is_empty()) {
+        out.pop();
+    }
+    out.iter()
+        .map(|l| l.trim_end_matches('\r'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,111 @@
+//! The real binary: exit codes, outputs, files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn hotline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hotline-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    dir
+}
+
+#[test]
+fn check_accepts_the_dong_e_policy() {
+    let out = hotline(&["check", "policies/dong-e-monthly.policy"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("ok"), "{stderr}");
+}
+
+#[test]
+fn check_reports_every_error_and_exits_1() {
+    let dir = temp("errors");
+    let path = dir.join("bad.policy");
+    std::fs::write(
+        &path,
+        "source 工单 from csv \"t.csv\" { 状态 enum(派单, 直办) }\nview 派单 = 工单 where 状态 == \"派遣\"\nmetric 量 from 派单 = count()\nmetric 率 = 量 + 响映率\n",
+    )
+    .expect("write");
+    let out = hotline(&["check", path.to_str().expect("path")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("hotline::check::unknown_label"), "{stderr}");
+    assert!(stderr.contains("hotline::check::unknown_name"), "{stderr}");
+    assert!(stderr.contains("bad.policy:2:"), "file and line: {stderr}");
+    assert!(!stderr.contains("\u{1b}["), "no colour in pipes: {stderr}");
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    assert_eq!(hotline(&["check"]).status.code(), Some(2));
+    assert_eq!(hotline(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(hotline(&["check", "no/such/file.policy"]).status.code(), Some(2));
+    let out = hotline(&["render", "policies/dong-e-monthly.policy", "--data", "tests/data/dong-e", "--month", "March"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn render_writes_markdown_to_stdout() {
+    let out = hotline(&["render", "policies/dong-e-monthly.policy", "--data", "tests/data/dong-e", "--month", "2023-03"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("### 附表 1"));
+    assert!(stdout.contains("| 姚寨镇 | 103 | 100% | 5 | 92.23% | 4.61 | 100% | 40 | 100% | 50 | 0 | 99.61 |"));
+}
+
+#[test]
+fn render_json_to_a_file_keeps_exact_decimals() {
+    let dir = temp("json");
+    let file = dir.join("march.json");
+    let out = hotline(&[
+        "render",
+        "policies/dong-e-monthly.policy",
+        "--data",
+        "tests/data/dong-e",
+        "--month",
+        "2023-03",
+        "--format",
+        "json",
+        "-o",
+        file.to_str().expect("path"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    let values = json["values"].as_array().expect("values");
+    let on_time = values.iter().find(|v| v["name"] == "按时办理率").expect("按时办理率");
+    // 姚寨镇: 95 of 103 on time, exactly.
+    let yaozhai = on_time["values"].as_array().expect("per unit").iter().find(|p| p[0] == "姚寨镇").expect("姚寨镇");
+    assert!(yaozhai[1].as_str().expect("string").starts_with("92.233009708737864077669902"), "{yaozhai}");
+}
+
+#[test]
+fn render_of_a_missing_month_fails_without_touching_the_output() {
+    let dir = temp("missing");
+    let file = dir.join("report.md");
+    std::fs::write(&file, "last good report").expect("write");
+    let out = hotline(&[
+        "render",
+        "policies/dong-e-monthly.policy",
+        "--data",
+        "tests/data/dong-e",
+        "--month",
+        "2031-01",
+        "-o",
+        file.to_str().expect("path"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("no data for 2031-01"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), "last good report");
+    let _ = Path::new(&file);
+}

@@ -31,6 +31,7 @@ pub struct Policy {
 }
 
 /// One top-level declaration.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     /// `policy "title" { rounding half_up }`
@@ -340,6 +341,7 @@ pub struct Report {
 }
 
 /// A report section.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Section {
     /// `heading "一、总体情况"`

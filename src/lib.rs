@@ -16,6 +16,7 @@
 //! Data flows one way. Errors are data; only the binary prints them.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod ast;
 pub mod check;

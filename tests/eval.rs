@@ -24,7 +24,7 @@ source 工单 from csv "tickets.csv" {
 units { 镇街: 甲镇, 乙镇, 丙镇 }
 "#;
 
-fn run(policy: &str, rounding: &str, dir: &PathBuf) -> Result<ReportModel, Vec<Problem>> {
+fn run(policy: &str, rounding: &str, dir: &std::path::Path) -> Result<ReportModel, Vec<Problem>> {
     let text = HEAD.replace("ROUNDING", rounding) + policy;
     let file = SourceFile::new("t.policy", text);
     let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"));

@@ -28,6 +28,7 @@ pub mod render;
 pub mod report;
 pub mod span;
 pub mod syntax;
+pub mod template;
 pub mod types;
 
 use miette::Diagnostic;
@@ -73,7 +74,7 @@ impl Problem {
 /// Parses and checks a policy, returning every problem found.
 pub fn compile(file: &SourceFile) -> Result<check::Checked, Vec<Problem>> {
     let policy = syntax::parse(file).map_err(|errors| errors.into_iter().map(Problem::Syntax).collect::<Vec<_>>())?;
-    check::check(policy).map_err(|errors| errors.into_iter().map(Problem::Check).collect())
+    check::check(policy, &file.text).map_err(|errors| errors.into_iter().map(Problem::Check).collect())
 }
 
 /// Loads a month of data and evaluates a checked policy on it.

@@ -118,7 +118,7 @@ pub struct Def {
 }
 
 /// Checks a policy: every error and warning, or the annotated policy and its warnings.
-pub fn check(policy: Policy) -> Result<Checked, Vec<CheckError>> {
+pub fn check(policy: Policy, text: &str) -> Result<Checked, Vec<CheckError>> {
     let mut checker = Checker {
         env: Env {
             decimals: 2,
@@ -128,6 +128,7 @@ pub fn check(policy: Policy) -> Result<Checked, Vec<CheckError>> {
         used: BTreeSet::new(),
         score_term_names: HashMap::new(),
         band_names: HashMap::new(),
+        text: text.to_string(),
     };
     let mut policy = policy;
     checker.declare(&policy);
@@ -198,6 +199,8 @@ pub(crate) struct Checker {
     pub(crate) score_term_names: HashMap<String, Vec<String>>,
     /// The band names of each `bands`.
     pub(crate) band_names: HashMap<String, Vec<String>>,
+    /// The policy text, to point into templates.
+    pub(crate) text: String,
 }
 
 impl Checker {
@@ -952,12 +955,15 @@ impl Checker {
             match section {
                 Section::Table(table) => self.table(table),
                 Section::Text(text) => self.template(text),
-                Section::Heading(_) => {}
+                Section::Heading(h) => self.template(h),
             }
         }
     }
 
     fn table(&mut self, table: &mut Table) {
+        for title in &table.titles {
+            self.template(title);
+        }
         let domain = if table.rows.domain.name == "unit" {
             Domain::Unit
         } else {
@@ -1007,13 +1013,60 @@ impl Checker {
         }
     }
 
+    /// Checks a template: its syntax, and that every value it reads exists.
     fn template(&mut self, text: &Str) {
-        // Names the template reads count as used; unknown ones are checked when rendering.
-        for (name, _) in self.env.defs.iter() {
-            if text.value.contains(name.as_str()) {
-                self.used.insert(name.clone());
+        let env = crate::template::environment();
+        let template = match env.template_from_str(&text.value) {
+            Ok(t) => t,
+            Err(e) => {
+                let snippet = e.range().and_then(|r| text.value.get(r)).unwrap_or("");
+                let span = self.find_in(text.span, snippet);
+                self.errors.push(CheckError::Declaration {
+                    message: format!("the template does not parse: {}", e.detail().unwrap_or("syntax error")),
+                    help: "templates use minijinja syntax: `{{ 全县响应率 }}`, `{% for … %}…{% endfor %}`".into(),
+                    span,
+                });
+                return;
             }
+        };
+        let mut names: Vec<String> = template.undeclared_variables(false).into_iter().collect();
+        names.sort();
+        for name in names {
+            if self.env.defs.contains_key(&name) {
+                self.used.insert(name);
+                continue;
+            }
+            if crate::template::CONTEXT_NAMES.contains(&name.as_str()) || crate::template::is_global(&env, &name) {
+                continue;
+            }
+            let span = self.find_in(text.span, &name);
+            let mut known: Vec<&str> = self
+                .env
+                .defs
+                .iter()
+                .filter(|(_, d)| !matches!(d.kind, DefKind::Source(_) | DefKind::View { .. }))
+                .map(|(n, _)| n.as_str())
+                .chain(crate::template::CONTEXT_NAMES.iter().copied())
+                .collect();
+            known.sort_unstable();
+            self.errors.push(CheckError::UnknownName {
+                what: "value in template",
+                help: did_you_mean(&name, known),
+                name,
+                span,
+            });
         }
+    }
+
+    /// The span of the first occurrence of `needle` inside `within`, or `within` itself.
+    fn find_in(&self, within: Span, needle: &str) -> Span {
+        if needle.is_empty() {
+            return within;
+        }
+        self.text
+            .get(within.start..within.end)
+            .and_then(|slice| slice.find(needle))
+            .map_or(within, |at| Span::new(within.start + at, within.start + at + needle.len()))
     }
 
     pub(crate) fn expect_bool(&mut self, ty: &Ty, span: Span) {

@@ -1088,10 +1088,7 @@ impl<'a> Evaluator<'a> {
     }
 
     fn model(&mut self, month: Month) -> ReportModel {
-        let mut env = minijinja::Environment::new();
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        env.set_fuel(Some(1_000_000));
-        env.set_recursion_limit(64);
+        let env = crate::template::environment();
         let ctx = self.template_context(month);
         let mut sections = Vec::new();
         let mut title = self.env.title.clone();

@@ -361,6 +361,8 @@ pub struct Table {
     pub titles: Vec<Str>,
     /// Which rows.
     pub rows: Rows,
+    /// `like "附表 1"`: the columns of an earlier table.
+    pub like: Option<Str>,
     /// Which columns.
     pub columns: Vec<Column>,
     /// The whole declaration.

@@ -951,6 +951,31 @@ impl Checker {
     }
 
     fn report(&mut self, report: &mut Report) {
+        // `like "附表 1"` copies the columns of an earlier table.
+        let mut columns: HashMap<String, Vec<Column>> = HashMap::new();
+        for section in &mut report.sections {
+            let Section::Table(table) = section else { continue };
+            if let Some(like) = &table.like {
+                match columns.get(&like.value) {
+                    Some(cols) if table.columns.is_empty() => table.columns = cols.clone(),
+                    Some(_) => self.errors.push(CheckError::Declaration {
+                        message: format!("the table takes its columns from `{}` and also lists its own", like.value),
+                        help: "remove `like`, or remove the columns".into(),
+                        span: like.span,
+                    }),
+                    None => {
+                        let names: Vec<&str> = columns.keys().map(|s| s.as_str()).collect();
+                        self.errors.push(CheckError::UnknownName {
+                            what: "table",
+                            name: like.value.clone(),
+                            help: did_you_mean(&like.value, names),
+                            span: like.span,
+                        });
+                    }
+                }
+            }
+            columns.insert(table.name.value.clone(), table.columns.clone());
+        }
         for section in &mut report.sections {
             match section {
                 Section::Table(table) => self.table(table),

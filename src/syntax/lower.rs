@@ -131,6 +131,7 @@ fn rule_in_words(rule: Rule) -> Option<&'static str> {
         Rule::order_clause => "`order by`",
         Rule::top_clause => "`top`",
         Rule::column_decl => "`column`",
+        Rule::like_clause => "`like`",
         Rule::label_entry => "a label and its value (`已解决: 100%`)",
         Rule::call_args | Rule::call_where => "arguments",
         _ => return None,
@@ -712,6 +713,7 @@ impl Lower {
                 order: Vec::new(),
                 top: None,
             },
+            like: None,
             columns: Vec::new(),
             span,
         };
@@ -719,6 +721,11 @@ impl Lower {
             let pspan = span_of(&p);
             match p.as_rule() {
                 Rule::string => table.titles.push(self.string(p)),
+                Rule::like_clause => {
+                    if let Some(s) = p.into_inner().next() {
+                        table.like = Some(self.string(s));
+                    }
+                }
                 Rule::rows_clause => {
                     let mut ri = p.into_inner();
                     table.rows.domain = self.next_ident(&mut ri, pspan);

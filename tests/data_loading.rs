@@ -92,15 +92,30 @@ fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dong-e")
 }
 
-/// A fresh temporary folder for one test.
-fn temp_dir(name: &str) -> PathBuf {
+/// A fresh temporary folder for one test, removed when dropped.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!(
         "hotline-data-loading-{}-{name}",
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 fn write(dir: &Path, file: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
@@ -437,8 +452,7 @@ fn loads_the_deductions_workbook() {
     assert_eq!(decimals(&table, 2)[0], Some(dec("-0.01")));
     // -0.23 stays exactly -0.23.
     assert_eq!(decimals(&table, 2)[25].unwrap().to_string(), "-0.23");
-    // The file stores -0.07000000000000001 (a computed value); like Excel,
-    // the loader keeps 15 significant digits.
+    // The sheet XML has `-0.07000000000000001`: the same binary number as -0.07.
     assert_eq!(decimals(&table, 2)[16].unwrap().to_string(), "-0.07");
 
     let mut per_unit: BTreeMap<u32, Decimal> = BTreeMap::new();
@@ -593,7 +607,7 @@ fn invalid_utf8_declared_utf8_hints_at_gbk() {
     let (line, message, hint) =
         malformed(load_table(&path, &csv_in(Encoding::Utf8), &specs, &Units));
     assert_eq!(line, 3);
-    assert_eq!(message, "the file has bytes that are not valid UTF-8");
+    assert_eq!(message, "line 3 has bytes that are not valid UTF-8");
     assert_eq!(hint, "the file looks GBK-encoded: declare `encoding gbk`");
 
     // Detection reads it as GBK.
@@ -609,7 +623,7 @@ fn bytes_that_are_neither_utf8_nor_gbk() {
     let (line, message, _) = malformed(load_table(&path, &csv(), &[text("id")], &Units));
     assert_eq!(line, 3);
     assert!(
-        message.contains("neither valid UTF-8 nor valid GBK"),
+        message.contains("neither UTF-8 nor GBK: line 3"),
         "{message}"
     );
 }
@@ -634,7 +648,7 @@ fn ragged_row() {
     let err = load_table(&path, &csv(), &specs, &Units).unwrap_err();
     assert!(err
         .to_string()
-        .ends_with("long.csv`, line 3: line 3 has 4 fields, the header has 3"));
+        .ends_with("long.csv`: line 3 has 4 fields, the header has 3"));
 }
 
 #[test]
@@ -881,7 +895,7 @@ fn all_bad_cells_are_counted_and_twenty_kept() {
     assert_eq!(errors.len(), 20);
     assert_eq!(total, 25);
     assert_eq!(errors[0].line, 2);
-    assert_eq!(errors[19].line, 25);
+    assert_eq!(errors[19].line, 24); // the 20th bad row
 }
 
 // ---------------------------------------------------------------------------
@@ -974,7 +988,12 @@ fn xlsx_bad_cells_name_the_cell() {
         ws.write_string(1, 2, "很多").unwrap();
         ws.write_string(2, 0, "县住建局").unwrap();
         ws.write_string(2, 1, "超期办结扣分").unwrap();
-        ws.write_formula(2, 2, "=1/0").unwrap();
+        ws.write_formula(
+            2,
+            2,
+            rust_xlsxwriter::Formula::new("=1/0").set_result("#DIV/0!"),
+        )
+        .unwrap();
         ws.write_string(3, 1, "合计").unwrap();
         ws.write_number(3, 2, -0.5).unwrap();
     });
@@ -984,12 +1003,19 @@ fn xlsx_bad_cells_name_the_cell() {
         &deduction_specs(),
         &Units,
     ));
-    assert_eq!(total, 2 + 1, "{errors:#?}");
+    assert_eq!(total, 3, "{errors:#?}");
     assert_eq!(errors[0].cell.as_deref(), Some("C2"));
     assert_eq!((errors[0].line, errors[0].column), (2, 3));
     assert_eq!(
         errors[0].to_string(),
         "cell C2 (`扣分`): `很多` is not a decimal number like `87.5`"
+    );
+    // A formula error is a bad value.
+    assert_eq!(errors[1].cell.as_deref(), Some("C3"));
+    assert_eq!(errors[1].value, "#DIV/0!");
+    assert_eq!(
+        errors[1].help.as_deref(),
+        Some("the cell holds a spreadsheet error")
     );
     // The total row has no unit: it is a row, not silently dropped.
     assert_eq!(errors.last().unwrap().cell.as_deref(), Some("A4"));
@@ -1124,7 +1150,7 @@ fn jsonl_line_that_is_not_an_object() {
         malformed(load_table(&path, &FileFormat::Jsonl, &[text("id")], &Units));
     assert_eq!(line, 3);
     assert!(
-        message.starts_with("line 3 is not a JSON object"),
+        message.starts_with("line 3 is not valid JSON (EOF while parsing an object at column "),
         "{message}"
     );
 
@@ -1132,7 +1158,7 @@ fn jsonl_line_that_is_not_an_object() {
     let (line, message, _) =
         malformed(load_table(&path, &FileFormat::Jsonl, &[text("id")], &Units));
     assert_eq!(line, 2);
-    assert!(message.contains("expected a JSON object"), "{message}");
+    assert_eq!(message, "line 2 is a JSON list, not an object");
 
     let path = write(&dir, "text.jsonl", "id,unit\nA1,x\n");
     let (line, _, _) = malformed(load_table(&path, &FileFormat::Jsonl, &[text("id")], &Units));

@@ -23,6 +23,8 @@ pub(crate) fn load(
     })?;
     let (text, encoding) = decode(path, &bytes, declared)?;
     let text_bytes = text.as_bytes();
+    // The csv crate is lenient about quotes; check them first.
+    check_quotes(path, text_bytes)?;
 
     let mut reader = ReaderBuilder::new()
         .has_headers(false)
@@ -32,15 +34,16 @@ pub(crate) fn load(
     let malformed = |line: u64, e: ::csv::Error| LoadError::Malformed {
         path: path.to_path_buf(),
         line,
-        message: format!("the file cannot be read as CSV: {e}"),
+        message: format!("line {line} cannot be read as CSV ({e})"),
         hint: None,
     };
+    let mut lines_at = LineCounter::new(text_bytes);
 
     // The header: the first record that is not a blank line.
     loop {
         let more = reader
             .read_byte_record(&mut record)
-            .map_err(|e| malformed(reader.position().line(), e))?;
+            .map_err(|e| malformed(lines_at.line, e))?;
         if !more {
             return Err(LoadError::Empty {
                 path: path.to_path_buf(),
@@ -50,10 +53,7 @@ pub(crate) fn load(
             break;
         }
     }
-    let header_line = record.position().map_or(1, |p| p.line());
-    let header_start = record.position().map_or(0, |p| p.byte() as usize);
-    let header_end = reader.position().byte() as usize;
-    check_unclosed_quote(path, text_bytes, header_start, header_end)?;
+    let (header_line, _) = lines_at.start_of(&record);
     let headers: Vec<String> = record
         .iter()
         .map(|h| String::from_utf8_lossy(h).trim().to_string())
@@ -75,24 +75,20 @@ pub(crate) fn load(
     }
     let mut lines: Vec<u64> = Vec::with_capacity(guess);
     let mut errors = CellErrors::default();
-    let mut last_start = header_start;
 
     loop {
         let more = reader
             .read_byte_record(&mut record)
-            .map_err(|e| malformed(reader.position().line(), e))?;
+            .map_err(|e| malformed(lines_at.line, e))?;
         if !more {
             break;
         }
-        let (line, start) = record
-            .position()
-            .map_or((0, 0), |p| (p.line(), p.byte() as usize));
+        let (line, start) = lines_at.start_of(&record);
         if record.len() != width {
             if is_blank(&record) {
                 continue;
             }
             let end = reader.position().byte() as usize;
-            check_unclosed_quote(path, text_bytes, start, end)?;
             return Err(ragged(path, text_bytes, &record, line, start, end, width));
         }
         for (column, &p) in columns.iter_mut().zip(&positions) {
@@ -108,18 +104,49 @@ pub(crate) fn load(
             column.push(raw, line, units, &mut errors);
         }
         lines.push(line);
-        last_start = start;
     }
-    // An unclosed quote swallows the rest of the file into the last record,
-    // which may still have the right number of fields.
-    check_unclosed_quote(path, text_bytes, last_start, text_bytes.len())?;
 
     finish(path, columns, lines, Some(encoding), errors)
 }
 
+/// Line numbers of records. The csv crate's own positions are off for CRLF
+/// line ends and leading blank lines (a record's reported start may be the
+/// line end before it), so lines are counted here from byte offsets.
+struct LineCounter<'t> {
+    text: &'t [u8],
+    /// Byte offset up to which newlines are counted.
+    pos: usize,
+    /// The line at `pos`.
+    line: u64,
+}
+
+impl<'t> LineCounter<'t> {
+    fn new(text: &'t [u8]) -> Self {
+        LineCounter {
+            text,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line and byte offset where `record` starts. Records are
+    /// passed in file order.
+    fn start_of(&mut self, record: &ByteRecord) -> (u64, usize) {
+        let reported = record.position().map_or(self.pos, |p| p.byte() as usize);
+        let mut start = reported.max(self.pos);
+        while let Some(b'\r' | b'\n') = self.text.get(start) {
+            start += 1;
+        }
+        let skipped = self.text.get(self.pos..start).unwrap_or_default();
+        self.line += skipped.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.pos = start;
+        (self.line, start)
+    }
+}
+
 /// A record that is an empty or whitespace-only line.
 fn is_blank(record: &ByteRecord) -> bool {
-    record.len() == 0
+    record.is_empty()
         || (record.len() == 1 && std::str::from_utf8(&record[0]).is_ok_and(|s| s.trim().is_empty()))
 }
 
@@ -159,62 +186,115 @@ fn ragged(
     }
 }
 
-/// Errors when the record in `text[start..end]` ends inside a quoted field.
-fn check_unclosed_quote(
-    path: &Path,
-    text: &[u8],
-    start: usize,
-    end: usize,
-) -> Result<(), LoadError> {
-    if end < text.len() {
-        // A later record exists, so this one was closed.
-        return Ok(());
-    }
-    let Some(record) = text.get(start..) else {
+/// A quoting error found by [`scan_quotes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteProblem {
+    /// The quoted field opened at this offset runs to the end of the file.
+    Unclosed { open: usize },
+    /// The quoted field opened at `open` is closed and followed by text at `at`.
+    TextAfterQuote { open: usize, at: usize },
+}
+
+/// Rejects quoting that the (lenient) csv crate would silently accept.
+fn check_quotes(path: &Path, text: &[u8]) -> Result<(), LoadError> {
+    let Err(problem) = scan_quotes(text) else {
         return Ok(());
     };
-    if let Some(open) = unclosed_quote(record) {
-        let line = line_of(text, start + open);
-        return Err(LoadError::Malformed {
-            path: path.to_path_buf(),
-            line,
-            message: format!(
-                "a quoted field opened on line {line} is never closed; it runs to the end of the file"
-            ),
-            hint: Some("add the missing closing quote (`\"`)".to_string()),
-        });
+    let (message, hint) = match problem {
+        QuoteProblem::Unclosed { open } => {
+            let line = line_of(text, open);
+            (
+                format!(
+                    "a quoted field opened on line {line} is never closed; it runs to the end of the file"
+                ),
+                "add the missing closing quote (`\"`)".to_string(),
+            )
+        }
+        QuoteProblem::TextAfterQuote { open, at } => {
+            let line = line_of(text, open);
+            let after = String::from_utf8_lossy(text.get(at..).unwrap_or_default())
+                .chars()
+                .next()
+                .unwrap_or(' ');
+            let closed_on = line_of(text, at);
+            let where_closed = if closed_on == line {
+                String::new()
+            } else {
+                format!(" on line {closed_on}")
+            };
+            (
+                format!(
+                    "a quoted field opened on line {line} is closed{where_closed} but followed by `{after}`"
+                ),
+                "a quote (`\"`) may be missing, or a quote inside a quoted field is not doubled (`\"\"`)"
+                    .to_string(),
+            )
+        }
+    };
+    let open = match problem {
+        QuoteProblem::Unclosed { open } | QuoteProblem::TextAfterQuote { open, .. } => open,
+    };
+    Err(LoadError::Malformed {
+        path: path.to_path_buf(),
+        line: line_of(text, open),
+        message,
+        hint: Some(hint),
+    })
+}
+
+/// Follows the csv crate's quoting rules (a quote opens a field only at its
+/// start; `""` inside quotes is a literal quote) and reports a quoted field
+/// that is never closed, or is followed by text other than spaces before the
+/// next comma or line end. Only quote characters are visited one by one.
+fn scan_quotes(text: &[u8]) -> Result<(), QuoteProblem> {
+    let mut pos = 0;
+    while let Some(q) = find_quote(text, pos) {
+        let at_field_start = q == 0 || matches!(text.get(q - 1), Some(b',' | b'\n' | b'\r'));
+        if !at_field_start {
+            // A literal quote inside an unquoted field.
+            pos = q + 1;
+            continue;
+        }
+        // Inside a quoted field opened at `q`: find its closing quote.
+        let mut p = q + 1;
+        let close = loop {
+            let Some(c) = find_quote(text, p) else {
+                return Err(QuoteProblem::Unclosed { open: q });
+            };
+            if text.get(c + 1) == Some(&b'"') {
+                p = c + 2;
+            } else {
+                break c;
+            }
+        };
+        let mut after = close + 1;
+        while let Some(b' ' | b'\t') = text.get(after) {
+            after += 1;
+        }
+        match text.get(after) {
+            None | Some(b',' | b'\n' | b'\r') => pos = after,
+            Some(_) => return Err(QuoteProblem::TextAfterQuote { open: q, at: after }),
+        }
     }
     Ok(())
 }
 
-/// The offset of the opening quote if `record` ends inside a quoted field
-/// (following the csv crate's rules: a quote opens a field only at its start,
-/// `""` inside quotes is a literal quote).
-fn unclosed_quote(record: &[u8]) -> Option<usize> {
-    #[derive(Clone, Copy)]
-    enum S {
-        FieldStart,
-        Unquoted,
-        Quoted(usize),
-        QuoteInQuoted(usize),
+/// The offset of the next `"` at or after `from`.
+fn find_quote(text: &[u8], from: usize) -> Option<usize> {
+    let hay = text.get(from..)?;
+    let mut chunks = hay.chunks_exact(32);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        // A branch-free test per chunk, which the compiler vectorises.
+        if chunk.iter().fold(false, |acc, &b| acc | (b == b'"')) {
+            break;
+        }
+        offset += 32;
     }
-    let mut state = S::FieldStart;
-    for (i, &b) in record.iter().enumerate() {
-        state = match (state, b) {
-            (S::FieldStart, b'"') => S::Quoted(i),
-            (S::FieldStart | S::Unquoted, b',' | b'\n' | b'\r') => S::FieldStart,
-            (S::FieldStart | S::Unquoted, _) => S::Unquoted,
-            (S::Quoted(o), b'"') => S::QuoteInQuoted(o),
-            (S::Quoted(o), _) => S::Quoted(o),
-            (S::QuoteInQuoted(o), b'"') => S::Quoted(o),
-            (S::QuoteInQuoted(_), b',' | b'\n' | b'\r') => S::FieldStart,
-            (S::QuoteInQuoted(_), _) => S::Unquoted,
-        };
-    }
-    match state {
-        S::Quoted(o) => Some(o),
-        _ => None,
-    }
+    hay.get(offset..)?
+        .iter()
+        .position(|&b| b == b'"')
+        .map(|i| from + offset + i)
 }
 
 /// Decodes the file to UTF-8: returns the text (without BOM) and the
@@ -225,11 +305,15 @@ fn decode<'b>(
     declared: Option<Encoding>,
 ) -> Result<(Cow<'b, str>, (Encoding, bool)), LoadError> {
     let bom = bytes.starts_with(UTF8_BOM);
-    let malformed = |pos: usize, message: String, hint: Option<String>| LoadError::Malformed {
-        path: path.to_path_buf(),
-        line: line_of(bytes, pos),
-        message,
-        hint,
+    // `message` has `{line}` where the line of `pos` goes.
+    let malformed = |pos: usize, message: &str, hint: &str| {
+        let line = line_of(bytes, pos);
+        LoadError::Malformed {
+            path: path.to_path_buf(),
+            line,
+            message: message.replace("{line}", &line.to_string()),
+            hint: Some(hint.to_string()),
+        }
     };
     let utf8 = |detected: bool| {
         let body = bytes.get(UTF8_BOM.len()..).filter(|_| bom).unwrap_or(bytes);
@@ -239,32 +323,36 @@ fn decode<'b>(
                 let pos = e.valid_up_to() + if bom { UTF8_BOM.len() } else { 0 };
                 let (message, hint) = if bom {
                     (
-                        "the file starts with a UTF-8 byte-order mark but has bytes that are not valid UTF-8".to_string(),
-                        Some("re-save the file as UTF-8".to_string()),
+                        "line {line} has bytes that are not valid UTF-8, though the file starts with a UTF-8 byte-order mark",
+                        "re-save the file as UTF-8",
+                    )
+                } else if decode_gb18030(bytes).is_ok() {
+                    (
+                        "line {line} has bytes that are not valid UTF-8",
+                        "the file looks GBK-encoded: declare `encoding gbk`",
                     )
                 } else {
-                    let looks_gbk = decode_gb18030(bytes).is_ok();
                     (
-                        "the file has bytes that are not valid UTF-8".to_string(),
-                        Some(if looks_gbk {
-                            "the file looks GBK-encoded: declare `encoding gbk`".to_string()
-                        } else {
-                            "re-save the file as UTF-8".to_string()
-                        }),
+                        "line {line} has bytes that are not valid UTF-8",
+                        "re-save the file as UTF-8",
                     )
                 };
                 Err(malformed(pos, message, hint))
             }
         }
     };
+    if declared.is_none() && !bom {
+        if let Ok(s) = std::str::from_utf8(bytes) {
+            return Ok((Cow::Borrowed(s), (Encoding::Utf8, true)));
+        }
+    }
     match declared {
         Some(Encoding::Utf8) => utf8(false),
-        None if bom || std::str::from_utf8(bytes).is_ok() => utf8(true),
+        None if bom => utf8(true),
         Some(Encoding::Gbk) if bom => Err(malformed(
             0,
-            "the file starts with a UTF-8 byte-order mark but is declared `encoding gbk`"
-                .to_string(),
-            Some("declare `encoding utf8`, or leave the encoding out to detect it".to_string()),
+            "the file starts with a UTF-8 byte-order mark but is declared `encoding gbk`",
+            "declare `encoding utf8`, or leave the encoding out to detect it",
         )),
         Some(Encoding::Gbk) => match decode_gb18030(bytes) {
             Ok(s) => Ok((Cow::Owned(s), (Encoding::Gbk, false))),
@@ -276,8 +364,8 @@ fn decode<'b>(
                 };
                 Err(malformed(
                     pos,
-                    "the file has bytes that are not valid GBK".to_string(),
-                    Some(hint.to_string()),
+                    "line {line} has bytes that are not valid GBK",
+                    hint,
                 ))
             }
         },
@@ -285,8 +373,8 @@ fn decode<'b>(
             Ok(s) => Ok((Cow::Owned(s), (Encoding::Gbk, true))),
             Err(pos) => Err(malformed(
                 pos,
-                "the file is neither valid UTF-8 nor valid GBK".to_string(),
-                Some("re-save the file as UTF-8".to_string()),
+                "the file is neither UTF-8 nor GBK: line {line} has bytes that are not valid in either",
+                "re-save the file as UTF-8",
             )),
         },
     }
@@ -339,12 +427,46 @@ mod tests {
 
     #[test]
     fn quote_scanner() {
-        assert_eq!(unclosed_quote(b"a,b,c\n"), None);
-        assert_eq!(unclosed_quote(b"a,\"b\nc\",d\n"), None);
-        assert_eq!(unclosed_quote(b"a,\"b \"\"x\"\" c\"\n"), None);
-        assert_eq!(unclosed_quote(b"a,\"b\nc,d\n"), Some(2));
-        assert_eq!(unclosed_quote(b"a,b\"c,d\n"), None);
-        assert_eq!(unclosed_quote(b"\"abc\"\"\n"), Some(0));
+        assert_eq!(scan_quotes(b"a,b,c\n"), Ok(()));
+        assert_eq!(scan_quotes(b"a,\"b\nc\",d\n"), Ok(()));
+        assert_eq!(scan_quotes(b"a,\"b \"\"x\"\" c\"\r\n"), Ok(()));
+        assert_eq!(scan_quotes(b"a,\"b\" ,c\n"), Ok(()));
+        assert_eq!(scan_quotes(b"a,b\"c,d\n"), Ok(()));
+        assert_eq!(scan_quotes(b"a,\"\""), Ok(()));
+        assert_eq!(
+            scan_quotes(b"a,\"b\nc,d\n"),
+            Err(QuoteProblem::Unclosed { open: 2 })
+        );
+        assert_eq!(
+            scan_quotes(b"\"abc\"\"\n"),
+            Err(QuoteProblem::Unclosed { open: 0 })
+        );
+        assert_eq!(
+            scan_quotes(b"1,\"2\n3,\"4\n"),
+            Err(QuoteProblem::TextAfterQuote { open: 2, at: 8 })
+        );
+    }
+
+    #[test]
+    fn find_quote_across_chunks() {
+        for len in [0usize, 1, 31, 32, 33, 64, 100] {
+            for at in 0..len {
+                let mut v = vec![b'x'; len];
+                v[at] = b'"';
+                for from in 0..=len {
+                    let expect = (from <= at).then_some(at);
+                    assert_eq!(find_quote(&v, from), expect, "{len} {at} {from}");
+                }
+            }
+            assert_eq!(find_quote(&vec![b'x'; len], 0), None);
+        }
+        let long = format!("a,\"{}\"\"{}\",c\n", "y".repeat(70), "z".repeat(40));
+        assert_eq!(scan_quotes(long.as_bytes()), Ok(()));
+        let open = format!("a,b\n{},\"{}", "y".repeat(70), "z".repeat(40));
+        assert_eq!(
+            scan_quotes(open.as_bytes()),
+            Err(QuoteProblem::Unclosed { open: 75 })
+        );
     }
 
     #[test]

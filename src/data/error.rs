@@ -129,7 +129,9 @@ pub enum LoadError {
     /// in the file's encoding, or a JSONL line that is not a JSON object.
     ///
     /// Example: line 12 of a CSV whose header has 18 fields has only 17.
-    #[error("`{}`, line {line}: {message}", .path.display())]
+    /// The message names the line, e.g. "line 12 has 17 fields, the header
+    /// has 18".
+    #[error("`{}`: {message}", .path.display())]
     #[diagnostic(code(hotline::data::malformed))]
     Malformed {
         path: PathBuf,
@@ -261,6 +263,11 @@ where
             .take_while(|(a, b)| a == b)
             .count();
         let contains = cand.contains(wanted) || wanted.contains(cand);
+        let same_letters = cand.to_lowercase() == wanted.to_lowercase();
+        if same_letters {
+            // Differs only in letter case: the best possible suggestion.
+            return Some(cand.to_string());
+        }
         let ok = similarity >= 0.5 || contains || (prefix >= 2 && prefix * 2 >= shortest);
         if !ok {
             continue;

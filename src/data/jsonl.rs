@@ -23,14 +23,17 @@ pub(crate) fn load(
     let text = std::str::from_utf8(body).map_err(|e| LoadError::Malformed {
         path: path.to_path_buf(),
         line: line_of(body, e.valid_up_to()),
-        message: "the file has bytes that are not valid UTF-8".to_string(),
+        message: format!(
+            "line {} has bytes that are not valid UTF-8",
+            line_of(body, e.valid_up_to())
+        ),
         hint: Some("JSON Lines files must be UTF-8".to_string()),
     })?;
 
     // Key -> the specs reading it.
     let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, spec) in specs.iter().enumerate() {
-        by_key.entry(spec.header.as_str()).or_default().push(i);
+        by_key.entry(spec.header.trim()).or_default().push(i);
     }
     let mut columns: Vec<Column<'_>> = specs
         .iter()
@@ -101,8 +104,9 @@ pub(crate) fn load(
     if !lines.is_empty() && seen.iter().any(|s| !s) {
         let mut missing: Vec<String> = Vec::new();
         for (spec, _) in specs.iter().zip(&seen).filter(|(_, s)| !**s) {
-            if !missing.contains(&spec.header) {
-                missing.push(spec.header.clone());
+            let key = spec.header.trim().to_string();
+            if !missing.contains(&key) {
+                missing.push(key);
             }
         }
         return Err(LoadError::MissingColumns {
@@ -125,19 +129,31 @@ fn numbered_lines(text: &str) -> impl Iterator<Item = (u64, &str)> {
 
 fn parse_line(path: &Path, line: u64, content: &str) -> Result<Entries, LoadError> {
     serde_json::from_str::<Entries>(content).map_err(|e| {
-        let text = e.to_string();
-        // serde_json appends " at line 1 column N"; the line is ours.
-        let detail = text
-            .rfind(" at line ")
-            .map_or(text.as_str(), |i| &text[..i]);
-        let detail = detail.replace("invalid type: ", "");
+        let message = if e.classify() == serde_json::error::Category::Data {
+            // Valid JSON, but not an object.
+            let kind = match content.trim_start().chars().next() {
+                Some('[') => "a JSON list",
+                Some('"') => "a JSON string",
+                Some('t' | 'f') => "a JSON boolean",
+                Some('n') => "JSON `null`",
+                _ => "a JSON number",
+            };
+            format!("line {line} is {kind}, not an object")
+        } else {
+            let text = e.to_string();
+            // serde_json appends " at line 1 column N"; the line is ours.
+            let detail = text
+                .rfind(" at line ")
+                .map_or(text.as_str(), |i| &text[..i]);
+            format!(
+                "line {line} is not valid JSON ({detail} at column {})",
+                e.column()
+            )
+        };
         LoadError::Malformed {
             path: path.to_path_buf(),
             line,
-            message: format!(
-                "line {line} is not a JSON object ({detail}, at column {})",
-                e.column()
-            ),
+            message,
             hint: Some(
                 "each non-empty line must be one JSON object like `{\"key\": \"value\"}`"
                     .to_string(),

@@ -229,15 +229,12 @@ impl<'s> Column<'s> {
                         text,
                         percent_style,
                     } => {
-                        if percent_style {
-                            match parse_decimal(text, true) {
-                                Some(d) => {
-                                    format!("{}%", (d * Decimal::ONE_HUNDRED).normalize()).into()
-                                }
-                                None => text.into(),
-                            }
-                        } else {
-                            text.into()
+                        match parse_decimal(text, true)
+                            .filter(|_| percent_style)
+                            .and_then(|d| d.checked_mul(Decimal::ONE_HUNDRED))
+                        {
+                            Some(points) => format!("{}%", points.normalize()).into(),
+                            None => text.into(),
                         }
                     }
                     Raw::Bool(b) => if b { "true" } else { "false" }.into(),
@@ -679,6 +676,14 @@ mod tests {
         assert_eq!(parse_percent("87.5 ％"), parse_decimal("87.5", false));
         assert_eq!(parse_percent("87.5"), parse_decimal("87.5", false));
         assert_eq!(parse_percent("%"), None);
+        // Out of range: rejected, never a panic.
+        for big in ["1e400", "1e-400", "9e28", "-9e28"] {
+            assert_eq!(parse_decimal(big, true), None, "{big}");
+        }
+        assert_eq!(
+            parse_decimal("99999999999999999999999999999999", false),
+            None
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub(crate) fn load(
             sheets,
         });
     }
-    load_sheet(path, &mut workbook, sheet, specs, units)
+    load_sheet(path, &mut workbook, sheet, specs, units, MAX_XLSX_CELLS)
 }
 
 fn load_sheet<RS: Read + Seek>(
@@ -43,6 +43,7 @@ fn load_sheet<RS: Read + Seek>(
     sheet: &str,
     specs: &[ColumnSpec],
     units: &dyn UnitResolver,
+    limit: u64,
 ) -> Result<Table, LoadError> {
     let mut reader = workbook
         .worksheet_cells_reader(sheet)
@@ -76,11 +77,11 @@ fn load_sheet<RS: Read + Seek>(
         .map_err(|e| xlsx_error(path, e))?
     {
         count += 1;
-        if count > MAX_XLSX_CELLS {
+        if count > limit {
             return Err(LoadError::SheetTooLarge {
                 path: path.to_path_buf(),
                 sheet: sheet.to_string(),
-                limit: MAX_XLSX_CELLS,
+                limit,
             });
         }
         let (row, col) = cell.get_position();
@@ -294,8 +295,9 @@ fn raw_of<'a>(value: &'a DataRef<'_>, percent: bool, buf: &'a mut String) -> Raw
 }
 
 /// The decimal text of a spreadsheet number: the shortest text that reads
-/// back as the same binary number, rounded like Excel to 15 significant
-/// digits (so a computed `-0.07000000000000001` is `-0.07`, as Excel shows it).
+/// back as the same binary number (so -0.23 is `-0.23`, 100.0 is `100`),
+/// rounded like Excel to 15 significant digits (so a computed
+/// `0.30000000000000004` is `0.3`, as Excel shows and compares it).
 pub(crate) fn excel_number_text(f: f64) -> String {
     let shortest = format!("{f}");
     match Decimal::from_str_exact(&shortest) {
@@ -321,11 +323,11 @@ fn excel_datetime(dt: &calamine::ExcelDateTime) -> Option<NaiveDateTime> {
         u32::from(mi),
         u32::from(s),
     )?;
-    Some(if ms >= 500 {
-        base + chrono::TimeDelta::seconds(1)
+    if ms >= 500 {
+        base.checked_add_signed(chrono::TimeDelta::seconds(1))
     } else {
-        base
-    })
+        Some(base)
+    }
 }
 
 /// Whether an Excel number format shows the value as a percentage (a `%`
@@ -368,11 +370,57 @@ mod tests {
         assert_eq!(excel_number_text(-0.23), "-0.23");
         assert_eq!(excel_number_text(100.0), "100");
         assert_eq!(excel_number_text(87.5), "87.5");
-        assert_eq!(excel_number_text(-0.07000000000000001), "-0.07");
+        // The text in the Dong'e workbook: the same binary number as -0.07.
+        let stored: f64 = "-0.07000000000000001".parse().unwrap();
+        assert_eq!(excel_number_text(stored), "-0.07");
+        // Computed noise beyond Excel's 15 significant digits is dropped.
+        assert_eq!(excel_number_text(0.30000000000000004), "0.3");
         assert_eq!(excel_number_text(0.1 + 0.2), "0.3");
         assert_eq!(excel_number_text(1e-7), "0.0000001");
         assert_eq!(excel_number_text(123456789012.25), "123456789012.25");
         assert_eq!(excel_number_text(-0.0), "0");
+    }
+
+    struct NoUnits;
+    impl UnitResolver for NoUnits {
+        fn resolve(&self, _: &str) -> Option<u32> {
+            None
+        }
+        fn names(&self) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn too_many_cells() {
+        let path = std::env::temp_dir().join(format!(
+            "hotline-data-xlsx-limit-{}.xlsx",
+            std::process::id()
+        ));
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.set_name("S").unwrap();
+        ws.write_string(0, 0, "a").unwrap();
+        for r in 1..=20 {
+            ws.write_number(r, 0, f64::from(r)).unwrap();
+        }
+        wb.save(&path).unwrap();
+        let specs = [ColumnSpec {
+            name: "a".into(),
+            header: "a".into(),
+            ty: super::super::ColumnType::Integer,
+            nullable: false,
+        }];
+        let open = || -> Xlsx<_> { Xlsx::new(BufReader::new(File::open(&path).unwrap())).unwrap() };
+        let err = load_sheet(&path, &mut open(), "S", &specs, &NoUnits, 10).unwrap_err();
+        assert!(
+            matches!(err, LoadError::SheetTooLarge { limit: 10, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().starts_with("sheet `S` of `"), "{err}");
+        let table = load_sheet(&path, &mut open(), "S", &specs, &NoUnits, 21).unwrap();
+        assert_eq!(table.len(), 20);
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

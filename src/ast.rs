@@ -50,8 +50,21 @@ pub enum Item {
     Bands(Bands),
     /// `ranking 排名 within 规模 by 总得分 desc`
     Ranking(Ranking),
+    /// `list 镇街单位 = unit where group == "镇街" order by 综合排名`
+    List(List),
     /// `report { heading "…" table "…" { … } }`
     Report(Report),
+}
+
+/// A named, ordered selection of keys, for templates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct List {
+    /// The list's name.
+    pub name: Ident,
+    /// Which keys, in which order.
+    pub rows: Rows,
+    /// The whole declaration.
+    pub span: Span,
 }
 
 /// How numbers are rounded where they are displayed or where `round` is called.

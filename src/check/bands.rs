@@ -28,7 +28,11 @@ pub(super) fn coverage(name: &str, bands: &[Band], integers: bool) -> Vec<CheckE
             } else if b_lo > a_hi + Decimal::ONE {
                 let from = a_hi + Decimal::ONE;
                 let to = b_lo - Decimal::ONE;
-                errors.push(gap(name, a, b, describe_ints(from, to), from == to));
+                let lower = Bound {
+                    value: from,
+                    inclusive: true,
+                };
+                errors.push(gap(name, a, b, describe_ints(from, to), from == to, lower));
             }
         } else {
             let (Some(a_hi), Some(b_lo)) = (a.range.upper, b.range.lower) else {
@@ -47,12 +51,22 @@ pub(super) fn coverage(name: &str, bands: &[Band], integers: bool) -> Vec<CheckE
                         b_lo.value.normalize(),
                         open(b_lo, "]", ")")
                     );
-                    errors.push(gap(name, a, b, text, false));
+                    let lower = Bound {
+                        value: a_hi.value,
+                        inclusive: !a_hi.inclusive,
+                    };
+                    errors.push(gap(name, a, b, text, false, lower));
                 }
                 Ordering::Equal => {
                     let v = format!("`{}`", a_hi.value.normalize());
                     match (a_hi.inclusive, b_lo.inclusive) {
-                        (false, false) => errors.push(gap(name, a, b, v, true)),
+                        (false, false) => {
+                            let lower = Bound {
+                                value: a_hi.value,
+                                inclusive: true,
+                            };
+                            errors.push(gap(name, a, b, v, true, lower));
+                        }
                         (true, true) => errors.push(overlap(name, a, b, v)),
                         _ => {}
                     }
@@ -113,11 +127,38 @@ fn describe_ints(from: Decimal, to: Decimal) -> String {
     }
 }
 
-fn gap(name: &str, a: &Band, b: &Band, values: String, single: bool) -> CheckError {
+/// A range as written in a policy.
+fn range_text(lower: Bound, upper: Option<Bound>) -> String {
+    let l = lower.value.normalize();
+    match (lower.inclusive, upper) {
+        (true, None) => format!(">= {l}"),
+        (false, None) => format!("> {l}"),
+        (true, Some(u)) if u.inclusive => format!("{l} ..= {}", u.value.normalize()),
+        (true, Some(u)) => format!("{l} ..< {}", u.value.normalize()),
+        (false, Some(u)) => {
+            let cmp = if u.inclusive { "<=" } else { "<" };
+            format!("> {l} and {cmp} {}", u.value.normalize())
+        }
+    }
+}
+
+/// `a` ends below the gap, `b` starts above it; `lower` is where `b` should start instead.
+fn gap(name: &str, a: &Band, b: &Band, values: String, single: bool, lower: Bound) -> CheckError {
+    let band = &b.name.name;
+    let band = if band.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        band.clone()
+    } else {
+        format!("{band:?}")
+    };
+    let help = format!(
+        "make one of the neighbouring bands include {values}, e.g. `{band}: {}`",
+        range_text(lower, b.range.upper)
+    );
     CheckError::BandGap {
         name: name.to_string(),
         values,
         verb: if single { "is" } else { "are" },
+        help,
         below: a.span,
         above: b.span,
     }

@@ -199,10 +199,7 @@ pub enum CheckError {
     /// bands 规模 on 承办量 { 大: >= 100  中: > 10 and < 100  小: < 10 }
     /// ```
     #[error("{values} {verb} in no band of `{name}`")]
-    #[diagnostic(
-        code(hotline::check::band_gap),
-        help("make one of the neighbouring bands include {values}, e.g. `10 ..< 100`")
-    )]
+    #[diagnostic(code(hotline::check::band_gap), help("{help}"))]
     BandGap {
         /// The bands' name.
         name: String,
@@ -210,6 +207,8 @@ pub enum CheckError {
         values: String,
         /// `is` or `are`.
         verb: &'static str,
+        /// How to close the gap, with the band above it rewritten.
+        help: String,
         /// The band below the gap.
         #[label("ends here")]
         below: Span,

@@ -25,8 +25,10 @@ pub(crate) enum Ctx {
     },
 }
 
-const AGGREGATES: &[&str] = &["count", "share", "mean", "sum", "min", "max"];
-const FUNCTIONS: &[&str] = &["count", "share", "mean", "sum", "min", "max", "round", "abs"];
+const AGGREGATES: &[&str] = &["count", "share", "mean", "sum", "min", "max", "mode", "mode_count", "top"];
+const FUNCTIONS: &[&str] = &[
+    "count", "share", "mean", "sum", "min", "max", "mode", "mode_count", "top", "round", "abs",
+];
 
 impl Checker {
     /// Infers, records and returns the type of `expr`.
@@ -122,7 +124,20 @@ impl Checker {
                         let label = label.clone();
                         let rspan = right.span;
                         right.ty = Some(lt.clone());
-                        self.label_literal(&lt, &label, rspan);
+                        if !matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
+                            // The evaluator compares labels for equality only.
+                            if !lt.is_error() {
+                                self.errors.push(CheckError::Operands {
+                                    op: op.symbol().to_string(),
+                                    left: lt.base.to_string(),
+                                    right: "text".into(),
+                                    help: "labels and text are compared with `==` and `!=` only".into(),
+                                    span,
+                                });
+                            }
+                            return Ty::error();
+                        }
+                        self.label_literal(&lt, &label, op, rspan);
                         return Ty { base: Base::Bool, ..lt };
                     }
                 }
@@ -317,7 +332,7 @@ impl Checker {
         }
     }
 
-    fn label_literal(&mut self, ty: &Ty, label: &str, span: crate::span::Span) {
+    fn label_literal(&mut self, ty: &Ty, label: &str, op: BinaryOp, span: crate::span::Span) {
         let (candidates, of): (Vec<String>, String) = match &ty.base {
             Base::Enum(labels) => (labels.clone(), "a label of this field".into()),
             Base::Group => (self.env.groups.clone(), "a unit group".into()),
@@ -334,7 +349,7 @@ impl Checker {
             Base::Text | Base::Error => return,
             other => {
                 self.errors.push(CheckError::Operands {
-                    op: "==".into(),
+                    op: op.symbol().to_string(),
                     left: other.to_string(),
                     right: "text".into(),
                     help: "compare numbers with numbers and labels with labels".into(),
@@ -443,6 +458,7 @@ impl Checker {
                 help: did_you_mean(name, FUNCTIONS.iter().copied()),
                 span: func.span,
             });
+            self.mark_used(args, filter);
             return Ty::error();
         }
         if AGGREGATES.contains(&name) {
@@ -459,6 +475,7 @@ impl Checker {
         match name {
             "round" => {
                 let [value, places] = args else {
+                    self.mark_used(args, filter);
                     return self.arguments(func, "a value and a number of decimals", "`round(总得分, 2)`", span);
                 };
                 let ty = self.expr(value, ctx);
@@ -472,6 +489,7 @@ impl Checker {
             }
             _ => {
                 let [value] = args else {
+                    self.mark_used(args, filter);
                     return self.arguments(func, "one value", "`abs(质效考核得分)`", span);
                 };
                 let ty = self.expr(value, ctx);
@@ -479,6 +497,19 @@ impl Checker {
                 ty
             }
         }
+    }
+
+    /// Names in arguments that are not checked still count as used, so that one error
+    /// does not bring "never used" warnings along.
+    pub(crate) fn mark_used(&mut self, args: &[Expr], filter: &Option<Box<Expr>>) {
+        let mut names = Vec::new();
+        for a in args {
+            super::collect_names(a, &mut names);
+        }
+        if let Some(f) = filter {
+            super::collect_names(f, &mut names);
+        }
+        self.used.extend(names);
     }
 
     fn arguments(&mut self, func: &Ident, expected: &str, example: &str, span: crate::span::Span) -> Ty {
@@ -521,6 +552,7 @@ impl Checker {
                     help: "aggregates belong in a metric's formula".into(),
                     span,
                 });
+                self.mark_used(args, filter);
                 return Ty::error();
             }
         };
@@ -534,6 +566,16 @@ impl Checker {
             "count" => (None, "`count()` or `count(市级重办)`"),
             "share" => (None, "`share(签收时间 - 派单时间 <= 2h)`"),
             _ => (Some(()), "`mean(满意度评分)`"),
+        };
+        // `top(涉及对象, 2)`: the second argument is how many.
+        let args: &mut [Expr] = if name == "top" {
+            let ok = matches!(args.get(1).map(|a| &a.kind), Some(ExprKind::Number(n)) if n.fract().is_zero() && *n >= rust_decimal::Decimal::ONE && *n <= rust_decimal::Decimal::from(100));
+            if args.len() != 2 || !ok {
+                return self.arguments(func, "a value and how many of its most frequent values (1 to 100)", "`top(涉及对象, 2)`", span);
+            }
+            &mut args[..1]
+        } else {
+            args
         };
         let arg_ty = match args {
             [] if value.is_none() && name == "count" => None,
@@ -551,6 +593,7 @@ impl Checker {
                     "share" => "one condition",
                     _ => "one value",
                 };
+                self.mark_used(args, &None);
                 return self.arguments(func, expected, example, span);
             }
         };
@@ -578,6 +621,16 @@ impl Checker {
                     None => return self.arguments(func, "one condition", example, span),
                 }
                 Ty::new(Base::Percent, shape).nullable(true)
+            }
+            "mode" | "mode_count" | "top" => {
+                let Some((t, _)) = arg_ty else {
+                    return self.arguments(func, "one value", example, span);
+                };
+                match name {
+                    "mode" => Ty::new(t.base, shape).nullable(true),
+                    "mode_count" => Ty::new(Base::Int, shape),
+                    _ => Ty::new(Base::List, shape),
+                }
             }
             _ => {
                 let Some((t, s)) = arg_ty else {

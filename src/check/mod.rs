@@ -104,6 +104,8 @@ pub enum DefKind {
     Bands(usize),
     /// A ranking's item index.
     Ranking(usize),
+    /// A list's item index.
+    List(usize),
 }
 
 /// A named definition.
@@ -128,6 +130,7 @@ pub fn check(policy: Policy, text: &str) -> Result<Checked, Vec<CheckError>> {
         used: BTreeSet::new(),
         score_term_names: HashMap::new(),
         band_names: HashMap::new(),
+        weights_lenient: false,
         text: text.to_string(),
     };
     let mut policy = policy;
@@ -142,6 +145,13 @@ pub fn check(policy: Policy, text: &str) -> Result<Checked, Vec<CheckError>> {
             DefKind::Metric(i) => {
                 if let Some(Item::Metric(m)) = policy.items.get_mut(i) {
                     let ty = checker.metric(m);
+                    if ty.is_error() {
+                        // Checking may have stopped early: what it names is still used.
+                        checker.mark_used(std::slice::from_ref(&m.expr), &None);
+                        if let Some(default) = &m.default {
+                            checker.mark_used(std::slice::from_ref(default), &None);
+                        }
+                    }
                     checker.set_ty(name, ty);
                 }
             }
@@ -171,6 +181,9 @@ pub fn check(policy: Policy, text: &str) -> Result<Checked, Vec<CheckError>> {
         match item {
             Item::View(view) => checker.view(view),
             Item::Report(report) => checker.report(report),
+            Item::List(list) => {
+                checker.rows(&mut list.rows);
+            }
             _ => {}
         }
     }
@@ -199,6 +212,8 @@ pub(crate) struct Checker {
     pub(crate) score_term_names: HashMap<String, Vec<String>>,
     /// The band names of each `bands`.
     pub(crate) band_names: HashMap<String, Vec<String>>,
+    /// `weights lenient`: weights that do not add up to 100% are intended.
+    pub(crate) weights_lenient: bool,
     /// The policy text, to point into templates.
     pub(crate) text: String,
 }
@@ -262,6 +277,7 @@ impl Checker {
                     }
                     if let Some((w, _)) = h.weights_strict {
                         self.env.weights_strict = w;
+                        self.weights_lenient = !w;
                     }
                 }
                 Item::Units(u) => {
@@ -312,6 +328,7 @@ impl Checker {
                     self.define(&b.name, DefKind::Bands(i));
                 }
                 Item::Ranking(r) => self.define(&r.name, DefKind::Ranking(i)),
+                Item::List(l) => self.define(&l.name, DefKind::List(i)),
             }
         }
         // Sources after units, so unit fields can be checked against the registry.
@@ -810,7 +827,7 @@ impl Checker {
                 }
             }
         }
-        if any_weight && total != Decimal::from(100) {
+        if any_weight && total != Decimal::from(100) && !self.weights_lenient {
             let total = total.normalize().to_string();
             let name = score.name.name.clone();
             self.errors.push(if self.env.weights_strict {
@@ -835,12 +852,22 @@ impl Checker {
             ExprKind::Name(n) => n.name.clone(),
             _ => "this value".to_string(),
         };
-        let help = match &expr.kind {
-            ExprKind::Name(n) => format!(
-                "give `{}` a value for empty cases: `metric {} … default 100`, or write `{} ?? 0` here",
-                n.name, n.name, n.name
+        // Literals of the value's own kind: a rate's default is a percentage.
+        let percent = expr.ty.as_ref().is_some_and(|t| t.base == Base::Percent);
+        let (full, zero) = if percent { ("100%", "0%") } else { ("0", "0") };
+        let metric = match &expr.kind {
+            ExprKind::Name(n) => matches!(
+                self.env.defs.get(&n.name).map(|d| &d.kind),
+                Some(DefKind::Metric(_))
             ),
-            _ => "give it a value for empty cases with `?? 0`".to_string(),
+            _ => false,
+        };
+        let help = match &expr.kind {
+            ExprKind::Name(n) if metric => format!(
+                "give `{0}` a value for empty cases: `metric {0} … default {full}`, or write `{0} ?? {zero}` here",
+                n.name
+            ),
+            _ => format!("give it a value for empty cases with `?? {zero}`"),
         };
         self.errors.push(CheckError::Nullable {
             name,
@@ -951,6 +978,9 @@ impl Checker {
     }
 
     fn report(&mut self, report: &mut Report) {
+        if let Some(title) = &report.title {
+            self.template(title);
+        }
         // `like "附表 1"` copies the columns of an earlier table.
         let mut columns: HashMap<String, Vec<Column>> = HashMap::new();
         for section in &mut report.sections {
@@ -989,10 +1019,24 @@ impl Checker {
         for title in &table.titles {
             self.template(title);
         }
-        let domain = if table.rows.domain.name == "unit" {
+        let Some(domain) = self.rows(&mut table.rows) else {
+            return;
+        };
+        let ctx = expr::Ctx::Domain {
+            domain: Some(domain.clone()),
+        };
+        for column in &mut table.columns {
+            let ty = self.expr(&mut column.expr, &ctx);
+            self.expect_domain(&ty, &domain, column.expr.span);
+        }
+    }
+
+    /// Checks a selection of keys; returns their domain.
+    fn rows(&mut self, rows: &mut Rows) -> Option<Domain> {
+        let domain = if rows.domain.name == "unit" {
             Domain::Unit
         } else {
-            let known = self.env.sources.iter().any(|s| s.field(&table.rows.domain.name).is_some());
+            let known = self.env.sources.iter().any(|s| s.field(&rows.domain.name).is_some());
             if !known {
                 let mut names = vec!["unit".to_string()];
                 for s in &self.env.sources {
@@ -1000,30 +1044,27 @@ impl Checker {
                 }
                 self.errors.push(CheckError::UnknownName {
                     what: "row domain",
-                    name: table.rows.domain.name.clone(),
-                    help: did_you_mean(&table.rows.domain.name, names.iter().map(|s| s.as_str())),
-                    span: table.rows.domain.span,
+                    name: rows.domain.name.clone(),
+                    help: did_you_mean(&rows.domain.name, names.iter().map(|s| s.as_str())),
+                    span: rows.domain.span,
                 });
-                return;
+                return None;
             }
-            Domain::Field(table.rows.domain.name.clone())
+            Domain::Field(rows.domain.name.clone())
         };
         let ctx = expr::Ctx::Domain {
             domain: Some(domain.clone()),
         };
-        if let Some(filter) = &mut table.rows.filter {
+        if let Some(filter) = &mut rows.filter {
             let ty = self.expr(filter, &ctx);
             self.expect_bool(&ty, filter.span);
             self.expect_domain(&ty, &domain, filter.span);
         }
-        for key in &mut table.rows.order {
+        for key in &mut rows.order {
             let ty = self.expr(&mut key.expr, &ctx);
             self.expect_domain(&ty, &domain, key.expr.span);
         }
-        for column in &mut table.columns {
-            let ty = self.expr(&mut column.expr, &ctx);
-            self.expect_domain(&ty, &domain, column.expr.span);
-        }
+        Some(domain)
     }
 
     fn expect_domain(&mut self, ty: &Ty, domain: &Domain, span: Span) {
@@ -1160,6 +1201,12 @@ impl Checker {
         for (key, _) in keys {
             let mut stack: Vec<String> = Vec::new();
             self.visit(key, &deps, &mut state, &mut stack, &mut order, &mut reported);
+        }
+        // Definitions in a cycle are not checked; what they name still counts as used.
+        for name in &reported {
+            if let Some((uses, _)) = deps.get(name) {
+                self.used.extend(uses.iter().cloned());
+            }
         }
         order
     }

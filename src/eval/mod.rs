@@ -774,6 +774,20 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
+        if func == "top" {
+            let n = match args.get(1).map(|a| &a.kind) {
+                Some(ExprKind::Number(n)) => usize::try_from(n.trunc().mantissa()).unwrap_or(1),
+                _ => 1,
+            };
+            let base = args.first().and_then(|a| a.ty.as_ref()).map(|t| &t.base);
+            let items: Vec<Arc<str>> = acc
+                .ranked()
+                .into_iter()
+                .take(n)
+                .map(|(v, _)| Arc::from(self.text(&v, base).as_str()))
+                .collect();
+            return Ok(Value::List(Arc::from(items)));
+        }
         acc.finish(span)
     }
 }
@@ -873,6 +887,7 @@ fn binary(op: BinaryOp, l: Value, r: Value, span: Span) -> R<Value> {
 /// A running aggregate.
 struct Aggregate {
     func: Func,
+    tally: HashMap<Value, i64>,
     count: i64,
     hits: i64,
     sum: Decimal,
@@ -888,6 +903,9 @@ enum Func {
     Sum,
     Min,
     Max,
+    Mode,
+    ModeCount,
+    Top(usize),
 }
 
 impl Aggregate {
@@ -898,9 +916,12 @@ impl Aggregate {
             "mean" => Func::Mean,
             "sum" => Func::Sum,
             "min" => Func::Min,
+            "mode" => Func::Mode,
+            "mode_count" => Func::ModeCount,
+            "top" => Func::Top(0),
             _ => Func::Max,
         };
-        Aggregate { func, count: 0, hits: 0, sum: Decimal::ZERO, int_sum: Some(0), best: Value::Empty }
+        Aggregate { func, tally: HashMap::new(), count: 0, hits: 0, sum: Decimal::ZERO, int_sum: Some(0), best: Value::Empty }
     }
 
     fn push(&mut self, v: Value, span: Span) -> R<()> {
@@ -919,6 +940,11 @@ impl Aggregate {
                     (Some(s), Value::Int(i)) => s.checked_add(*i),
                     _ => None,
                 };
+            }
+            Func::Mode | Func::ModeCount | Func::Top(_) => {
+                if !v.is_empty() {
+                    *self.tally.entry(v).or_insert(0) += 1;
+                }
             }
             Func::Min | Func::Max => {
                 if v.is_empty() {
@@ -962,7 +988,18 @@ impl Aggregate {
                 None => Value::Num(self.sum),
             },
             Func::Min | Func::Max => self.best,
+            Func::Mode => self.ranked().into_iter().next().map_or(Value::Empty, |(v, _)| v),
+            Func::ModeCount => Value::Int(self.ranked().first().map_or(0, |(_, n)| *n)),
+            // Converted to text by the caller, which knows the values' type.
+            Func::Top(_) => Value::Empty,
         })
+    }
+
+    /// Values by frequency, most frequent first; ties in value order.
+    fn ranked(&self) -> Vec<(Value, i64)> {
+        let mut all: Vec<(Value, i64)> = self.tally.iter().map(|(v, n)| (v.clone(), *n)).collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.sort_cmp(&b.0)));
+        all
     }
 }
 
@@ -1009,14 +1046,16 @@ impl<'a> Evaluator<'a> {
             Value::Unit(u) => self.env.units.get(*u as usize).map(|u| u.name.clone()).unwrap_or_default(),
             Value::Group(g) => self.env.groups.get(*g).cloned().unwrap_or_default(),
             Value::Band(b) => b.to_string(),
+            Value::List(items) => items.iter().map(|s| s.as_ref()).collect::<Vec<_>>().join("、"),
         }
     }
 
-    fn table(&self, table: &Table) -> R<TableModel> {
-        let domain = if table.rows.domain.name == "unit" {
+    /// The keys a selection picks, in order.
+    fn select(&self, rows: &Rows) -> R<Vec<Key>> {
+        let domain = if rows.domain.name == "unit" {
             Domain::Unit
         } else {
-            Domain::Field(table.rows.domain.name.clone())
+            Domain::Field(rows.domain.name.clone())
         };
         let field = match &domain {
             Domain::Field(f) => Some(f.as_str()),
@@ -1024,17 +1063,26 @@ impl<'a> Evaluator<'a> {
         };
         let mut keys = Vec::new();
         for key in self.keys_of(&domain) {
-            if let Some(filter) = &table.rows.filter {
+            if let Some(filter) = &rows.filter {
                 if self.eval(filter, &Frame::Key { key: Some(&key), field })? != Value::Bool(true) {
                     continue;
                 }
             }
             keys.push(key);
         }
-        self.sort(&mut keys, &table.rows.order, field)?;
-        if let Some((top, _)) = table.rows.top {
+        self.sort(&mut keys, &rows.order, field)?;
+        if let Some((top, _)) = rows.top {
             keys.truncate(top as usize);
         }
+        Ok(keys)
+    }
+
+    fn table(&self, table: &Table) -> R<TableModel> {
+        let field = match table.rows.domain.name.as_str() {
+            "unit" => None,
+            f => Some(f),
+        };
+        let keys = self.select(&table.rows)?;
         let mut rows = Vec::with_capacity(keys.len());
         for key in &keys {
             let mut cells = Vec::with_capacity(table.columns.len());
@@ -1052,26 +1100,58 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    /// The values templates can read: every definition, formatted.
-    fn template_context(&self, month: Month) -> minijinja::Value {
+    /// A value as templates see it: numbers as exact [`Num`](crate::template::Num) objects.
+    fn template_value(&self, value: &Value, ty: Option<&Ty>) -> minijinja::Value {
+        use crate::template::{Num, NumKind};
+        let base = ty.map(|t| &t.base);
+        let number = |exact: Decimal| {
+            let kind = match base {
+                Some(Base::Percent) => NumKind::Percent,
+                Some(Base::Int) => NumKind::Count,
+                _ => NumKind::Number,
+            };
+            minijinja::Value::from_object(Num { exact, kind, places: self.env.decimals, rounding: self.env.rounding })
+        };
+        match value {
+            Value::Empty => minijinja::Value::from("—"),
+            Value::Int(i) => number(Decimal::from(*i)),
+            Value::Num(d) => number(*d),
+            Value::Bool(b) => minijinja::Value::from(*b),
+            Value::List(items) => minijinja::Value::from(items.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+            other => minijinja::Value::from(self.text(other, base)),
+        }
+    }
+
+    /// The values templates can read: every definition and list, plus `year` and `month`.
+    fn template_context(&self, month: Month) -> R<minijinja::Value> {
         let mut ctx: BTreeMap<String, minijinja::Value> = BTreeMap::new();
         ctx.insert("year".into(), minijinja::Value::from(month.year));
         ctx.insert("month".into(), minijinja::Value::from(month.month));
-        for (name, computed) in &self.computed {
-            let ty = self.env.defs.get(name).and_then(|d| d.ty.as_ref());
+        let parts = self.parts.borrow();
+        let all = self.computed.iter().chain(parts.iter());
+        for (name, computed) in all {
+            let def_name = name.split('.').next().unwrap_or(name);
+            let ty = self.env.defs.get(def_name).and_then(|d| d.ty.as_ref());
             let v = match computed {
-                Computed::Scalar(v) => minijinja::Value::from(self.display(v, ty).display),
+                Computed::Scalar(v) => self.template_value(v, ty),
                 Computed::Keyed { values, .. } => {
-                    let map: BTreeMap<String, String> = values
+                    let entries = values
                         .iter()
-                        .map(|(k, v)| (self.text(&key_value(k), None), self.display(v, ty).display))
+                        .map(|(k, v)| (self.text(&key_value(k), None), self.template_value(v, ty)))
                         .collect();
-                    minijinja::Value::from(map)
+                    minijinja::Value::from_object(crate::template::Keyed { entries })
                 }
             };
             ctx.insert(name.clone(), v);
         }
-        minijinja::Value::from(ctx)
+        for item in &self.checked.policy.items {
+            if let Item::List(list) = item {
+                let keys = self.select(&list.rows)?;
+                let names: Vec<String> = keys.iter().map(|k| self.text(&key_value(k), None)).collect();
+                ctx.insert(list.name.name.clone(), minijinja::Value::from(names));
+            }
+        }
+        Ok(minijinja::Value::from(ctx))
     }
 
     fn template(&self, env: &minijinja::Environment<'_>, text: &Str, ctx: &minijinja::Value) -> R<String> {
@@ -1089,13 +1169,22 @@ impl<'a> Evaluator<'a> {
 
     fn model(&mut self, month: Month) -> ReportModel {
         let env = crate::template::environment();
-        let ctx = self.template_context(month);
+        let ctx = match self.template_context(month) {
+            Ok(ctx) => ctx,
+            Err(e) => {
+                self.errors.push(e);
+                minijinja::Value::from(())
+            }
+        };
         let mut sections = Vec::new();
         let mut title = self.env.title.clone();
         for item in &self.checked.policy.items {
             let Item::Report(report) = item else { continue };
             if let Some(t) = &report.title {
-                title = t.value.clone();
+                match self.template(&env, t, &ctx) {
+                    Ok(text) => title = text,
+                    Err(e) => self.errors.push(e),
+                }
             }
             for section in &report.sections {
                 let result = match section {

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 /// A value during evaluation.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Value {
     /// No value (an empty cell, an empty aggregate).
     Empty,
@@ -29,6 +29,8 @@ pub enum Value {
     Group(usize),
     /// A band's name.
     Band(Arc<str>),
+    /// Values as text, most frequent first.
+    List(Arc<[Arc<str>]>),
 }
 
 impl Value {

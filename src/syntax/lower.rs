@@ -1,6 +1,6 @@
 //! Pest pairs to AST: one function per rule. Errors are collected, not thrown.
 
-use super::{Rule, SyntaxError};
+use super::{content_len, unclosed, Rule, SyntaxError, MAX_DEPTH};
 use crate::ast::*;
 use crate::span::Span;
 use pest::iterators::{Pair, Pairs};
@@ -9,16 +9,29 @@ use rust_decimal::Decimal;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
+/// The pair's span without the layout pest skipped after its last token.
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
-    Span::new(s.start(), s.end())
+    Span::new(s.start(), s.start() + content_len(s.as_str()))
 }
 
 /// Turns a pest error into a diagnostic with a byte span and the expected rules in words.
-pub(super) fn syntax_error(text: &str, error: pest::error::Error<Rule>) -> SyntaxError {
+pub(super) fn syntax_error(
+    text: &str,
+    error: pest::error::Error<Rule>,
+    literals: Option<(usize, Vec<String>)>,
+) -> SyntaxError {
     let at = match error.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
+    };
+    // Where only a literal such as `=` would have fitted, farther on than any rule failed.
+    let (at, literals, extra) = match literals {
+        Some((position, tokens)) if position > at && position <= text.len() => {
+            (position, Some(tokens), Vec::new())
+        }
+        Some((position, tokens)) if position == at => (at, None, tokens),
+        _ => (at, None, Vec::new()),
     };
     let found = match text.get(at..).and_then(|rest| rest.chars().next()) {
         None => "end of file".to_string(),
@@ -37,12 +50,22 @@ pub(super) fn syntax_error(text: &str, error: pest::error::Error<Rule>) -> Synta
         .get(at..)
         .and_then(|rest| rest.chars().next())
         .map_or(at, |c| at + c.len_utf8());
-    let mut expected: Vec<&'static str> = match &error.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            positives.iter().filter_map(|r| rule_in_words(*r)).collect()
-        }
-        pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
+    let mut expected: Vec<String> = match (&error.variant, literals) {
+        (_, Some(tokens)) => tokens,
+        (pest::error::ErrorVariant::ParsingError { positives, .. }, None) => positives
+            .iter()
+            .filter_map(|r| rule_in_words(*r))
+            .map(str::to_string)
+            .collect(),
+        (pest::error::ErrorVariant::CustomError { .. }, None) => Vec::new(),
     };
+    // Literals wanted where rules failed too, unless the rules' words already say them.
+    let words = expected.join(" ");
+    expected.extend(
+        extra
+            .into_iter()
+            .filter(|t| !words.contains(t.strip_suffix('`').unwrap_or(t))),
+    );
     expected.sort_unstable();
     expected.dedup();
     let expected = match expected.as_slice() {
@@ -50,16 +73,35 @@ pub(super) fn syntax_error(text: &str, error: pest::error::Error<Rule>) -> Synta
         [one] => one.to_string(),
         [init @ .., last] => format!("{} or {}", init.join(", "), last),
     };
-    let help = if at >= text.len() {
-        "the file ends too early: is a closing `}` or `)` missing?".to_string()
-    } else {
-        "see the language reference in README.md".to_string()
-    };
+    if at >= text.len() {
+        // Point after the last token, and at the bracket left open, rather than past the end.
+        let end = content_len(text);
+        let open = unclosed(text);
+        let help = match open {
+            Some((_, c)) => {
+                let close = match c {
+                    '(' => ')',
+                    '[' => ']',
+                    _ => '}',
+                };
+                format!("the file ends too early: add the missing `{close}`")
+            }
+            None => "the file ends in the middle of a declaration".to_string(),
+        };
+        return SyntaxError::Unexpected {
+            found,
+            expected,
+            help,
+            span: Span::new(end, end),
+            unclosed: open.map(|(span, _)| span),
+        };
+    }
     SyntaxError::Unexpected {
         found,
         expected,
-        help,
+        help: "see the language reference in README.md".to_string(),
         span: Span::new(at, end),
+        unclosed: None,
     }
 }
 
@@ -74,7 +116,8 @@ fn rule_in_words(rule: Rule) -> Option<&'static str> {
         | Rule::score_decl
         | Rule::bands_decl
         | Rule::ranking_decl
-        | Rule::report_decl => "a declaration (`policy`, `source`, `units`, `view`, `metric`, `score`, `bands`, `ranking`, `report`)",
+        | Rule::list_decl
+        | Rule::report_decl => "a declaration (`policy`, `source`, `units`, `view`, `metric`, `score`, `bands`, `ranking`, `list`, `report`)",
         Rule::ident => "a name",
         Rule::string | Rule::string_body => "a string in quotes",
         Rule::long_string => "a template in triple quotes",
@@ -104,7 +147,7 @@ fn rule_in_words(rule: Rule) -> Option<&'static str> {
         Rule::encoding_name => "`utf8`, `gbk` or `auto`",
         Rule::field => "a field (`name type <- \"header\"`)",
         Rule::simple_type | Rule::bool_type | Rule::datetime_type | Rule::enum_type => {
-            "a type (`text`, `integer`, `decimal`, `percent`, `unit`, `bool`, `datetime`, `enum(…)`)"
+            "a type (`text`, `integer`, `decimal`, `percent`, `unit`, `bool`, `date`, `datetime`, `enum(…)`)"
         }
         Rule::nullable => "`?`",
         Rule::bool_spelling => "a spelling such as `是 = true`",
@@ -187,6 +230,7 @@ impl Lower {
             Rule::bands_decl => Item::Bands(self.bands(pair)),
             Rule::ranking_decl => Item::Ranking(self.ranking(pair)),
             Rule::report_decl => Item::Report(self.report(pair)),
+            Rule::list_decl => Item::List(self.list(pair)),
             _ => return None,
         })
     }
@@ -727,29 +771,7 @@ impl Lower {
                     }
                 }
                 Rule::rows_clause => {
-                    let mut ri = p.into_inner();
-                    table.rows.domain = self.next_ident(&mut ri, pspan);
-                    for r in ri {
-                        match r.as_rule() {
-                            Rule::expr => table.rows.filter = Some(self.expr(r)),
-                            Rule::order_clause => {
-                                table.rows.order =
-                                    r.into_inner().map(|k| self.sort_key(k)).collect();
-                            }
-                            Rule::top_clause => {
-                                let tspan = span_of(&r);
-                                let text = r.into_inner().next().map(|n| n.as_str()).unwrap_or("");
-                                match text.parse::<u32>() {
-                                    Ok(n) => table.rows.top = Some((n, tspan)),
-                                    Err(_) => self.errors.push(SyntaxError::BadNumber {
-                                        text: text.to_string(),
-                                        span: tspan,
-                                    }),
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
+                    table.rows = self.rows(p.into_inner(), pspan);
                 }
                 Rule::column_decl => {
                     let mut ci = p.into_inner();
@@ -767,6 +789,45 @@ impl Lower {
             }
         }
         table
+    }
+
+    /// `unit where … order by … top N`
+    fn rows(&mut self, mut pairs: Pairs<'_, Rule>, span: Span) -> Rows {
+        let mut rows = Rows {
+            domain: self.next_ident(&mut pairs, span),
+            filter: None,
+            order: Vec::new(),
+            top: None,
+        };
+        for r in pairs {
+            match r.as_rule() {
+                Rule::expr => rows.filter = Some(self.expr(r)),
+                Rule::order_clause => {
+                    rows.order = r.into_inner().map(|k| self.sort_key(k)).collect();
+                }
+                Rule::top_clause => {
+                    let tspan = span_of(&r);
+                    let text = r.into_inner().next().map(|n| n.as_str()).unwrap_or("");
+                    match text.parse::<u32>() {
+                        Ok(n) => rows.top = Some((n, tspan)),
+                        Err(_) => self.errors.push(SyntaxError::BadNumber {
+                            text: text.to_string(),
+                            span: tspan,
+                        }),
+                    }
+                }
+                _ => {}
+            }
+        }
+        rows
+    }
+
+    fn list(&mut self, pair: Pair<'_, Rule>) -> List {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.next_ident(&mut inner, span);
+        let rows = self.rows(inner, span);
+        List { name, rows, span }
     }
 
     fn next_ident(&mut self, pairs: &mut Pairs<'_, Rule>, span: Span) -> Ident {
@@ -789,6 +850,11 @@ impl Lower {
     fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
         if pair.as_rule() != Rule::expr {
             return self.postfix_expr(pair);
+        }
+        // The Pratt parser recurses on every prefix operator: bound the operators first.
+        let span = span_of(&pair);
+        if pair.clone().into_inner().count() > 2 * MAX_DEPTH {
+            return self.too_complex(span);
         }
         // The Pratt parser takes closures; errors found inside are collected afterwards.
         let mut errors = Vec::new();
@@ -831,12 +897,31 @@ impl Lower {
             })
             .parse(pair.into_inner());
         self.errors.extend(errors);
+        self.bounded(expr)
+    }
+
+    /// The expression, or an error if its tree is deeper than [`MAX_DEPTH`].
+    fn bounded(&mut self, expr: Expr) -> Expr {
+        if depth(&expr) > MAX_DEPTH {
+            return self.too_complex(expr.span);
+        }
         expr
+    }
+
+    fn too_complex(&mut self, span: Span) -> Expr {
+        self.errors.push(SyntaxError::TooComplex {
+            max: MAX_DEPTH,
+            span,
+        });
+        Expr::new(ExprKind::Bool(false), span)
     }
 
     fn postfix_expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
         if pair.as_rule() != Rule::postfix_expr {
             return self.primary(pair);
+        }
+        if pair.clone().into_inner().count() > MAX_DEPTH {
+            return self.too_complex(span_of(&pair));
         }
         let mut inner = pair.into_inner();
         let Some(first) = inner.next() else {
@@ -875,7 +960,7 @@ impl Lower {
                 }
             };
         }
-        expr
+        self.bounded(expr)
     }
 
     fn primary(&mut self, pair: Pair<'_, Rule>) -> Expr {
@@ -935,6 +1020,39 @@ impl Lower {
         };
         Expr::new(kind, span)
     }
+}
+
+/// The number of nodes on the longest path from the root of `expr`, found without recursion.
+fn depth(expr: &Expr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(expr, 1)];
+    while let Some((e, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        match &e.kind {
+            ExprKind::Member(inner, _)
+            | ExprKind::Unary(_, inner)
+            | ExprKind::IsEmpty { expr: inner, .. } => stack.push((inner, d + 1)),
+            ExprKind::Binary(_, a, b) => {
+                stack.push((a, d + 1));
+                stack.push((b, d + 1));
+            }
+            ExprKind::Call { args, filter, .. } => {
+                stack.extend(args.iter().map(|a| (a, d + 1)));
+                stack.extend(filter.iter().map(|f| (&**f, d + 1)));
+            }
+            ExprKind::LabelMap(inner, entries) => {
+                stack.push((inner, d + 1));
+                stack.extend(entries.iter().map(|(_, v)| (v, d + 1)));
+            }
+            ExprKind::Number(_)
+            | ExprKind::Percent(_)
+            | ExprKind::Duration(_)
+            | ExprKind::Str(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Name(_) => {}
+        }
+    }
+    deepest
 }
 
 /// Removes the common indentation of a template's lines, and a leading and trailing blank line.

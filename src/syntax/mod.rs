@@ -17,6 +17,10 @@ struct Grammar;
 /// hostile input cannot overflow the parser's stack.
 pub const MAX_NESTING: usize = 64;
 
+/// Deepest expression tree accepted. Operators nest without parentheses (`1 + 1 + … + 1`,
+/// `- - - 1`, `x is empty is empty`), and every later stage walks the tree recursively.
+pub const MAX_DEPTH: usize = 128;
+
 /// Errors in the text of a policy.
 #[derive(Debug, Error, Diagnostic, Clone, PartialEq)]
 pub enum SyntaxError {
@@ -37,6 +41,9 @@ pub enum SyntaxError {
         /// Where.
         #[label("here")]
         span: Span,
+        /// At the end of the file: the innermost bracket left open.
+        #[label("not closed")]
+        unclosed: Option<Span>,
     },
     /// Parentheses or braces nested deeper than [`MAX_NESTING`].
     ///
@@ -53,6 +60,23 @@ pub enum SyntaxError {
         max: usize,
         /// The opening that went too deep.
         #[label("too deep")]
+        span: Span,
+    },
+    /// An expression whose operators nest deeper than [`MAX_DEPTH`].
+    ///
+    /// ```text
+    /// metric x = 1 + 1 + 1 + …    # hundreds of terms
+    /// ```
+    #[error("expression nested deeper than {max} levels")]
+    #[diagnostic(
+        code(hotline::syntax::too_complex),
+        help("split the expression into several metrics")
+    )]
+    TooComplex {
+        /// The limit.
+        max: usize,
+        /// The expression.
+        #[label("too complex")]
         span: Span,
     },
     /// A number that cannot be represented exactly.
@@ -97,6 +121,7 @@ impl SyntaxError {
         match self {
             SyntaxError::Unexpected { span, .. }
             | SyntaxError::TooDeep { span, .. }
+            | SyntaxError::TooComplex { span, .. }
             | SyntaxError::BadNumber { span, .. }
             | SyntaxError::DuplicateSetting { span, .. } => *span,
         }
@@ -114,44 +139,147 @@ pub fn parse(file: &SourceFile) -> Result<Policy, Vec<SyntaxError>> {
     }
     let pairs = match Grammar::parse(Rule::policy_file, text) {
         Ok(pairs) => pairs,
-        Err(error) => return Err(vec![lower::syntax_error(text, error)]),
+        Err(error) => {
+            let literals = wanted_literals(text);
+            return Err(vec![lower::syntax_error(text, error, literals)]);
+        }
     };
     lower::lower_policy(pairs)
+}
+
+/// Parses failing text again with pest's error detail, which also tracks the literal tokens
+/// the grammar wanted (`=`, `where`), not only rules: the plain error falls back to the start
+/// of a declaration when only a literal would have fitted. Returns the farthest position
+/// tried and the literals wanted there, when nothing but literals was wanted. The setting is
+/// global to the process, so detailed parses take turns.
+fn wanted_literals(text: &str) -> Option<(usize, Vec<String>)> {
+    static DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let turn = DETAIL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    pest::set_error_detail(true);
+    let error = Grammar::parse(Rule::policy_file, text).err();
+    pest::set_error_detail(false);
+    drop(turn);
+    let attempts = error?.parse_attempts()?;
+    if !attempts.unexpected_tokens().is_empty() {
+        return None;
+    }
+    let mut literals = Vec::new();
+    for token in attempts.expected_tokens() {
+        // pest does not export the token type; its variants show in its Debug form.
+        if !format!("{token:?}").starts_with("Sensitive") {
+            return None;
+        }
+        let token = token.to_string();
+        let layout = matches!(
+            token.as_str(),
+            " " | "\t" | "\r" | "\n" | "\u{3000}" | "\u{FEFF}" | "#" | "//"
+        );
+        if !layout {
+            literals.push(format!("`{token}`"));
+        }
+    }
+    (!literals.is_empty()).then_some((attempts.max_position, literals))
 }
 
 /// The first opening bracket nested deeper than [`MAX_NESTING`], skipping strings and comments.
 fn too_deep(text: &str) -> Option<Span> {
     let mut depth = 0usize;
-    let mut chars = text.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        match c {
-            '"' => {
-                while let Some((_, c)) = chars.next() {
-                    match c {
-                        '\\' => {
-                            chars.next();
-                        }
-                        '"' => break,
-                        _ => {}
-                    }
-                }
-            }
-            '#' => {
-                for (_, c) in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-            }
-            '(' | '{' | '[' => {
+    for (start, end, piece) in Pieces::new(text) {
+        match piece {
+            Piece::Code('(' | '{' | '[') => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Some(Span::new(at, at + 1));
+                    return Some(Span::new(start, end));
                 }
             }
-            ')' | '}' | ']' => depth = depth.saturating_sub(1),
+            Piece::Code(')' | '}' | ']') => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
     None
+}
+
+/// The innermost bracket left open at the end of `text`.
+pub(crate) fn unclosed(text: &str) -> Option<(Span, char)> {
+    let mut open: Vec<(Span, char)> = Vec::new();
+    for (start, end, piece) in Pieces::new(text) {
+        match piece {
+            Piece::Code(c @ ('(' | '{' | '[')) => open.push((Span::new(start, end), c)),
+            Piece::Code(')' | '}' | ']') => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.pop()
+}
+
+/// The length of `text` without the whitespace and comments at its end. A pest rule that
+/// ends in an optional part keeps the layout skipped before that part failed.
+pub(crate) fn content_len(text: &str) -> usize {
+    Pieces::new(text)
+        .filter(|(_, _, piece)| *piece != Piece::Layout)
+        .last()
+        .map_or(0, |(_, end, _)| end)
+}
+
+/// What a piece of policy text is, as far as brackets and layout are concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Piece {
+    /// A character of code.
+    Code(char),
+    /// A string or template, quotes included.
+    Text,
+    /// Whitespace or a comment (`WHITESPACE` and `COMMENT` of the grammar).
+    Layout,
+}
+
+/// Splits policy text into pieces without parsing it: `(start, end, piece)`.
+pub(crate) struct Pieces<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Pieces<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Pieces { text, at: 0 }
+    }
+}
+
+impl Iterator for Pieces<'_> {
+    type Item = (usize, usize, Piece);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.text.get(self.at..)?;
+        let c = rest.chars().next()?;
+        let (len, piece) = if rest.starts_with("\"\"\"") {
+            let body = rest.get(3..).unwrap_or("");
+            (body.find("\"\"\"").map_or(rest.len(), |i| i + 6), Piece::Text)
+        } else if c == '"' {
+            let mut len = rest.len();
+            let mut chars = rest.char_indices().skip(1);
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => {
+                        len = i + 1;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            (len, Piece::Text)
+        } else if c == '#' || rest.starts_with("//") {
+            (rest.find('\n').unwrap_or(rest.len()), Piece::Layout)
+        } else if matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{3000}' | '\u{FEFF}') {
+            (c.len_utf8(), Piece::Layout)
+        } else {
+            (c.len_utf8(), Piece::Code(c))
+        };
+        let start = self.at;
+        self.at += len;
+        Some((start, self.at, piece))
+    }
 }

@@ -363,6 +363,23 @@ pub enum Section {
     Text(Str),
     /// `table "附表 1" { … }`
     Table(Table),
+    /// `chart "总得分" { rows … bar "总得分" = 总得分 }`
+    Chart(Chart),
+}
+
+/// A bar chart of the report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chart {
+    /// The chart's name.
+    pub name: Str,
+    /// Title lines.
+    pub titles: Vec<Str>,
+    /// One group of bars per selected key.
+    pub rows: Rows,
+    /// One bar per series, named by its header.
+    pub bars: Vec<Column>,
+    /// The whole declaration.
+    pub span: Span,
 }
 
 /// A table of the report.

@@ -45,6 +45,10 @@ pub enum Command {
 pub enum OutputFormat {
     /// Markdown.
     Md,
+    /// One self-contained HTML page with charts, for print and browsers.
+    Html,
+    /// Tables for the terminal.
+    Terminal,
     /// The whole evaluated model, numbers as exact decimal strings.
     Json,
 }

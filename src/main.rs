@@ -113,6 +113,11 @@ fn render(policy: &Path, data: &Path, month: &str, format: OutputFormat, output:
     let text = match format {
         OutputFormat::Md => hotline::render::markdown(&model),
         OutputFormat::Json => hotline::render::json(&model),
+        OutputFormat::Html => hotline::render::html(&model),
+        OutputFormat::Terminal => {
+            let on_terminal = output.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
+            hotline::render::terminal(&model, if on_terminal { None } else { Some(120) })
+        }
     };
     let result = match output {
         Some(path) => hotline::render::write_atomically(path, text.as_bytes()),

@@ -53,6 +53,23 @@ pub enum SectionModel {
     },
     /// A table.
     Table(TableModel),
+    /// A bar chart.
+    Chart(ChartModel),
+}
+
+/// A bar chart: one group of bars per category, one bar per series.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ChartModel {
+    /// The chart's name.
+    pub name: String,
+    /// Title lines.
+    pub titles: Vec<String>,
+    /// Category labels (units, topics), in order.
+    pub categories: Vec<String>,
+    /// Series names.
+    pub series: Vec<String>,
+    /// `values[category][series]`.
+    pub values: Vec<Vec<Cell>>,
 }
 
 /// A rendered table.

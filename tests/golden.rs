@@ -197,7 +197,7 @@ fn report_prose_says_every_figure_and_unit_of_the_seed_in_the_same_sentence() {
         .iter()
         .filter_map(|s| match s {
             SectionModel::Text { text } | SectionModel::Heading { text } => Some(text.as_str()),
-            SectionModel::Table(_) => None,
+            SectionModel::Table(_) | SectionModel::Chart(_) => None,
         })
         .collect::<Vec<_>>()
         .join("");

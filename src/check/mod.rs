@@ -1011,6 +1011,7 @@ impl Checker {
                 Section::Table(table) => self.table(table),
                 Section::Text(text) => self.template(text),
                 Section::Heading(h) => self.template(h),
+                Section::Chart(chart) => self.chart(chart),
             }
         }
     }
@@ -1028,6 +1029,30 @@ impl Checker {
         for column in &mut table.columns {
             let ty = self.expr(&mut column.expr, &ctx);
             self.expect_domain(&ty, &domain, column.expr.span);
+        }
+    }
+
+    fn chart(&mut self, chart: &mut Chart) {
+        for title in &chart.titles {
+            self.template(title);
+        }
+        let Some(domain) = self.rows(&mut chart.rows) else {
+            return;
+        };
+        let ctx = expr::Ctx::Domain {
+            domain: Some(domain.clone()),
+        };
+        for bar in &mut chart.bars {
+            let ty = self.expr(&mut bar.expr, &ctx);
+            self.expect_domain(&ty, &domain, bar.expr.span);
+            if !ty.is_numeric() {
+                self.errors.push(CheckError::Mismatch {
+                    expected: "a number".into(),
+                    found: ty.base.to_string(),
+                    help: "a bar shows a count, a rate or a score".into(),
+                    span: bar.expr.span,
+                });
+            }
         }
     }
 

@@ -11,7 +11,7 @@ use crate::ast::*;
 use crate::check::{Checked, DefKind, Env};
 use crate::data::{self, ColumnData, Table as DataTable, UnitResolver};
 use crate::number;
-use crate::report::{self, Cell, Definition, ReportModel, SectionModel, SourceSummary, TableModel};
+use crate::report::{self, Cell, ChartModel, Definition, ReportModel, SectionModel, SourceSummary, TableModel};
 use crate::span::Span;
 use crate::types::{Base, Domain, Shape, Ty};
 use crate::Problem;
@@ -1077,6 +1077,34 @@ impl<'a> Evaluator<'a> {
         Ok(keys)
     }
 
+    fn chart(&self, chart: &Chart, env: &minijinja::Environment<'_>, ctx: &minijinja::Value) -> R<ChartModel> {
+        let field = match chart.rows.domain.name.as_str() {
+            "unit" => None,
+            f => Some(f),
+        };
+        let keys = self.select(&chart.rows)?;
+        let mut values = Vec::with_capacity(keys.len());
+        for key in &keys {
+            let mut cells = Vec::with_capacity(chart.bars.len());
+            for bar in &chart.bars {
+                let v = self.eval(&bar.expr, &Frame::Key { key: Some(key), field })?;
+                cells.push(self.display(&v, bar.expr.ty.as_ref()));
+            }
+            values.push(cells);
+        }
+        let mut titles = Vec::new();
+        for title in &chart.titles {
+            titles.push(self.template(env, title, ctx)?);
+        }
+        Ok(ChartModel {
+            name: chart.name.value.clone(),
+            titles,
+            categories: keys.iter().map(|k| self.text(&key_value(k), None)).collect(),
+            series: chart.bars.iter().map(|b| b.header.value.clone()).collect(),
+            values,
+        })
+    }
+
     fn table(&self, table: &Table) -> R<TableModel> {
         let field = match table.rows.domain.name.as_str() {
             "unit" => None,
@@ -1190,6 +1218,7 @@ impl<'a> Evaluator<'a> {
                 let result = match section {
                     Section::Heading(h) => self.template(&env, h, &ctx).map(|text| SectionModel::Heading { text }),
                     Section::Text(t) => self.template(&env, t, &ctx).map(|text| SectionModel::Text { text }),
+                    Section::Chart(c) => self.chart(c, &env, &ctx).map(SectionModel::Chart),
                     Section::Table(t) => self.table(t).and_then(|mut model| {
                         let mut titles = Vec::new();
                         for title in &t.titles {

@@ -1,48 +1,18 @@
 //! Stage 6: the report model to text. Renderers read only the [`ReportModel`].
 
-use crate::report::{ReportModel, SectionModel};
+mod html;
+mod markdown;
+mod terminal;
+
+pub use html::html;
+pub use markdown::markdown;
+pub use terminal::terminal;
+
+use crate::report::ReportModel;
+use rust_decimal::Decimal;
 use std::io::Write;
 use std::path::Path;
-
-/// The report as Markdown.
-pub fn markdown(model: &ReportModel) -> String {
-    let mut out = String::new();
-    out.push_str(&format!("# {}\n\n", escape_md_line(&model.title)));
-    out.push_str(&format!("{}\n\n", model.month));
-    for section in &model.sections {
-        match section {
-            SectionModel::Heading { text } => out.push_str(&format!("## {}\n\n", escape_md_line(text))),
-            SectionModel::Text { text } => {
-                for paragraph in text.split("\n\n") {
-                    let p = paragraph.trim();
-                    if !p.is_empty() {
-                        out.push_str(p);
-                        out.push_str("\n\n");
-                    }
-                }
-            }
-            SectionModel::Table(table) => {
-                out.push_str(&format!("### {}\n\n", escape_md_line(&table.name)));
-                for title in &table.titles {
-                    out.push_str(&format!("{}\n\n", escape_md_line(title)));
-                }
-                out.push_str(&format!("| {} |\n", table.headers.iter().map(|h| escape_cell(h)).collect::<Vec<_>>().join(" | ")));
-                out.push_str(&format!("|{}\n", " --- |".repeat(table.headers.len())));
-                for row in &table.rows {
-                    out.push_str(&format!(
-                        "| {} |\n",
-                        row.iter().map(|c| escape_cell(&c.display)).collect::<Vec<_>>().join(" | ")
-                    ));
-                }
-                if table.rows.is_empty() {
-                    out.push_str("\n（无）\n");
-                }
-                out.push('\n');
-            }
-        }
-    }
-    out
-}
+use std::str::FromStr;
 
 /// The whole model as JSON, numbers as exact decimal strings.
 pub fn json(model: &ReportModel) -> String {
@@ -69,10 +39,29 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-fn escape_cell(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('|', "\\|").replace(['\r', '\n'], " ")
+/// Heading level from the county's numbering: `一、` is a section, `（一）` a subsection.
+pub(crate) fn heading_level(text: &str) -> u8 {
+    let t = text.trim_start();
+    if t.starts_with('（') || t.starts_with('(') {
+        3
+    } else if t.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+        4
+    } else {
+        2
+    }
 }
 
-fn escape_md_line(text: &str) -> String {
-    text.replace(['\r', '\n'], " ")
+/// The exact value of a chart cell, for bar lengths.
+pub(crate) fn cell_value(cell: &crate::report::Cell) -> Option<Decimal> {
+    cell.exact.as_deref().and_then(|e| Decimal::from_str(e).ok())
+}
+
+/// `value / max * length`, exactly, rounded to two decimals; 0 for empty or non-positive.
+pub(crate) fn scaled(value: Option<Decimal>, max: Decimal, length: Decimal) -> Decimal {
+    match value {
+        Some(v) if v > Decimal::ZERO && max > Decimal::ZERO => {
+            (v * length).checked_div(max).unwrap_or(Decimal::ZERO).round_dp(2)
+        }
+        _ => Decimal::ZERO,
+    }
 }

@@ -167,14 +167,15 @@ fn rule_in_words(rule: Rule) -> Option<&'static str> {
         Rule::within_clause => "`within`",
         Rule::sort_key => "a sort key",
         Rule::sort_dir => "`desc` or `asc`",
-        Rule::heading_section | Rule::text_section | Rule::table_section => {
-            "a section (`heading`, `text`, `table`)"
+        Rule::heading_section | Rule::text_section | Rule::table_section | Rule::chart_section => {
+            "a section (`heading`, `text`, `table`, `chart`)"
         }
         Rule::rows_clause => "`rows`",
         Rule::order_clause => "`order by`",
         Rule::top_clause => "`top`",
         Rule::column_decl => "`column`",
         Rule::like_clause => "`like`",
+        Rule::bar_decl => "`bar`",
         Rule::label_entry => "a label and its value (`已解决: 100%`)",
         Rule::call_args | Rule::call_where => "arguments",
         _ => return None,
@@ -729,6 +730,10 @@ impl Lower {
                     let table = self.table(p);
                     report.sections.push(Section::Table(table));
                 }
+                Rule::chart_section => {
+                    let chart = self.chart(p);
+                    report.sections.push(Section::Chart(chart));
+                }
                 _ => {}
             }
         }
@@ -820,6 +825,54 @@ impl Lower {
             }
         }
         rows
+    }
+
+    fn chart(&mut self, pair: Pair<'_, Rule>) -> Chart {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let name = match inner.next() {
+            Some(p) => self.string(p),
+            None => Str {
+                value: String::new(),
+                span,
+            },
+        };
+        let mut chart = Chart {
+            name,
+            titles: Vec::new(),
+            rows: Rows {
+                domain: Ident {
+                    name: "unit".into(),
+                    span,
+                },
+                filter: None,
+                order: Vec::new(),
+                top: None,
+            },
+            bars: Vec::new(),
+            span,
+        };
+        for p in inner {
+            let pspan = span_of(&p);
+            match p.as_rule() {
+                Rule::string => chart.titles.push(self.string(p)),
+                Rule::rows_clause => chart.rows = self.rows(p.into_inner(), pspan),
+                Rule::bar_decl => {
+                    let mut bi = p.into_inner();
+                    let header = match bi.next() {
+                        Some(h) => self.string(h),
+                        None => Str {
+                            value: String::new(),
+                            span: pspan,
+                        },
+                    };
+                    let expr = self.next_expr(&mut bi, pspan);
+                    chart.bars.push(Column { header, expr });
+                }
+                _ => {}
+            }
+        }
+        chart
     }
 
     fn list(&mut self, pair: Pair<'_, Rule>) -> List {

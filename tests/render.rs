@@ -1,0 +1,65 @@
+//! Citizen text is data: escaped in HTML and Markdown, never run as a template.
+
+use hotline::span::SourceFile;
+
+const POLICY: &str = r#"
+source 工单 from csv "tickets.csv" {
+  单位 unit
+  内容 text
+}
+units { 镇街: 甲镇, 乙镇 }
+metric 量 from 工单 by 单位 = count()
+metric 常见内容 from 工单 by 单位 = mode(内容)
+report "{{ year }} 年 {{ month }} 月" {
+  heading "一、总体情况"
+  text """共 {{ 量["甲镇"] }} 件，常见：{{ 常见内容["甲镇"] }}"""
+  table "t" {
+    rows unit where 量 > 0
+    column "单位" = unit
+    column "内容" = 常见内容
+  }
+  chart "c" {
+    rows unit where 量 > 0
+    bar "量" = 量
+  }
+}
+"#;
+
+fn model(name: &str, content: &str) -> hotline::report::ReportModel {
+    let dir = std::env::temp_dir().join(format!("hotline-render-{}-{name}", std::process::id()));
+    let month = dir.join("2023-03");
+    std::fs::create_dir_all(&month).expect("mkdir");
+    let csv = format!("单位,内容\n甲镇,\"{}\"\n", content.replace('"', "\"\""));
+    std::fs::write(month.join("tickets.csv"), csv).expect("write");
+    let file = SourceFile::new("t.policy", POLICY);
+    let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"));
+    hotline::evaluate(&checked, &dir, hotline::Month::parse("2023-03").expect("month")).unwrap_or_else(|p| panic!("{p:?}"))
+}
+
+#[test]
+fn html_escapes_citizen_text() {
+    let hostile = "<script>alert(1)</script><img src=x onerror=alert(2)><a href=\"javascript:alert(3)\">x</a>";
+    let html = hotline::render::html(&model("html", hostile));
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(!html.contains("<img"), "{html}");
+    assert!(!html.contains("<a href"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("<svg"), "charts are inline SVG");
+    assert!(!html.contains("http://") || html.matches("http://").all(|_| html.contains("http://www.w3.org/2000/svg")));
+    assert!(!html.contains("<link") && !html.contains("src=\"http"), "self-contained");
+}
+
+#[test]
+fn markdown_cells_cannot_break_the_table() {
+    let md = hotline::render::markdown(&model("md", "a|b\nc `code` <b>"));
+    let row = md.lines().find(|l| l.starts_with("| 甲镇")).expect("row");
+    assert_eq!(row, "| 甲镇 | a\\|b c \\`code\\` \\<b\\> |");
+}
+
+#[test]
+fn citizen_text_is_never_rendered_as_a_template() {
+    let m = model("template", "{{ 7 * 7 }} {% for x in range(3) %}x{% endfor %}");
+    let md = hotline::render::markdown(&m);
+    assert!(md.contains("{{ 7 \\* 7 }}"), "{md}");
+    assert!(!md.contains("49"), "{md}");
+}

@@ -110,6 +110,11 @@ fn render(policy: &Path, data: &Path, month: &str, format: OutputFormat, output:
             return ExitCode::from(1);
         }
     };
+    for source in &model.sources {
+        if let Some(encoding) = source.encoding.as_deref().filter(|e| e.ends_with("(detected)")) {
+            eprintln!("note: `{}` read as {encoding}", source.file);
+        }
+    }
     let text = match format {
         OutputFormat::Md => hotline::render::markdown(&model),
         OutputFormat::Json => hotline::render::json(&model),

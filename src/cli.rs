@@ -20,6 +20,54 @@ pub enum Command {
         /// Policy files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        strict: bool,
+        /// How to print diagnostics.
+        #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
+        format: DiagnosticFormat,
+    },
+    /// Format policies in the canonical layout.
+    Fmt {
+        /// Policy files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Exit 1 and name the files that are not formatted; change nothing.
+        #[arg(long, conflicts_with = "write")]
+        check: bool,
+        /// Rewrite the files in place.
+        #[arg(long)]
+        write: bool,
+    },
+    /// What a policy change does: changed definitions, then changed results.
+    Diff {
+        /// The old policy: a file, or `REV:path` in the current git repository.
+        old: String,
+        /// The new policy: a file, or `REV:path`.
+        new: String,
+        /// The data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// The month, `YYYY-MM`.
+        #[arg(long)]
+        month: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Md)]
+        format: DiffFormat,
+    },
+    /// Run the tests declared in policies (`*.policy`, `*.test.policy`).
+    Test {
+        /// Policy files or folders (default: the current folder).
+        paths: Vec<PathBuf>,
+    },
+    /// Write a starter policy from a month's ticket export.
+    Init {
+        /// The export to start from, e.g. `DIR/2023-03/tickets.csv`.
+        #[arg(long)]
+        from: PathBuf,
+        /// Write the policy here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Evaluate a policy on a month of data and render the report.
     Render {
@@ -38,6 +86,39 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+}
+
+/// `hotline fmt` modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FmtMode {
+    /// Print the formatted text to standard output.
+    Print,
+    /// Exit 1 and name the files that are not formatted.
+    Check,
+    /// Rewrite the files in place.
+    Write,
+}
+
+/// Formats of `hotline diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Markdown, written to be posted as a pull-request comment.
+    Md,
+    /// For tools.
+    Json,
+    /// Tables for the terminal.
+    Terminal,
+}
+
+/// Formats of diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiagnosticFormat {
+    /// Rendered for people, with the source lines.
+    Human,
+    /// One JSON document for tools.
+    Json,
+    /// GitHub workflow annotation lines (`::error file=…,line=…,col=…::message`).
+    Github,
 }
 
 /// Report formats.

@@ -22,8 +22,12 @@ pub mod ast;
 pub mod check;
 pub mod cli;
 pub mod data;
+pub mod diff;
 pub mod eval;
+pub mod fmt;
+pub mod init;
 pub mod number;
+pub mod policytest;
 pub mod render;
 pub mod report;
 pub mod span;
@@ -69,6 +73,17 @@ impl Problem {
     fn points_into_policy(&self) -> bool {
         !matches!(self, Problem::Data(_))
     }
+}
+
+/// What a command produced, for the binary to print: the library itself never prints.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Written to standard output.
+    pub stdout: String,
+    /// Written to standard error.
+    pub stderr: String,
+    /// The exit code: 0 success, 1 failure, 2 bad usage.
+    pub code: u8,
 }
 
 /// Parses and checks a policy, returning every problem found.

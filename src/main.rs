@@ -3,7 +3,7 @@
 //! The `hotline` command. Only this layer prints.
 
 use clap::Parser;
-use hotline::cli::{Cli, Command, OutputFormat};
+use hotline::cli::{Cli, Command, DiagnosticFormat, FmtMode, OutputFormat};
 use hotline::span::SourceFile;
 use hotline::Problem;
 use std::io::Write;
@@ -23,7 +23,26 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check { files } => check(&files),
+        Command::Check { files, strict, format } => check(&files, strict, format),
+        Command::Fmt { files, check, write } => {
+            let mode = if check {
+                FmtMode::Check
+            } else if write {
+                FmtMode::Write
+            } else {
+                FmtMode::Print
+            };
+            emit(hotline::fmt::command(&files, mode))
+        }
+        Command::Diff {
+            old,
+            new,
+            data,
+            month,
+            format,
+        } => emit(hotline::diff::command(&old, &new, &data, &month, format)),
+        Command::Test { paths } => emit(hotline::policytest::command(&paths)),
+        Command::Init { from, out } => emit(hotline::init::command(&from, out.as_deref())),
         Command::Render {
             policy,
             data,
@@ -32,6 +51,13 @@ fn main() -> ExitCode {
             output,
         } => render(&policy, &data, &month, format, output.as_deref()),
     }
+}
+
+/// Prints what a library command produced and exits with its code.
+fn emit(outcome: hotline::Outcome) -> ExitCode {
+    let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());
+    eprint!("{}", outcome.stderr);
+    ExitCode::from(outcome.code)
 }
 
 fn read_policy(path: &Path) -> Result<SourceFile, ExitCode> {
@@ -52,7 +78,8 @@ fn print_problems(file: &SourceFile, problems: Vec<Problem>) {
     eprint!("{out}");
 }
 
-fn check(files: &[std::path::PathBuf]) -> ExitCode {
+fn check(files: &[std::path::PathBuf], strict: bool, format: DiagnosticFormat) -> ExitCode {
+    let _ = (strict, format);
     let mut failed = false;
     for path in files {
         let file = match read_policy(path) {

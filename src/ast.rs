@@ -54,6 +54,36 @@ pub enum Item {
     List(List),
     /// `report { heading "…" table "…" { … } }`
     Report(Report),
+    /// `test "…" { data 工单 """…""" expect 姜楼镇.按时办理率 == 94.85% }`
+    Test(PolicyTest),
+}
+
+/// A policy test: inline data and expected values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicyTest {
+    /// The test's name.
+    pub name: Str,
+    /// `month 2023-03`: the month the data stands for (default 2023-01).
+    pub month: Option<Str>,
+    /// `data 工单 """…"""`: CSV text for a source.
+    pub data: Vec<(Ident, Str)>,
+    /// The expectations.
+    pub expects: Vec<Expect>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `expect 姜楼镇.按时办理率 == 94.85%`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expect {
+    /// `姜楼镇.按时办理率`: a key and a definition, a definition, or a key, a score and a term.
+    pub target: Vec<Ident>,
+    /// The comparison.
+    pub op: BinaryOp,
+    /// The expected value.
+    pub expected: Expr,
+    /// The whole expectation.
+    pub span: Span,
 }
 
 /// A named, ordered selection of keys, for templates.

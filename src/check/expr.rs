@@ -131,7 +131,8 @@ impl Checker {
                                     op: op.symbol().to_string(),
                                     left: lt.base.to_string(),
                                     right: "text".into(),
-                                    help: "labels and text are compared with `==` and `!=` only".into(),
+                                    help: "labels and text are compared with `==` and `!=` only"
+                                        .into(),
                                     span,
                                 });
                             }
@@ -659,6 +660,21 @@ impl Checker {
 fn operand_help(op: BinaryOp, left: &Base, right: &Base) -> String {
     use Base::*;
     match (op, left, right) {
+        (BinaryOp::And | BinaryOp::Or, _, _) => {
+            "`and` and `or` join yes/no conditions: compare each side, e.g. `满意度评分 >= 80%`".into()
+        }
+        (BinaryOp::Eq | BinaryOp::Ne, Text, Enum(_) | Unit | Group | Band(_)) => {
+            "write the value first and the label in quotes second: `办理方式 == \"派单\"`".into()
+        }
+        (BinaryOp::Eq | BinaryOp::Ne, Enum(_) | Unit | Group | Band(_), _) => {
+            "compare with one of its values in quotes, e.g. `办理方式 == \"派单\"`".into()
+        }
+        (_, Percent, Int | Number) | (_, Int | Number, Percent) if op.is_comparison() => {
+            "write the number with `%`, e.g. `满意度评分 >= 80%`".into()
+        }
+        (BinaryOp::Add | BinaryOp::Sub, DateTime, Int | Number) => {
+            "add or subtract a duration such as `2h` or `1d`".into()
+        }
         (BinaryOp::Add | BinaryOp::Sub, Percent, Int | Number) | (BinaryOp::Add | BinaryOp::Sub, Int | Number, Percent) => {
             "a percentage and a plain number do not add up: weigh the rate in a `score` (`5% 响应率`) or turn the number into a percentage with `* 100%`".into()
         }

@@ -50,6 +50,16 @@ pub struct Env {
     pub order: Vec<String>,
 }
 
+impl crate::data::UnitResolver for Env {
+    fn resolve(&self, name: &str) -> Option<u32> {
+        self.unit_lookup.get(name).copied()
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.units.iter().map(|u| u.name.clone()).collect()
+    }
+}
+
 /// A unit of the registry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnitDef {
@@ -82,6 +92,17 @@ impl SourceDef {
         let nullable = self.columns.get(i).is_some_and(|c| c.nullable);
         Some((i, Ty::new(base, Shape::Row).nullable(nullable)))
     }
+}
+
+/// What an expectation reads: `key.name` or `key.score.part`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectTarget {
+    /// The unit or key, if the value is per key.
+    pub key: Option<String>,
+    /// The definition.
+    pub name: String,
+    /// A score's term.
+    pub part: Option<String>,
 }
 
 /// What a definition is.
@@ -187,6 +208,13 @@ pub fn check(policy: Policy, text: &str) -> Result<Checked, Vec<CheckError>> {
             _ => {}
         }
     }
+    let used_before_tests = checker.used.clone();
+    for item in &mut policy.items {
+        if let Item::Test(test) = item {
+            checker.policy_test(test);
+        }
+    }
+    checker.used = used_before_tests;
     checker.unused(&policy);
     let (warnings, errors): (Vec<_>, Vec<_>) =
         checker.errors.into_iter().partition(|e| e.is_warning());
@@ -329,6 +357,7 @@ impl Checker {
                 }
                 Item::Ranking(r) => self.define(&r.name, DefKind::Ranking(i)),
                 Item::List(l) => self.define(&l.name, DefKind::List(i)),
+                Item::Test(_) => {}
             }
         }
         // Sources after units, so unit fields can be checked against the registry.
@@ -367,7 +396,16 @@ impl Checker {
                         self.errors.push(CheckError::UnknownName {
                             what: "source",
                             name: of.name.clone(),
-                            help: did_you_mean(&of.name, file_sources.keys().copied()),
+                            help: {
+                                // Sources read from files, not this one.
+                                let mut names: Vec<&str> = file_sources
+                                    .iter()
+                                    .filter(|(_, s)| matches!(s.kind, SourceKind::File(_)))
+                                    .map(|(n, _)| *n)
+                                    .collect();
+                                names.sort_unstable();
+                                did_you_mean(&of.name, names)
+                            },
                             span: of.span,
                         });
                         continue;
@@ -583,7 +621,7 @@ impl Checker {
 
     /// Resolves each view to its root source.
     fn resolve_views(&mut self, policy: &Policy) {
-        let views: Vec<(String, usize)> = self
+        let mut views: Vec<(String, usize)> = self
             .env
             .defs
             .iter()
@@ -592,6 +630,9 @@ impl Checker {
                 _ => None,
             })
             .collect();
+        // In the order written, so that errors come out the same every time.
+        views.sort_by_key(|(_, item)| *item);
+        let mut in_cycles: BTreeSet<usize> = BTreeSet::new();
         for (name, item) in views {
             let mut items = vec![item];
             let mut current = item;
@@ -605,25 +646,39 @@ impl Checker {
                         let Some(next) = vi.first().copied() else {
                             break None;
                         };
-                        if items.contains(&next) {
-                            self.errors.push(CheckError::Cycle {
-                                name: name.clone(),
-                                cycle: format!("`{name}` filters itself"),
-                                span: view.source.span,
-                            });
+                        if let Some(start) = items.iter().position(|i| *i == next) {
+                            // Report each cycle once, from its first view.
+                            let cycle: Vec<usize> = items.get(start..).unwrap_or(&[]).to_vec();
+                            if cycle.iter().all(|i| in_cycles.insert(*i)) {
+                                let view_name = |i: &usize| match policy.items.get(*i) {
+                                    Some(Item::View(v)) => Some(&v.name),
+                                    _ => None,
+                                };
+                                let mut names: Vec<String> =
+                                    cycle.iter().filter_map(view_name).map(|n| format!("`{}`", n.name)).collect();
+                                names.extend(names.first().cloned());
+                                if let Some(first) = cycle.first().and_then(view_name) {
+                                    self.errors.push(CheckError::Cycle {
+                                        name: first.name.clone(),
+                                        cycle: names.join(" → "),
+                                        span: first.span,
+                                    });
+                                }
+                            }
                             break None;
                         }
                         items.push(next);
                         current = next;
                     }
                     _ => {
-                        let candidates: Vec<String> = self
+                        let mut candidates: Vec<String> = self
                             .env
                             .defs
                             .iter()
                             .filter(|(_, d)| matches!(d.kind, DefKind::Source(_) | DefKind::View { .. }))
                             .map(|(n, _)| n.clone())
                             .collect();
+                        candidates.sort_unstable();
                         if current == item {
                             self.errors.push(CheckError::UnknownName {
                                 what: "source",
@@ -755,13 +810,18 @@ impl Checker {
     }
 
     fn unknown_source(&mut self, name: &Ident) -> Ty {
-        let candidates: Vec<String> = self
+        if let Some(DefKind::View { .. }) = self.env.defs.get(&name.name).map(|d| &d.kind) {
+            // A view whose own source is broken: that was reported with the view.
+            return Ty::error();
+        }
+        let mut candidates: Vec<String> = self
             .env
             .defs
             .iter()
             .filter(|(_, d)| matches!(d.kind, DefKind::Source(_) | DefKind::View { .. }))
             .map(|(n, _)| n.clone())
             .collect();
+        candidates.sort_unstable();
         self.errors.push(CheckError::UnknownName {
             what: "source",
             name: name.name.clone(),
@@ -784,6 +844,11 @@ impl Checker {
         let mut any_weight = false;
         let mut shape = Shape::Scalar;
         for term in &mut score.terms {
+            // Weights count even where the term has an error, so one error stays one message.
+            if let Some((w, _)) = term.weight {
+                any_weight = true;
+                total += w;
+            }
             let ty = self.expr(&mut term.expr, &expr::Ctx::Domain { domain: None });
             if ty.is_error() {
                 continue;
@@ -796,9 +861,7 @@ impl Checker {
                 self.nullable_error(&term.expr);
             }
             match term.weight {
-                Some((w, _)) => {
-                    any_weight = true;
-                    total += w;
+                Some(_) => {
                     if !matches!(ty.base, Base::Percent | Base::Number | Base::Int) {
                         self.errors.push(CheckError::Mismatch {
                             expected: "a percentage or a number".into(),
@@ -864,7 +927,7 @@ impl Checker {
         };
         let help = match &expr.kind {
             ExprKind::Name(n) if metric => format!(
-                "give `{0}` a value for empty cases: `metric {0} … default {full}`, or write `{0} ?? {zero}` here",
+                "give `metric {0}` a `default {full}` for empty cases, or write `{0} ?? {zero}` here",
                 n.name
             ),
             _ => format!("give it a value for empty cases with `?? {zero}`"),
@@ -954,7 +1017,7 @@ impl Checker {
             match self.env.defs.get(&w.name).map(|d| d.kind.clone()) {
                 Some(DefKind::Bands(_)) => {}
                 _ => {
-                    let names: Vec<String> = self
+                    let mut names: Vec<String> = self
                         .env
                         .defs
                         .iter()
@@ -962,6 +1025,7 @@ impl Checker {
                         .map(|(n, _)| n.clone())
                         .chain(["group".to_string()])
                         .collect();
+                    names.sort_unstable();
                     self.errors.push(CheckError::UnknownName {
                         what: "bands",
                         name: w.name.clone(),
@@ -1054,6 +1118,113 @@ impl Checker {
                 });
             }
         }
+    }
+
+    /// Checks a test's data sources and expectations.
+    pub(crate) fn policy_test(&mut self, test: &mut PolicyTest) {
+        for (source, _) in &test.data {
+            if !matches!(self.env.defs.get(&source.name).map(|d| &d.kind), Some(DefKind::Source(_))) {
+                let names: Vec<&str> = self.env.sources.iter().map(|s| s.name.as_str()).collect();
+                self.errors.push(CheckError::UnknownName {
+                    what: "source",
+                    name: source.name.clone(),
+                    help: did_you_mean(&source.name, names),
+                    span: source.span,
+                });
+            }
+        }
+        if let Some(month) = &test.month {
+            if crate::eval::Month::parse(&month.value).is_none() {
+                self.errors.push(CheckError::Declaration {
+                    message: format!("`{}` is not a month", month.value),
+                    help: "write `month 2023-03`".into(),
+                    span: month.span,
+                });
+            }
+        }
+        for expect in &mut test.expects {
+            self.expr(&mut expect.expected, &expr::Ctx::Domain { domain: None });
+            if let Err(e) = self.expect_target(&expect.target) {
+                self.errors.push(e);
+            }
+        }
+    }
+
+    /// Resolves `姜楼镇.按时办理率`, `收件总量`, or `姜楼镇.总得分.响应率`.
+    pub(crate) fn expect_target(&self, target: &[Ident]) -> Result<ExpectTarget, CheckError> {
+        let values: Vec<&str> = self
+            .env
+            .defs
+            .iter()
+            .filter(|(_, d)| matches!(d.kind, DefKind::Metric(_) | DefKind::Score(_) | DefKind::Bands(_) | DefKind::Ranking(_)))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let is_value = |name: &str| values.contains(&name);
+        let unknown = |ident: &Ident| CheckError::UnknownName {
+            what: "value",
+            name: ident.name.clone(),
+            help: did_you_mean(&ident.name, values.iter().copied()),
+            span: ident.span,
+        };
+        let (key, rest): (Option<&Ident>, &[Ident]) = match target {
+            [] => {
+                return Err(CheckError::Declaration {
+                    message: "nothing is expected".into(),
+                    help: "write `expect 姜楼镇.按时办理率 == 94.85%`".into(),
+                    span: Span::default(),
+                })
+            }
+            [first, ..] if is_value(&first.name) => (None, target),
+            [first, rest @ ..] => {
+                if rest.is_empty() {
+                    return Err(unknown(first));
+                }
+                (Some(first), rest)
+            }
+        };
+        let Some(def) = rest.first() else {
+            return Err(CheckError::Declaration {
+                message: "nothing is expected".into(),
+                help: "write `expect 姜楼镇.按时办理率 == 94.85%`".into(),
+                span: Span::default(),
+            });
+        };
+        if !is_value(&def.name) {
+            return Err(unknown(def));
+        }
+        let ty = self.env.defs.get(&def.name).and_then(|d| d.ty.clone());
+        if let (Some(key), Some(ty)) = (key, &ty) {
+            match &ty.shape {
+                Shape::Keyed(Domain::Unit) if !self.env.unit_lookup.contains_key(&key.name) => {
+                    let names: Vec<&str> = self.env.units.iter().map(|u| u.name.as_str()).collect();
+                    return Err(CheckError::UnknownName { what: "unit", name: key.name.clone(), help: did_you_mean(&key.name, names), span: key.span });
+                }
+                Shape::Scalar => {
+                    return Err(CheckError::Shape {
+                        message: format!("`{}` has one value, not one per key", def.name),
+                        help: format!("write `expect {} == …`", def.name),
+                        span: key.span,
+                    })
+                }
+                _ => {}
+            }
+        }
+        let part = match rest.get(1) {
+            None => None,
+            Some(term) => {
+                let terms = self.score_term_names.get(&def.name).cloned().unwrap_or_default();
+                if !terms.contains(&term.name) {
+                    return Err(CheckError::UnknownName {
+                        what: "score term",
+                        name: term.name.clone(),
+                        help: did_you_mean(&term.name, terms.iter().map(|s| s.as_str())),
+                        span: term.span,
+                    });
+                }
+                Some(term.name.clone())
+            }
+        };
+        Ok(ExpectTarget { key: key.map(|k| k.name.clone()), name: def.name.clone(), part })
     }
 
     /// Checks a selection of keys; returns their domain.

@@ -142,6 +142,13 @@ pub fn evaluate(checked: &Checked, data_dir: &Path, month: Month) -> Result<Repo
         return Err(problems);
     }
     let tables: Vec<DataTable> = tables.into_iter().flatten().collect();
+    evaluate_tables(checked, tables, month, true)
+}
+
+/// Evaluates a checked policy on loaded tables, one per source in declaration order.
+/// Without `with_report`, the model holds the values but no report sections.
+pub fn evaluate_tables(checked: &Checked, tables: Vec<DataTable>, month: Month, with_report: bool) -> Result<ReportModel, Vec<Problem>> {
+    let env = &checked.env;
     let mut evaluator = Evaluator {
         checked,
         env,
@@ -152,7 +159,7 @@ pub fn evaluate(checked: &Checked, data_dir: &Path, month: Month) -> Result<Repo
         errors: Vec::new(),
     };
     evaluator.run();
-    let model = evaluator.model(month);
+    let model = evaluator.model(month, with_report);
     if evaluator.errors.is_empty() {
         Ok(model)
     } else {
@@ -215,7 +222,18 @@ impl<'a> Evaluator<'a> {
                 Ok(value) => {
                     self.store(name, value, def.ty.as_ref());
                 }
-                Err(e) => self.errors.push(e),
+                Err(e) => {
+                    // Several metrics grouped by one field share one cause: say it once.
+                    let repeated = match &e {
+                        EvalError::EmptyKey { file, field, .. } => self.errors.iter().any(|o| {
+                            matches!(o, EvalError::EmptyKey { file: f, field: g, .. } if f == file && g == field)
+                        }),
+                        _ => false,
+                    };
+                    if !repeated {
+                        self.errors.push(e);
+                    }
+                }
             }
         }
     }
@@ -1195,7 +1213,7 @@ impl<'a> Evaluator<'a> {
         env.render_str(&text.value, ctx).map_err(fail)
     }
 
-    fn model(&mut self, month: Month) -> ReportModel {
+    fn model(&mut self, month: Month, with_report: bool) -> ReportModel {
         let env = crate::template::environment();
         let ctx = match self.template_context(month) {
             Ok(ctx) => ctx,
@@ -1208,6 +1226,9 @@ impl<'a> Evaluator<'a> {
         let mut title = self.env.title.clone();
         for item in &self.checked.policy.items {
             let Item::Report(report) = item else { continue };
+            if !with_report {
+                continue;
+            }
             if let Some(t) = &report.title {
                 match self.template(&env, t, &ctx) {
                     Ok(text) => title = text,

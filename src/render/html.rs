@@ -108,7 +108,7 @@ fn table_html(out: &mut String, table: &TableModel) {
         out.push_str("</tr>\n");
     }
     if table.rows.is_empty() {
-        let _ = write!(out, "<tr><td colspan=\"{}\">（无）</td></tr>\n", table.headers.len().max(1));
+        let _ = writeln!(out, "<tr><td colspan=\"{}\">（无）</td></tr>", table.headers.len().max(1));
     }
     out.push_str("</tbody>\n</table>\n</section>\n");
 }
@@ -129,9 +129,9 @@ fn chart_svg(out: &mut String, chart: &ChartModel) {
         .max()
         .unwrap_or(Decimal::ZERO);
     let _ = writeln!(out, "<figure>");
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\">\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\">",
         esc(&chart.name)
     );
     for (i, (category, values)) in chart.categories.iter().zip(&chart.values).enumerate() {

@@ -117,7 +117,12 @@ fn rule_in_words(rule: Rule) -> Option<&'static str> {
         | Rule::bands_decl
         | Rule::ranking_decl
         | Rule::list_decl
-        | Rule::report_decl => "a declaration (`policy`, `source`, `units`, `view`, `metric`, `score`, `bands`, `ranking`, `list`, `report`)",
+        | Rule::test_decl
+        | Rule::report_decl => "a declaration (`policy`, `source`, `units`, `view`, `metric`, `score`, `bands`, `ranking`, `list`, `report`, `test`)",
+        Rule::test_month | Rule::month_text => "`month 2023-03`",
+        Rule::test_data => "`data 工单 \"\"\"…\"\"\"`",
+        Rule::expect_decl => "`expect`",
+        Rule::expect_target => "what is expected, e.g. `姜楼镇.按时办理率`",
         Rule::ident => "a name",
         Rule::string | Rule::string_body => "a string in quotes",
         Rule::long_string => "a template in triple quotes",
@@ -232,6 +237,7 @@ impl Lower {
             Rule::ranking_decl => Item::Ranking(self.ranking(pair)),
             Rule::report_decl => Item::Report(self.report(pair)),
             Rule::list_decl => Item::List(self.list(pair)),
+            Rule::test_decl => Item::Test(self.test(pair)),
             _ => return None,
         })
     }
@@ -873,6 +879,75 @@ impl Lower {
             }
         }
         chart
+    }
+
+    fn test(&mut self, pair: Pair<'_, Rule>) -> PolicyTest {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let name = match inner.next() {
+            Some(p) => self.string(p),
+            None => Str {
+                value: String::new(),
+                span,
+            },
+        };
+        let mut test = PolicyTest {
+            name,
+            month: None,
+            data: Vec::new(),
+            expects: Vec::new(),
+            span,
+        };
+        for p in inner {
+            let pspan = span_of(&p);
+            match p.as_rule() {
+                Rule::test_month => {
+                    if let Some(m) = p.into_inner().next() {
+                        test.month = Some(Str {
+                            value: m.as_str().to_string(),
+                            span: span_of(&m),
+                        });
+                    }
+                }
+                Rule::test_data => {
+                    let mut di = p.into_inner();
+                    let source = self.next_ident(&mut di, pspan);
+                    let text = match di.next() {
+                        Some(t) if t.as_rule() == Rule::long_string => self.long_string(t),
+                        Some(t) => self.string(t),
+                        None => Str {
+                            value: String::new(),
+                            span: pspan,
+                        },
+                    };
+                    test.data.push((source, text));
+                }
+                Rule::expect_decl => {
+                    let mut ei = p.into_inner();
+                    let target = ei
+                        .next()
+                        .map(|t| t.into_inner().map(|n| self.ident(n)).collect())
+                        .unwrap_or_default();
+                    let op = match ei.next().map(|o| o.as_str()) {
+                        Some("!=") | Some("≠") => BinaryOp::Ne,
+                        Some("<") => BinaryOp::Lt,
+                        Some("<=") | Some("≤") => BinaryOp::Le,
+                        Some(">") => BinaryOp::Gt,
+                        Some(">=") | Some("≥") => BinaryOp::Ge,
+                        _ => BinaryOp::Eq,
+                    };
+                    let expected = self.next_expr(&mut ei, pspan);
+                    test.expects.push(Expect {
+                        target,
+                        op,
+                        expected,
+                        span: pspan,
+                    });
+                }
+                _ => {}
+            }
+        }
+        test
     }
 
     fn list(&mut self, pair: Pair<'_, Rule>) -> List {

@@ -154,7 +154,9 @@ pub fn parse(file: &SourceFile) -> Result<Policy, Vec<SyntaxError>> {
 /// global to the process, so detailed parses take turns.
 fn wanted_literals(text: &str) -> Option<(usize, Vec<String>)> {
     static DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let turn = DETAIL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let turn = DETAIL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     pest::set_error_detail(true);
     let error = Grammar::parse(Rule::policy_file, text).err();
     pest::set_error_detail(false);
@@ -254,7 +256,10 @@ impl Iterator for Pieces<'_> {
         let c = rest.chars().next()?;
         let (len, piece) = if rest.starts_with("\"\"\"") {
             let body = rest.get(3..).unwrap_or("");
-            (body.find("\"\"\"").map_or(rest.len(), |i| i + 6), Piece::Text)
+            (
+                body.find("\"\"\"").map_or(rest.len(), |i| i + 6),
+                Piece::Text,
+            )
         } else if c == '"' {
             let mut len = rest.len();
             let mut chars = rest.char_indices().skip(1);

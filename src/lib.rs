@@ -97,6 +97,63 @@ pub fn evaluate(checked: &check::Checked, data_dir: &Path, month: Month) -> Resu
     eval::evaluate(checked, data_dir, month)
 }
 
+/// A problem as JSON for tools: file, severity, code, message, help and labels with
+/// 1-based lines and columns (columns count characters).
+pub fn diagnostic_json(file: &SourceFile, problem: &Problem) -> serde_json::Value {
+    let labels: Vec<serde_json::Value> = problem
+        .labels()
+        .into_iter()
+        .flatten()
+        .map(|l| {
+            let (line, column) = file.line_col(l.offset());
+            let (end_line, end_column) = file.line_col(l.offset() + l.len());
+            serde_json::json!({
+                "label": l.label(),
+                "line": line,
+                "column": column,
+                "end_line": end_line,
+                "end_column": end_column,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "file": &*file.name,
+        "severity": if problem.is_warning() { "warning" } else { "error" },
+        "code": problem.code().map(|c| c.to_string()),
+        "message": problem.to_string(),
+        "help": problem.help().map(|h| h.to_string()),
+        "labels": labels,
+    })
+}
+
+/// A problem as a GitHub workflow annotation line: `::error file=…,line=…,col=…::message`.
+pub fn github_annotation(file: &SourceFile, problem: &Problem) -> String {
+    let kind = if problem.is_warning() { "warning" } else { "error" };
+    let first = problem.labels().and_then(|mut l| l.next());
+    let position = match first {
+        Some(label) => {
+            let (line, col) = file.line_col(label.offset());
+            let (end_line, end_col) = file.line_col(label.offset() + label.len());
+            format!(",line={line},col={col},endLine={end_line},endColumn={end_col}")
+        }
+        None => String::new(),
+    };
+    let title = problem.code().map(|c| format!(",title={}", escape_property(&c.to_string()))).unwrap_or_default();
+    let mut message = problem.to_string();
+    if let Some(help) = problem.help() {
+        message.push_str(&format!("\nhelp: {help}"));
+    }
+    format!("::{kind} file={}{position}{title}::{}", escape_property(&file.name), escape_data(&message))
+}
+
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
 /// Renders a problem as text, as `hotline check` prints it. Without colour when `color` is false.
 pub fn render_diagnostic(file: &SourceFile, problem: Problem, color: bool) -> String {
     use miette::{GraphicalReportHandler, GraphicalTheme};

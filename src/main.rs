@@ -79,31 +79,52 @@ fn print_problems(file: &SourceFile, problems: Vec<Problem>) {
 }
 
 fn check(files: &[std::path::PathBuf], strict: bool, format: DiagnosticFormat) -> ExitCode {
-    let _ = (strict, format);
     let mut failed = false;
+    let mut json = Vec::new();
     for path in files {
         let file = match read_policy(path) {
             Ok(f) => f,
             Err(code) => return code,
         };
-        match hotline::compile(&file) {
-            Ok(checked) => {
-                let n = checked.warnings.len();
-                let problems = checked.warnings.into_iter().map(Problem::Check).collect();
+        let problems = match hotline::compile(&file) {
+            Ok(checked) => checked.warnings.into_iter().map(Problem::Check).collect(),
+            Err(problems) => problems,
+        };
+        let errors = problems.iter().filter(|p| strict || !p.is_warning()).count();
+        let warnings = problems.len() - errors;
+        failed |= errors > 0;
+        match format {
+            DiagnosticFormat::Human => {
                 print_problems(&file, problems);
-                if n == 0 {
-                    eprintln!("{}: ok", path.display());
-                } else {
-                    eprintln!("{}: ok, {n} warning{}", path.display(), if n == 1 { "" } else { "s" });
+                let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+                match (errors, warnings) {
+                    (0, 0) => eprintln!("{}: ok", path.display()),
+                    (0, w) => eprintln!("{}: ok, {}", path.display(), plural(w, "warning")),
+                    (e, _) if strict => eprintln!("{}: {} (warnings count as errors with --strict)", path.display(), plural(e, "error")),
+                    (e, _) => eprintln!("{}: {}", path.display(), plural(e, "error")),
                 }
             }
-            Err(problems) => {
-                let errors = problems.iter().filter(|p| !p.is_warning()).count();
-                print_problems(&file, problems);
-                eprintln!("{}: {errors} error{}", path.display(), if errors == 1 { "" } else { "s" });
-                failed = true;
+            DiagnosticFormat::Json => {
+                for problem in &problems {
+                    let mut value = hotline::diagnostic_json(&file, problem);
+                    if strict {
+                        value["severity"] = serde_json::Value::from("error");
+                    }
+                    json.push(value);
+                }
+            }
+            DiagnosticFormat::Github => {
+                for problem in &problems {
+                    let line = hotline::github_annotation(&file, problem);
+                    let line = if strict { line.replacen("::warning ", "::error ", 1) } else { line };
+                    println!("{line}");
+                }
             }
         }
+    }
+    if format == DiagnosticFormat::Json {
+        let doc = serde_json::json!({ "ok": !failed, "diagnostics": json });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
     if failed {
         ExitCode::from(1)

@@ -109,3 +109,41 @@ fn render_of_a_missing_month_fails_without_touching_the_output() {
     assert_eq!(std::fs::read_to_string(&file).expect("read"), "last good report");
     let _ = Path::new(&file);
 }
+
+#[test]
+fn check_strict_turns_warnings_into_errors() {
+    let dir = temp("strict");
+    let path = dir.join("warn.policy");
+    std::fs::write(&path, "source 工单 from csv \"t.csv\" { 单位 unit }\nunits { 镇街: 甲镇 }\nmetric 量 from 工单 by 单位 = count()\nranking 排名 by 量 desc\n")
+        .expect("write");
+    let p = path.to_str().expect("path");
+    let lenient = hotline(&["check", p]);
+    assert_eq!(lenient.status.code(), Some(0), "{}", String::from_utf8_lossy(&lenient.stderr));
+    let stderr = String::from_utf8_lossy(&lenient.stderr);
+    assert!(stderr.contains("hotline::check::tie_break"), "{stderr}");
+    assert!(stderr.contains("hotline::check::unused"), "{stderr}");
+    let strict = hotline(&["check", "--strict", p]);
+    assert_eq!(strict.status.code(), Some(1));
+}
+
+#[test]
+fn check_formats_for_tools_and_github() {
+    let dir = temp("formats");
+    let path = dir.join("bad.policy");
+    std::fs::write(&path, "source 工单 from csv \"t.csv\" { 方式 enum(派单, 直办) }\nview 派单 = 工单 where 方式 == \"派遣\"\n").expect("write");
+    let p = path.to_str().expect("path");
+    let json = hotline(&["check", "--format", "json", p]);
+    assert_eq!(json.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(doc["ok"], false);
+    let first = &doc["diagnostics"][0];
+    assert_eq!(first["code"], "hotline::check::unknown_label");
+    assert_eq!(first["labels"][0]["line"], 2);
+    assert_eq!(first["labels"][0]["column"], 26);
+    let github = hotline(&["check", "--format", "github", p]);
+    let stdout = String::from_utf8_lossy(&github.stdout);
+    assert!(
+        stdout.lines().any(|l| l.starts_with("::error file=") && l.contains(",line=2,col=26,") && l.contains("::`派遣` is not a label")),
+        "{stdout}"
+    );
+}

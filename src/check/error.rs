@@ -242,6 +242,25 @@ pub enum CheckError {
         #[label("`{second_name}`")]
         second: Span,
     },
+    /// A ranking with a single key: equal values are ordered by the unit list alone,
+    /// which decides who is third or third from last.
+    ///
+    /// ```text
+    /// ranking 排名 by 总得分 desc
+    /// ```
+    #[error("`{name}` has one key: ties are broken only by the order of the unit list")]
+    #[diagnostic(
+        code(hotline::check::tie_break),
+        severity(Warning),
+        help("add a second key that breaks ties, e.g. `by 总得分 desc, 承办量 asc`")
+    )]
+    TieBreak {
+        /// The ranking.
+        name: String,
+        /// Its key.
+        #[label("the only key")]
+        span: Span,
+    },
     /// A definition nothing uses.
     ///
     /// ```text
@@ -317,7 +336,7 @@ impl CheckError {
     pub fn is_warning(&self) -> bool {
         matches!(
             self,
-            CheckError::WeightsWarning { .. } | CheckError::Unused { .. }
+            CheckError::WeightsWarning { .. } | CheckError::Unused { .. } | CheckError::TieBreak { .. }
         )
     }
 }

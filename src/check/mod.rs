@@ -1038,6 +1038,12 @@ impl Checker {
         if shape == Shape::Scalar {
             shape = Shape::Keyed(Domain::Unit);
         }
+        if let [only] = ranking.keys.as_slice() {
+            self.errors.push(CheckError::TieBreak {
+                name: ranking.name.name.clone(),
+                span: only.expr.span,
+            });
+        }
         Ty::new(Base::Int, shape)
     }
 

@@ -357,6 +357,8 @@ pub struct Ranking {
     pub name: Ident,
     /// `within group, 规模`: ranks restart in each partition.
     pub within: Vec<Ident>,
+    /// `where 承办量 > 0`: only these keys are ranked; the others have no rank.
+    pub filter: Option<Expr>,
     /// The sort keys; the unit registry order breaks the remaining ties.
     pub keys: Vec<SortKey>,
     /// The whole declaration.

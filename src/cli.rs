@@ -60,6 +60,23 @@ pub enum Command {
         /// Policy files or folders (default: the current folder).
         paths: Vec<PathBuf>,
     },
+    /// Where a unit's numbers come from: definition, inputs, exact value, rounding.
+    Explain {
+        /// The policy file.
+        policy: PathBuf,
+        /// The data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// The month, `YYYY-MM`.
+        #[arg(long)]
+        month: String,
+        /// The unit (an old name works too).
+        #[arg(long)]
+        unit: String,
+        /// Only this metric or score.
+        #[arg(long)]
+        metric: Option<String>,
+    },
     /// Write a starter policy from a month's ticket export.
     Init {
         /// The export to start from, e.g. `DIR/2023-03/tickets.csv`.

@@ -889,7 +889,9 @@ fn score_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<ScoreChange> {
                     delta: show_delta(delta, new.base(name), new.rounding()),
                 });
             }
-            if let Some(rest) = total.map(|t| t - explained).filter(|r| !r.is_zero()) {
+            // Sums of 28-digit quotients differ in the last digits; that is not a term.
+            let rest = total.map(|t| t - explained).filter(|r| !number::round(*r, 18, Rounding::HalfEven).is_zero());
+            if let Some(rest) = rest {
                 moved.push(TermDelta {
                     term: "(other terms)".to_string(),
                     old: Cell { display: String::new(), exact: None },
@@ -897,7 +899,7 @@ fn score_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<ScoreChange> {
                     delta: show_delta(rest, new.base(name), new.rounding()),
                 });
             }
-            moved.sort_by(|a, b| magnitude(&b.delta).cmp(&magnitude(&a.delta)));
+            moved.sort_by_key(|d| std::cmp::Reverse(magnitude(&d.delta)));
             order.push((total.map(|t| t.abs()), position));
             rows.push(ScoreRow {
                 key: key.to_string(),

@@ -24,6 +24,7 @@ pub mod cli;
 pub mod data;
 pub mod diff;
 pub mod eval;
+pub mod explain;
 pub mod fmt;
 pub mod init;
 pub mod number;

@@ -41,6 +41,13 @@ fn main() -> ExitCode {
             month,
             format,
         } => emit(hotline::diff::command(&old, &new, &data, &month, format)),
+        Command::Explain {
+            policy,
+            data,
+            month,
+            unit,
+            metric,
+        } => emit(hotline::explain::command(&policy, &data, &month, &unit, metric.as_deref())),
         Command::Test { paths } => emit(hotline::policytest::command(&paths)),
         Command::Init { from, out } => emit(hotline::init::command(&from, out.as_deref())),
         Command::Render {

@@ -111,4 +111,8 @@ pub struct Definition {
     /// Values per key, in key order (units in registry order).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<(String, Option<String>)>,
+    /// How each value was computed (`92 / 97 rows …`), per key (empty key: the single value),
+    /// when the evaluation was asked to explain.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub explain: Vec<(String, String)>,
 }

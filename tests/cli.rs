@@ -147,3 +147,35 @@ fn check_formats_for_tools_and_github() {
         "{stdout}"
     );
 }
+
+#[test]
+fn explain_shows_definition_inputs_and_exact_value() {
+    let out = hotline(&[
+        "explain",
+        "policies/dong-e-monthly.policy",
+        "--data",
+        "tests/data/dong-e",
+        "--month",
+        "2023-03",
+        "--unit",
+        "姜楼镇",
+        "--metric",
+        "按时办理率",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("按时办理率 = 94.85%（精确值 94.845360824742268041237113"), "{stdout}");
+    assert!(stdout.contains("policies/dong-e-monthly.policy:70"), "{stdout}");
+    assert!(stdout.contains("92 / 97 行`派单`满足 `办结时间 <= 办理时限`"), "{stdout}");
+    let alias = hotline(&[
+        "explain", "policies/dong-e-monthly.policy", "--data", "tests/data/dong-e", "--month", "2023-03", "--unit", "新城办事处", "--metric", "总得分",
+    ]);
+    let stdout = String::from_utf8_lossy(&alias.stdout);
+    assert!(stdout.starts_with("新城街道"), "{stdout}");
+    assert!(stdout.contains("总得分 = 98.81"), "{stdout}");
+    let unknown = hotline(&[
+        "explain", "policies/dong-e-monthly.policy", "--data", "tests/data/dong-e", "--month", "2023-03", "--unit", "姜楼",
+    ]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("did you mean `姜楼镇`?"));
+}

@@ -28,6 +28,8 @@ pub struct Checked {
 /// Everything a name can refer to.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
+    /// The policy's text, for explanations that quote it.
+    pub text: std::sync::Arc<str>,
     /// `rounding`.
     pub rounding: Rounding,
     /// `decimals`.
@@ -198,6 +200,7 @@ pub fn check(policy: Policy, text: &str) -> Result<Checked, Vec<CheckError>> {
         }
     }
     checker.env.order = order;
+    checker.env.text = std::sync::Arc::from(text);
     for item in &mut policy.items {
         match item {
             Item::View(view) => checker.view(view),
@@ -1009,6 +1012,13 @@ impl Checker {
                 shape = s;
             }
         }
+        if let Some(filter) = &mut ranking.filter {
+            let ty = self.expr(filter, &expr::Ctx::Domain { domain: None });
+            self.expect_bool(&ty, filter.span);
+            if let Some(s) = self.join_shapes(&shape, &ty.shape, filter.span) {
+                shape = s;
+            }
+        }
         for w in &ranking.within {
             if w.name == "group" {
                 continue;
@@ -1038,13 +1048,14 @@ impl Checker {
         if shape == Shape::Scalar {
             shape = Shape::Keyed(Domain::Unit);
         }
+        let ranks_some = ranking.filter.is_some();
         if let [only] = ranking.keys.as_slice() {
             self.errors.push(CheckError::TieBreak {
                 name: ranking.name.name.clone(),
                 span: only.expr.span,
             });
         }
-        Ty::new(Base::Int, shape)
+        Ty::new(Base::Int, shape).nullable(ranks_some)
     }
 
     fn report(&mut self, report: &mut Report) {
@@ -1380,7 +1391,8 @@ impl Checker {
                     for w in &r.within {
                         names.push(w.name.clone());
                     }
-                    let exprs: Vec<&Expr> = r.keys.iter().map(|k| &k.expr).collect();
+                    let mut exprs: Vec<&Expr> = r.keys.iter().map(|k| &k.expr).collect();
+                    exprs.extend(r.filter.iter());
                     for e in &exprs {
                         collect_names(e, &mut names);
                     }

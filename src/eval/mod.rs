@@ -92,6 +92,12 @@ impl UnitResolver for Resolver<'_> {
 
 /// Loads the sources of `month` and evaluates the policy.
 pub fn evaluate(checked: &Checked, data_dir: &Path, month: Month) -> Result<ReportModel, Vec<Problem>> {
+    let tables = load(checked, data_dir, month)?;
+    evaluate_tables(checked, tables, month, true)
+}
+
+/// Loads the sources of `month`, one table per source in declaration order.
+pub fn load(checked: &Checked, data_dir: &Path, month: Month) -> Result<Vec<DataTable>, Vec<Problem>> {
     let env = &checked.env;
     let mut tables = Vec::new();
     let mut problems = Vec::new();
@@ -141,13 +147,33 @@ pub fn evaluate(checked: &Checked, data_dir: &Path, month: Month) -> Result<Repo
     if !problems.is_empty() {
         return Err(problems);
     }
-    let tables: Vec<DataTable> = tables.into_iter().flatten().collect();
-    evaluate_tables(checked, tables, month, true)
+    Ok(tables.into_iter().flatten().collect())
 }
 
 /// Evaluates a checked policy on loaded tables, one per source in declaration order.
 /// Without `with_report`, the model holds the values but no report sections.
 pub fn evaluate_tables(checked: &Checked, tables: Vec<DataTable>, month: Month, with_report: bool) -> Result<ReportModel, Vec<Problem>> {
+    evaluate_with(checked, tables, month, Options { with_report, explain: false })
+}
+
+/// What an evaluation produces besides the values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Render the report's sections.
+    pub with_report: bool,
+    /// Record how each metric and score value was computed.
+    pub explain: bool,
+}
+
+/// Loads the month and evaluates with options.
+pub fn evaluate_explained(checked: &Checked, data_dir: &Path, month: Month) -> Result<ReportModel, Vec<Problem>> {
+    let tables = load(checked, data_dir, month)?;
+    evaluate_with(checked, tables, month, Options { with_report: true, explain: true })
+}
+
+/// Evaluates a checked policy on loaded tables with options.
+pub fn evaluate_with(checked: &Checked, tables: Vec<DataTable>, month: Month, options: Options) -> Result<ReportModel, Vec<Problem>> {
+    let with_report = options.with_report;
     let env = &checked.env;
     let mut evaluator = Evaluator {
         checked,
@@ -156,6 +182,7 @@ pub fn evaluate_tables(checked: &Checked, tables: Vec<DataTable>, month: Month, 
         computed: HashMap::new(),
         domain_keys: HashMap::new(),
         parts: Default::default(),
+        explain: options.explain.then(Default::default),
         errors: Vec::new(),
     };
     evaluator.run();
@@ -185,6 +212,8 @@ struct Evaluator<'a> {
     domain_keys: HashMap<Domain, BTreeSet<Key>>,
     /// The points each term contributes to a score, under `score.term`.
     parts: std::cell::RefCell<HashMap<String, Computed>>,
+    /// How values were computed, by definition and key, when asked.
+    explain: Option<std::cell::RefCell<HashMap<(String, Option<Key>), String>>>,
     errors: Vec<EvalError>,
 }
 
@@ -298,6 +327,7 @@ impl<'a> Evaluator<'a> {
                 match &metric.by {
                     None => {
                         let frame = Frame::Group { table, source, rows: &rows, key: None, by: None };
+                        self.explain_metric(metric, &frame, None)?;
                         Computed::Scalar(self.eval(&metric.expr, &frame)?)
                     }
                     Some(by) => {
@@ -305,6 +335,7 @@ impl<'a> Evaluator<'a> {
                         let mut values = BTreeMap::new();
                         for (key, group_rows) in &groups {
                             let frame = Frame::Group { table, source, rows: group_rows, key: Some(key), by: Some(&by.name) };
+                            self.explain_metric(metric, &frame, Some(key))?;
                             values.insert(key.clone(), self.eval(&metric.expr, &frame)?);
                         }
                         let frame = Frame::Group { table, source, rows: &[], key: None, by: Some(&by.name) };
@@ -481,6 +512,20 @@ impl<'a> Evaluator<'a> {
                 }
             }
             let value = if empty { Value::Empty } else { Value::Num(total) };
+            if let Some(store) = &self.explain {
+                let mut terms = Vec::new();
+                for (term, c) in &computed_terms {
+                    let v = c.at(key.as_ref());
+                    let shown = v.decimal().map_or("—".to_string(), |d| d.normalize().to_string());
+                    let sign = if term.negative { "- " } else { "" };
+                    terms.push(match term.weight {
+                        Some((w, _)) => format!("{sign}{}% × {shown}（{}）", w.normalize(), self.quote(&term.expr)),
+                        None => format!("{sign}{shown}（{}）", self.quote(&term.expr)),
+                    });
+                }
+                let total_text = value.decimal().map_or("—".to_string(), |d| d.normalize().to_string());
+                store.borrow_mut().insert((score.name.name.clone(), key.clone()), format!("{} = {total_text}", terms.join(" + ")));
+            }
             match key {
                 Some(k) => {
                     totals.insert(k, value);
@@ -572,7 +617,15 @@ impl<'a> Evaluator<'a> {
             Domain::Field(f) => Some(f.as_str()),
             Domain::Unit => None,
         };
-        let mut keys = self.keys_of(&domain);
+        let mut keys = Vec::new();
+        for key in self.keys_of(&domain) {
+            if let Some(filter) = &ranking.filter {
+                if self.eval(filter, &Frame::Key { key: Some(&key), field })? != Value::Bool(true) {
+                    continue;
+                }
+            }
+            keys.push(key);
+        }
         self.sort(&mut keys, &ranking.keys, field)?;
         let mut counters: HashMap<Vec<String>, i64> = HashMap::new();
         let mut values = BTreeMap::new();
@@ -748,7 +801,26 @@ impl<'a> Evaluator<'a> {
             }
             _ => {}
         }
-        // Aggregates: over the rows of a group, or over keys.
+        let acc = self.collect(func, args, filter, frame, span)?;
+        if func == "top" {
+            let n = match args.get(1).map(|a| &a.kind) {
+                Some(ExprKind::Number(n)) => usize::try_from(n.trunc().mantissa()).unwrap_or(1),
+                _ => 1,
+            };
+            let base = args.first().and_then(|a| a.ty.as_ref()).map(|t| &t.base);
+            let items: Vec<Arc<str>> = acc
+                .ranked()
+                .into_iter()
+                .take(n)
+                .map(|(v, _)| Arc::from(self.text(&v, base).as_str()))
+                .collect();
+            return Ok(Value::List(Arc::from(items)));
+        }
+        acc.finish(span)
+    }
+
+    /// Runs an aggregate over the rows of a group, or over keys.
+    fn collect(&self, func: &str, args: &[Expr], filter: Option<&Expr>, frame: &Frame<'_>, span: Span) -> R<Aggregate> {
         let mut acc = Aggregate::new(func);
         match frame {
             Frame::Group { table, source, rows, .. } => {
@@ -772,7 +844,7 @@ impl<'a> Evaluator<'a> {
                     .first()
                     .and_then(shape_of)
                     .or_else(|| filter.and_then(shape_of));
-                let Some(Shape::Keyed(domain)) = domain else { return Ok(Value::Empty) };
+                let Some(Shape::Keyed(domain)) = domain else { return Ok(acc) };
                 let field = match &domain {
                     Domain::Field(f) => Some(f.as_str()),
                     Domain::Unit => None,
@@ -792,21 +864,57 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        if func == "top" {
-            let n = match args.get(1).map(|a| &a.kind) {
-                Some(ExprKind::Number(n)) => usize::try_from(n.trunc().mantissa()).unwrap_or(1),
-                _ => 1,
-            };
-            let base = args.first().and_then(|a| a.ty.as_ref()).map(|t| &t.base);
-            let items: Vec<Arc<str>> = acc
-                .ranked()
-                .into_iter()
-                .take(n)
-                .map(|(v, _)| Arc::from(self.text(&v, base).as_str()))
-                .collect();
-            return Ok(Value::List(Arc::from(items)));
+        Ok(acc)
+    }
+
+    /// The policy text of an expression.
+    fn quote(&self, expr: &Expr) -> String {
+        self.env.text.get(expr.span.start..expr.span.end).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// Records how a metric's value for `key` was computed, when its formula is one aggregate.
+    fn explain_metric(&self, metric: &Metric, frame: &Frame<'_>, key: Option<&Key>) -> R<()> {
+        let Some(store) = &self.explain else { return Ok(()) };
+        let ExprKind::Call { func, args, filter } = &metric.expr.kind else { return Ok(()) };
+        if !matches!(func.name.as_str(), "count" | "share" | "mean" | "sum") {
+            return Ok(());
         }
-        acc.finish(span)
+        let acc = self.collect(&func.name, args, filter.as_deref(), frame, metric.expr.span)?;
+        let rows = metric.from.as_ref().map_or(String::new(), |f| {
+            let extra = f.filter.as_ref().map(|e| format!("（{}）", self.quote(e))).unwrap_or_default();
+            format!("`{}`{extra}", f.source.name)
+        });
+        let what = args.first().map(|a| self.quote(a)).unwrap_or_default();
+        let condition = filter.as_deref().map(|f| format!("，{}", self.quote(f))).unwrap_or_default();
+        let text = match func.name.as_str() {
+            "share" => format!("{} / {} 行{rows}满足 `{what}`{condition}", acc.hits, acc.count),
+            "count" if args.is_empty() => format!("{} 行{rows}{condition}", acc.count),
+            "count" => format!("{} / {} 行{rows}满足 `{what}`{condition}", acc.hits, acc.count),
+            "mean" => format!("{} 个 `{what}` 之和 {} ÷ {}{condition}", acc.count, acc.sum.normalize(), acc.count),
+            _ => format!("{} 个 `{what}` 之和{condition}", acc.count),
+        };
+        let text = if acc.count == 0 && matches!(func.name.as_str(), "share" | "mean") {
+            match &metric.default {
+                Some(d) => format!("{rows}没有可计的值，取默认值 {}", self.quote(d)),
+                None => format!("{rows}没有可计的值"),
+            }
+        } else {
+            text
+        };
+        store.borrow_mut().insert((metric.name.name.clone(), key.cloned()), text);
+        Ok(())
+    }
+
+    fn explanations(&self, name: &str) -> Vec<(String, String)> {
+        let Some(store) = &self.explain else { return Vec::new() };
+        let store = store.borrow();
+        let mut out: Vec<(Option<Key>, String)> = store
+            .iter()
+            .filter(|((n, _), _)| n == name)
+            .map(|((_, k), t)| (k.clone(), t.clone()))
+            .collect();
+        out.sort();
+        out.into_iter().map(|(k, t)| (k.map_or(String::new(), |k| self.text(&key_value(&k), None)), t)).collect()
     }
 }
 
@@ -1319,13 +1427,21 @@ impl<'a> Evaluator<'a> {
             other => Some(self.text(other, ty.map(|t| &t.base))),
         };
         match c {
-            Computed::Scalar(v) => Definition { name: name.to_string(), kind, per, value: exact(v), values: Vec::new() },
+            Computed::Scalar(v) => Definition {
+                name: name.to_string(),
+                kind,
+                per,
+                value: exact(v),
+                values: Vec::new(),
+                explain: self.explanations(name),
+            },
             Computed::Keyed { values, .. } => Definition {
                 name: name.to_string(),
                 kind,
                 per,
                 value: None,
                 values: values.iter().map(|(k, v)| (self.text(&key_value(k), None), exact(v))).collect(),
+                explain: self.explanations(name),
             },
         }
     }

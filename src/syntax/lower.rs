@@ -684,6 +684,7 @@ impl Lower {
         let mut ranking = Ranking {
             name,
             within: Vec::new(),
+            filter: None,
             keys: Vec::new(),
             span,
         };
@@ -693,6 +694,11 @@ impl Lower {
                     ranking.within = p.into_inner().map(|i| self.ident(i)).collect();
                 }
                 Rule::sort_key => ranking.keys.push(self.sort_key(p)),
+                Rule::ranking_where => {
+                    let wspan = span_of(&p);
+                    let mut wi = p.into_inner();
+                    ranking.filter = Some(self.next_expr(&mut wi, wspan));
+                }
                 _ => {}
             }
         }

@@ -167,7 +167,7 @@ pub fn render_diagnostic(file: &SourceFile, problem: Problem, color: bool) -> St
     let mut out = String::new();
     let into_policy = problem.points_into_policy();
     let report: miette::Report = if into_policy {
-        miette::Report::new(problem).with_source_code(file.named_source())
+        miette::Report::new(problem).with_source_code(file.clone())
     } else {
         miette::Report::new(problem)
     };

@@ -231,7 +231,7 @@ fn render(file: &SourceFile, failure: TestFailure) -> String {
     use miette::{GraphicalReportHandler, GraphicalTheme};
     let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
     let mut out = String::new();
-    let report = miette::Report::new(failure).with_source_code(file.named_source());
+    let report = miette::Report::new(failure).with_source_code(file.clone());
     let _ = handler.render_report(&mut out, report.as_ref());
     out
 }

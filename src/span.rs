@@ -82,3 +82,27 @@ impl SourceFile {
         (line, col)
     }
 }
+
+/// Diagnostics point into the file with columns counted in characters, so a label after
+/// Chinese text reads `12:51`, not the byte offset `12:85`.
+impl miette::SourceCode for SourceFile {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let text: &'a str = &self.text;
+        let inner = text.read_span(span, context_lines_before, context_lines_after)?;
+        let start = inner.span().offset();
+        let (_, column) = self.line_col(start);
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.to_string(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            column.saturating_sub(1),
+            inner.line_count(),
+        )))
+    }
+}

@@ -60,6 +60,29 @@ pub enum Command {
         /// Policy files or folders (default: the current folder).
         paths: Vec<PathBuf>,
     },
+    /// Re-render on every edit of the policy or its data, with a live preview in the browser.
+    Watch {
+        /// The policy file.
+        policy: PathBuf,
+        /// The data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// The month, `YYYY-MM`.
+        #[arg(long)]
+        month: String,
+        /// The preview's port (0: any free port).
+        #[arg(long, default_value_t = 8345)]
+        port: u16,
+        /// The address to serve on; anything but loopback is reachable from the network.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Open the preview in the browser.
+        #[arg(long)]
+        open: bool,
+        /// Do not serve a preview; only print.
+        #[arg(long)]
+        no_serve: bool,
+    },
     /// Where a unit's numbers come from: definition, inputs, exact value, rounding.
     Explain {
         /// The policy file.

@@ -35,6 +35,7 @@ pub mod span;
 pub mod syntax;
 pub mod template;
 pub mod types;
+pub mod watch;
 
 use miette::Diagnostic;
 use span::SourceFile;

@@ -41,6 +41,23 @@ fn main() -> ExitCode {
             month,
             format,
         } => emit(hotline::diff::command(&old, &new, &data, &month, format)),
+        Command::Watch {
+            policy,
+            data,
+            month,
+            port,
+            host,
+            open,
+            no_serve,
+        } => hotline::watch::run(hotline::watch::WatchOptions {
+            policy,
+            data,
+            month,
+            port,
+            host,
+            open,
+            serve: !no_serve,
+        }),
         Command::Explain {
             policy,
             data,

@@ -1,19 +1,23 @@
 //! hotline: a declarative policy language for citizen-hotline (12345) performance scoring.
 //!
 //! ```text
-//!  .policy text ──syntax──▶ AST ──check──▶ typed AST + Env ──eval (+ data)──▶ report model ──render──▶ md / json
+//!  .policy text ─syntax─▶ AST ─check─▶ typed AST + Env ─eval (+ month of data)─▶ report model ─render─▶ md / html / terminal / json
 //! ```
 //!
 //! | stage    | module            | input                      | output                          | errors                    |
 //! |----------|-------------------|----------------------------|---------------------------------|---------------------------|
 //! | parse    | [`syntax`]        | policy text                | pest pairs (never leave it)     | [`syntax::SyntaxError`]   |
 //! | lower    | [`syntax`] (lower)| pest pairs                 | [`ast::Policy`] with spans      | [`syntax::SyntaxError`]   |
-//! | check    | [`check`]         | [`ast::Policy`]            | [`check::Checked`] (types, env) | [`check::CheckError`]     |
+//! | check    | [`check`]         | [`ast::Policy`]            | [`check::Checked`] (types, env), templates checked with [`template`] | [`check::CheckError`] |
 //! | load     | [`data`]          | files of a month + schema  | [`data::Table`] typed columns   | [`data::LoadError`]       |
 //! | evaluate | [`eval`]          | checked policy + tables    | [`report::ReportModel`]         | [`eval::EvalError`]       |
-//! | render   | [`render`]        | [`report::ReportModel`]    | Markdown, JSON                  | (none: the model is total)|
+//! | render   | [`render`]        | [`report::ReportModel`]    | Markdown, HTML, terminal, JSON  | (none: the model is total)|
 //!
-//! Data flows one way. Errors are data; only the binary prints them.
+//! Tools built on the pipeline: [`policytest`] (`hotline test`), [`explain`], [`fmt`] (from
+//! the AST and the comments of the text), [`diff`] (two evaluated models), [`init`] (a starter
+//! policy from an export), [`watch`] (the live preview).
+//!
+//! Data flows one way. Errors are data; only the binary and the watch layer print them.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]

@@ -26,7 +26,9 @@ const MAX_LISTED_KEYS: usize = 10;
 /// Compares `old` and `new` (files or `REV:path`) on a month of data.
 pub fn command(old: &str, new: &str, data: &Path, month: &str, format: DiffFormat) -> Outcome {
     let Some(month) = Month::parse(month) else {
-        return usage(format!("error: `{month}` is not a month: write `YYYY-MM`, e.g. `2023-03`\n"));
+        return usage(format!(
+            "error: `{month}` is not a month: write `YYYY-MM`, e.g. `2023-03`\n"
+        ));
     };
     let old_file = match read_policy(old) {
         Ok(f) => f,
@@ -46,7 +48,13 @@ pub fn command(old: &str, new: &str, data: &Path, month: &str, format: DiffForma
     }
     let [old_checked, new_checked]: [Checked; 2] = match compiled.try_into() {
         Ok(pair) => pair,
-        Err(_) => return Outcome { stdout: String::new(), stderr, code: 1 },
+        Err(_) => {
+            return Outcome {
+                stdout: String::new(),
+                stderr,
+                code: 1,
+            }
+        }
     };
     let mut models = Vec::new();
     for (file, checked) in [(&old_file, &old_checked), (&new_file, &new_checked)] {
@@ -57,20 +65,34 @@ pub fn command(old: &str, new: &str, data: &Path, month: &str, format: DiffForma
     }
     let [old_model, new_model]: [ReportModel; 2] = match models.try_into() {
         Ok(pair) => pair,
-        Err(_) => return Outcome { stdout: String::new(), stderr, code: 1 },
+        Err(_) => {
+            return Outcome {
+                stdout: String::new(),
+                stderr,
+                code: 1,
+            }
+        }
     };
     let old_side = match Side::new(&old_file, &old_checked, &old_model) {
         Ok(s) => s,
         Err(problems) => {
             stderr.push_str(&diagnostics(&old_file, problems));
-            return Outcome { stdout: String::new(), stderr, code: 1 };
+            return Outcome {
+                stdout: String::new(),
+                stderr,
+                code: 1,
+            };
         }
     };
     let new_side = match Side::new(&new_file, &new_checked, &new_model) {
         Ok(s) => s,
         Err(problems) => {
             stderr.push_str(&diagnostics(&new_file, problems));
-            return Outcome { stdout: String::new(), stderr, code: 1 };
+            return Outcome {
+                stdout: String::new(),
+                stderr,
+                code: 1,
+            };
         }
     };
     let report = compare_sides(&old_side, &new_side, month);
@@ -79,7 +101,11 @@ pub fn command(old: &str, new: &str, data: &Path, month: &str, format: DiffForma
         DiffFormat::Json => json(&report),
         DiffFormat::Terminal => terminal(&report),
     };
-    Outcome { stdout, stderr, code: 0 }
+    Outcome {
+        stdout,
+        stderr,
+        code: 0,
+    }
 }
 
 /// Compares two compiled and evaluated policies. Both models must come from the same month.
@@ -94,11 +120,18 @@ pub fn compare(
 }
 
 fn usage(stderr: String) -> Outcome {
-    Outcome { stdout: String::new(), stderr, code: 2 }
+    Outcome {
+        stdout: String::new(),
+        stderr,
+        code: 2,
+    }
 }
 
 fn diagnostics(file: &SourceFile, problems: Vec<Problem>) -> String {
-    problems.into_iter().map(|p| crate::render_diagnostic(file, p, false)).collect()
+    problems
+        .into_iter()
+        .map(|p| crate::render_diagnostic(file, p, false))
+        .collect()
 }
 
 /// Reads a policy from a file, or from git when written `REV:path` and no such file exists.
@@ -113,10 +146,16 @@ fn read_policy(spec: &str) -> Result<SourceFile, String> {
         .args(["show", spec])
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|e| format!("error: cannot read `{spec}`: running `git show {spec}` failed: {e}\n"))?;
+        .map_err(|e| {
+            format!("error: cannot read `{spec}`: running `git show {spec}` failed: {e}\n")
+        })?;
     if !output.status.success() {
         let reason = String::from_utf8_lossy(&output.stderr).trim().to_string();
-        let reason = if reason.is_empty() { format!("git exited with {}", output.status) } else { reason };
+        let reason = if reason.is_empty() {
+            format!("git exited with {}", output.status)
+        } else {
+            reason
+        };
         return Err(format!(
             "error: cannot read `{spec}` from git: {reason}\n  help: write `REV:path` with a revision and a path from the repository's root, e.g. `HEAD:policies/a.policy`, or name a file\n"
         ));
@@ -173,7 +212,11 @@ impl DiffReport {
 
     /// How many keys (units) have a changed score.
     pub fn changed_score_keys(&self) -> usize {
-        let keys: BTreeSet<&str> = self.scores.iter().flat_map(|s| s.rows.iter().map(|r| r.key.as_str())).collect();
+        let keys: BTreeSet<&str> = self
+            .scores
+            .iter()
+            .flat_map(|s| s.rows.iter().map(|r| r.key.as_str()))
+            .collect();
         keys.len()
     }
 }
@@ -321,7 +364,10 @@ pub struct Placement {
 
 impl Placement {
     fn shown(&self) -> String {
-        let rank = self.rank.as_deref().map_or_else(|| "—".to_string(), |r| format!("#{r}"));
+        let rank = self
+            .rank
+            .as_deref()
+            .map_or_else(|| "—".to_string(), |r| format!("#{r}"));
         if self.partition.is_empty() {
             rank
         } else {
@@ -402,10 +448,21 @@ struct Side<'a> {
 }
 
 impl<'a> Side<'a> {
-    fn new(file: &'a SourceFile, checked: &'a Checked, model: &'a ReportModel) -> Result<Self, Vec<Problem>> {
-        let ast = crate::syntax::parse(file).map_err(|e| e.into_iter().map(Problem::Syntax).collect::<Vec<_>>())?;
+    fn new(
+        file: &'a SourceFile,
+        checked: &'a Checked,
+        model: &'a ReportModel,
+    ) -> Result<Self, Vec<Problem>> {
+        let ast = crate::syntax::parse(file)
+            .map_err(|e| e.into_iter().map(Problem::Syntax).collect::<Vec<_>>())?;
         let defs = model.values.iter().map(|d| (d.name.as_str(), d)).collect();
-        Ok(Side { file, ast, checked, model, defs })
+        Ok(Side {
+            file,
+            ast,
+            checked,
+            model,
+            defs,
+        })
     }
 
     fn def(&self, name: &str, kind: &str) -> Option<&'a Definition> {
@@ -419,7 +476,9 @@ impl<'a> Side<'a> {
     /// The checked type of a definition (a score's term has the score's type).
     fn base(&self, name: &str) -> Option<&'a Base> {
         let defs = &self.checked.env.defs;
-        let def = defs.get(name).or_else(|| name.split_once('.').and_then(|(score, _)| defs.get(score)))?;
+        let def = defs
+            .get(name)
+            .or_else(|| name.split_once('.').and_then(|(score, _)| defs.get(score)))?;
         def.ty.as_ref().map(|t| &t.base)
     }
 
@@ -433,7 +492,10 @@ impl<'a> Side<'a> {
         if def.per.is_none() {
             return def.value.as_deref();
         }
-        def.values.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.as_deref())
+        def.values
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.as_deref())
     }
 
     fn group_of(&self, unit: &str) -> Option<&'a str> {
@@ -467,7 +529,9 @@ impl<'a> Side<'a> {
             .items
             .iter()
             .find_map(|item| match item {
-                Item::Ranking(r) if r.name.name == ranking => Some(r.within.iter().map(|w| w.name.clone()).collect()),
+                Item::Ranking(r) if r.name.name == ranking => {
+                    Some(r.within.iter().map(|w| w.name.clone()).collect())
+                }
                 _ => None,
             })
             .unwrap_or_default()
@@ -487,12 +551,19 @@ impl<'a> Side<'a> {
         let partition = within
             .iter()
             .map(|w| {
-                let value = if w == "group" { self.group_of(key) } else { self.value_at(w, key) };
+                let value = if w == "group" {
+                    self.group_of(key)
+                } else {
+                    self.value_at(w, key)
+                };
                 value.unwrap_or("—").to_string()
             })
             .collect::<Vec<_>>()
             .join(" / ");
-        Placement { partition, rank: self.value_at(ranking, key).map(str::to_string) }
+        Placement {
+            partition,
+            rank: self.value_at(ranking, key).map(str::to_string),
+        }
     }
 }
 
@@ -535,25 +606,42 @@ fn same(a: Option<&str>, b: Option<&str>) -> bool {
 /// A value as the report shows it, with the exact value behind it.
 fn show(value: Option<&str>, base: Option<&Base>, (places, rounding): (u32, Rounding)) -> Cell {
     let Some(value) = value else {
-        return Cell { display: "—".into(), exact: None };
+        return Cell {
+            display: "—".into(),
+            exact: None,
+        };
     };
     let Ok(d) = Decimal::from_str(value) else {
-        return Cell { display: value.to_string(), exact: None };
+        return Cell {
+            display: value.to_string(),
+            exact: None,
+        };
     };
     let display = match base {
         Some(Base::Percent) => number::display_percent(d, places, rounding),
         Some(Base::Int) => number::display(d, 0, rounding),
         _ => number::display(d, places, rounding),
     };
-    Cell { display, exact: Some(d.normalize().to_string()) }
+    Cell {
+        display,
+        exact: Some(d.normalize().to_string()),
+    }
 }
 
 /// A change, signed: `+0.25`, `-3`, `+1.5 pp` for percentages, `≈0` when it rounds away.
 fn show_delta(delta: Decimal, base: Option<&Base>, (places, rounding): (u32, Rounding)) -> Cell {
-    let places = if matches!(base, Some(Base::Int)) { 0 } else { places };
+    let places = if matches!(base, Some(Base::Int)) {
+        0
+    } else {
+        places
+    };
     let rounded = number::round(delta, places, rounding);
     let magnitude = number::display(rounded.abs(), places, rounding);
-    let suffix = if matches!(base, Some(Base::Percent)) { " pp" } else { "" };
+    let suffix = if matches!(base, Some(Base::Percent)) {
+        " pp"
+    } else {
+        ""
+    };
     let display = if delta.is_zero() {
         "0".to_string()
     } else if rounded.is_zero() {
@@ -563,7 +651,10 @@ fn show_delta(delta: Decimal, base: Option<&Base>, (places, rounding): (u32, Rou
     } else {
         format!("+{magnitude}{suffix}")
     };
-    Cell { display, exact: Some(delta.normalize().to_string()) }
+    Cell {
+        display,
+        exact: Some(delta.normalize().to_string()),
+    }
 }
 
 fn compare_sides(old: &Side<'_>, new: &Side<'_>, month: Month) -> DiffReport {
@@ -601,18 +692,30 @@ fn summary(r: &DiffReport) -> String {
     }
     let mut parts = vec![
         defs,
-        plural(r.changed_score_keys(), "unit's score changes", "units' scores change"),
+        plural(
+            r.changed_score_keys(),
+            "unit's score changes",
+            "units' scores change",
+        ),
         plural(r.ranks.len(), "rank move", "rank moves"),
     ];
     if !r.bands.is_empty() {
         parts.push(plural(r.bands.len(), "band change", "band changes"));
     }
     if !r.figures.is_empty() {
-        parts.push(plural(r.figures.len(), "headline figure changes", "headline figures change"));
+        parts.push(plural(
+            r.figures.len(),
+            "headline figure changes",
+            "headline figures change",
+        ));
     }
     let others: usize = r.metrics.iter().map(|m| m.changes.len()).sum();
     if others > 0 {
-        parts.push(plural(others, "per-unit value changes", "per-unit values change"));
+        parts.push(plural(
+            others,
+            "per-unit value changes",
+            "per-unit values change",
+        ));
     }
     let mut line = parts.join("; ");
     if let Some(first) = line.get(..1) {
@@ -642,7 +745,10 @@ enum Node<'p> {
 
 fn slice(file: &SourceFile, span: Span) -> String {
     let text: &str = &file.text;
-    let line_start = text.get(..span.start).and_then(|b| b.rfind('\n')).map_or(0, |i| i + 1);
+    let line_start = text
+        .get(..span.start)
+        .and_then(|b| b.rfind('\n'))
+        .map_or(0, |i| i + 1);
     let indent = text.get(line_start..span.start).unwrap_or("");
     let body = text.get(span.start..span.end).unwrap_or("");
     if indent.chars().all(char::is_whitespace) {
@@ -685,19 +791,34 @@ fn item_decls<'p>(file: &SourceFile, policy: &'p Policy) -> (Vec<Decl<'p>>, Vec<
                     Some(title) => slice(file, Span::new(r.span.start, title.span.end)),
                     None => "report".to_string(),
                 };
-                decls.push(Decl { kind: "report", name: String::new(), text, node: Node::Title(r.title.as_ref()) });
+                decls.push(Decl {
+                    kind: "report",
+                    name: String::new(),
+                    text,
+                    node: Node::Title(r.title.as_ref()),
+                });
                 report_decls(file, r, &mut decls, &mut prose);
                 continue;
             }
             #[allow(unreachable_patterns)]
             _ => continue,
         };
-        decls.push(Decl { kind, name, text: slice(file, span), node: Node::Item(item) });
+        decls.push(Decl {
+            kind,
+            name,
+            text: slice(file, span),
+            node: Node::Item(item),
+        });
     }
     (decls, prose)
 }
 
-fn report_decls<'p>(file: &SourceFile, report: &'p ast::Report, decls: &mut Vec<Decl<'p>>, prose: &mut Vec<Decl<'p>>) {
+fn report_decls<'p>(
+    file: &SourceFile,
+    report: &'p ast::Report,
+    decls: &mut Vec<Decl<'p>>,
+    prose: &mut Vec<Decl<'p>>,
+) {
     let mut heading = String::new();
     let mut texts = 0;
     for section in &report.sections {
@@ -718,14 +839,25 @@ fn report_decls<'p>(file: &SourceFile, report: &'p ast::Report, decls: &mut Vec<
                 } else {
                     format!("#{texts} (after “{heading}”)")
                 };
-                prose.push(Decl { kind: "text", name, text: format!("text {}", slice(file, t.span)), node: Node::Section(section) });
+                prose.push(Decl {
+                    kind: "text",
+                    name,
+                    text: format!("text {}", slice(file, t.span)),
+                    node: Node::Section(section),
+                });
             }
-            Section::Table(t) => {
-                decls.push(Decl { kind: "table", name: t.name.value.clone(), text: slice(file, t.span), node: Node::Section(section) })
-            }
-            Section::Chart(c) => {
-                decls.push(Decl { kind: "chart", name: c.name.value.clone(), text: slice(file, c.span), node: Node::Section(section) })
-            }
+            Section::Table(t) => decls.push(Decl {
+                kind: "table",
+                name: t.name.value.clone(),
+                text: slice(file, t.span),
+                node: Node::Section(section),
+            }),
+            Section::Chart(c) => decls.push(Decl {
+                kind: "chart",
+                name: c.name.value.clone(),
+                text: slice(file, c.span),
+                node: Node::Section(section),
+            }),
         }
     }
 }
@@ -734,7 +866,9 @@ fn definition_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<DefinitionChange> {
     let (old_decls, old_prose) = item_decls(old.file, &old.ast);
     let (new_decls, new_prose) = item_decls(new.file, &new.ast);
     let mut changes = Vec::new();
-    let find = |decls: &[Decl<'_>], kind: &str, name: &str| decls.iter().position(|d| d.kind == kind && d.name == name);
+    let find = |decls: &[Decl<'_>], kind: &str, name: &str| {
+        decls.iter().position(|d| d.kind == kind && d.name == name)
+    };
     for n in &new_decls {
         match find(&old_decls, n.kind, &n.name).and_then(|i| old_decls.get(i)) {
             Some(o) if o.node == n.node => {}
@@ -753,7 +887,12 @@ fn definition_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<DefinitionChange> {
     changes
 }
 
-fn change(kind: Change, named: &Decl<'_>, old: Option<&Decl<'_>>, new: Option<&Decl<'_>>) -> DefinitionChange {
+fn change(
+    kind: Change,
+    named: &Decl<'_>,
+    old: Option<&Decl<'_>>,
+    new: Option<&Decl<'_>>,
+) -> DefinitionChange {
     DefinitionChange {
         kind: named.kind.to_string(),
         name: named.name.clone(),
@@ -774,7 +913,10 @@ fn prose_changes(old: &[Decl<'_>], new: &[Decl<'_>]) -> Vec<DefinitionChange> {
         let news = new.get(j..pj).unwrap_or_default();
         let mut used = vec![false; olds.len()];
         for n in news {
-            let partner = olds.iter().enumerate().position(|(k, o)| !used.get(k).copied().unwrap_or(true) && o.kind == n.kind);
+            let partner = olds
+                .iter()
+                .enumerate()
+                .position(|(k, o)| !used.get(k).copied().unwrap_or(true) && o.kind == n.kind);
             match partner {
                 Some(k) => {
                     if let Some(u) = used.get_mut(k) {
@@ -854,7 +996,9 @@ fn score_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<ScoreChange> {
     let mut out = Vec::new();
     for new_def in new.model.values.iter().filter(|d| d.kind == "score") {
         let name = new_def.name.as_str();
-        let Some(old_def) = old.def(name, "score") else { continue };
+        let Some(old_def) = old.def(name, "score") else {
+            continue;
+        };
         let mut terms = new.score_terms(name);
         for t in old.score_terms(name) {
             if !terms.contains(&t) {
@@ -890,12 +1034,20 @@ fn score_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<ScoreChange> {
                 });
             }
             // Sums of 28-digit quotients differ in the last digits; that is not a term.
-            let rest = total.map(|t| t - explained).filter(|r| !number::round(*r, 18, Rounding::HalfEven).is_zero());
+            let rest = total
+                .map(|t| t - explained)
+                .filter(|r| !number::round(*r, 18, Rounding::HalfEven).is_zero());
             if let Some(rest) = rest {
                 moved.push(TermDelta {
                     term: "(other terms)".to_string(),
-                    old: Cell { display: String::new(), exact: None },
-                    new: Cell { display: String::new(), exact: None },
+                    old: Cell {
+                        display: String::new(),
+                        exact: None,
+                    },
+                    new: Cell {
+                        display: String::new(),
+                        exact: None,
+                    },
                     delta: show_delta(rest, new.base(name), new.rounding()),
                 });
             }
@@ -907,7 +1059,10 @@ fn score_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<ScoreChange> {
                 new: new.cell(name, n),
                 delta: match total {
                     Some(t) => show_delta(t, new.base(name), new.rounding()),
-                    None => Cell { display: "—".into(), exact: None },
+                    None => Cell {
+                        display: "—".into(),
+                        exact: None,
+                    },
                 },
                 terms: moved,
             });
@@ -926,21 +1081,30 @@ fn score_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<ScoreChange> {
         });
         let rows: Vec<ScoreRow> = indexed.into_iter().map(|(_, r)| r).collect();
         if !rows.is_empty() {
-            out.push(ScoreChange { score: name.to_string(), per: new_def.per.clone(), terms, rows });
+            out.push(ScoreChange {
+                score: name.to_string(),
+                per: new_def.per.clone(),
+                terms,
+                rows,
+            });
         }
     }
     out
 }
 
 fn magnitude(cell: &Cell) -> Decimal {
-    decimal(cell.exact.as_deref()).map(|d| d.abs()).unwrap_or_default()
+    decimal(cell.exact.as_deref())
+        .map(|d| d.abs())
+        .unwrap_or_default()
 }
 
 fn band_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<BandChange> {
     let mut out = Vec::new();
     for new_def in new.model.values.iter().filter(|d| d.kind == "bands") {
         let name = new_def.name.as_str();
-        let Some(old_def) = old.def(name, "bands") else { continue };
+        let Some(old_def) = old.def(name, "bands") else {
+            continue;
+        };
         let on = new.bands_on(name);
         for key in union_keys(old_def, new_def) {
             let (o, n) = (old.value_at(name, key), new.value_at(name, key));
@@ -968,7 +1132,9 @@ fn rank_moves(old: &Side<'_>, new: &Side<'_>) -> Vec<RankMove> {
     let mut out = Vec::new();
     for new_def in new.model.values.iter().filter(|d| d.kind == "ranking") {
         let name = new_def.name.as_str();
-        let Some(old_def) = old.def(name, "ranking") else { continue };
+        let Some(old_def) = old.def(name, "ranking") else {
+            continue;
+        };
         let (old_within, new_within) = (old.ranking_within(name), new.ranking_within(name));
         let mut moves = Vec::new();
         let mut partitions: Vec<String> = Vec::new();
@@ -981,7 +1147,12 @@ fn rank_moves(old: &Side<'_>, new: &Side<'_>) -> Vec<RankMove> {
             if o.partition == n.partition && same(o.rank.as_deref(), n.rank.as_deref()) {
                 continue;
             }
-            moves.push(RankMove { ranking: name.to_string(), key: key.to_string(), old: o, new: n });
+            moves.push(RankMove {
+                ranking: name.to_string(),
+                key: key.to_string(),
+                old: o,
+                new: n,
+            });
         }
         // Grouped by the new partition, then by the new rank.
         moves.sort_by_key(|m| {
@@ -1003,7 +1174,10 @@ fn tables(model: &ReportModel) -> Vec<(&str, Vec<String>)> {
         .filter_map(|s| match s {
             SectionModel::Table(t) => Some((
                 t.name.as_str(),
-                t.rows.iter().map(|r| r.first().map(|c| c.display.clone()).unwrap_or_default()).collect(),
+                t.rows
+                    .iter()
+                    .map(|r| r.first().map(|c| c.display.clone()).unwrap_or_default())
+                    .collect(),
             )),
             _ => None,
         })
@@ -1014,10 +1188,19 @@ fn table_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<TableChange> {
     let old_tables = tables(old.model);
     let mut out = Vec::new();
     for (name, new_rows) in tables(new.model) {
-        let Some((_, old_rows)) = old_tables.iter().find(|(n, _)| *n == name) else { continue };
-        let minus = |a: &[String], b: &[String]| -> Vec<String> { a.iter().filter(|x| !b.contains(x)).cloned().collect() };
+        let Some((_, old_rows)) = old_tables.iter().find(|(n, _)| *n == name) else {
+            continue;
+        };
+        let minus = |a: &[String], b: &[String]| -> Vec<String> {
+            a.iter().filter(|x| !b.contains(x)).cloned().collect()
+        };
         let top = |rows: &[String]| -> Vec<String> { rows.iter().take(3).cloned().collect() };
-        let bottom = |rows: &[String]| -> Vec<String> { rows.iter().skip(rows.len().saturating_sub(3)).cloned().collect() };
+        let bottom = |rows: &[String]| -> Vec<String> {
+            rows.iter()
+                .skip(rows.len().saturating_sub(3))
+                .cloned()
+                .collect()
+        };
         let change = TableChange {
             table: name.to_string(),
             old_rows: old_rows.len(),
@@ -1044,9 +1227,16 @@ fn table_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<TableChange> {
 
 fn figure_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<FigureChange> {
     let mut out = Vec::new();
-    for new_def in new.model.values.iter().filter(|d| d.kind == "metric" && d.per.is_none()) {
+    for new_def in new
+        .model
+        .values
+        .iter()
+        .filter(|d| d.kind == "metric" && d.per.is_none())
+    {
         let name = new_def.name.as_str();
-        let Some(old_def) = old.def(name, "metric").filter(|d| d.per.is_none()) else { continue };
+        let Some(old_def) = old.def(name, "metric").filter(|d| d.per.is_none()) else {
+            continue;
+        };
         let (o, n) = (old_def.value.as_deref(), new_def.value.as_deref());
         if same(o, n) {
             continue;
@@ -1055,25 +1245,45 @@ fn figure_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<FigureChange> {
             (Some(o), Some(n)) => Some(show_delta(n - o, new.base(name), new.rounding())),
             _ => None,
         };
-        out.push(FigureChange { metric: name.to_string(), old: old.cell(name, o), new: new.cell(name, n), delta });
+        out.push(FigureChange {
+            metric: name.to_string(),
+            old: old.cell(name, o),
+            new: new.cell(name, n),
+            delta,
+        });
     }
     out
 }
 
 fn metric_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<MetricChange> {
     let mut out = Vec::new();
-    for new_def in new.model.values.iter().filter(|d| d.kind == "metric" && d.per.is_some()) {
+    for new_def in new
+        .model
+        .values
+        .iter()
+        .filter(|d| d.kind == "metric" && d.per.is_some())
+    {
         let name = new_def.name.as_str();
-        let Some(old_def) = old.def(name, "metric").filter(|d| d.per.is_some()) else { continue };
+        let Some(old_def) = old.def(name, "metric").filter(|d| d.per.is_some()) else {
+            continue;
+        };
         let changes: Vec<KeyChange> = union_keys(old_def, new_def)
             .into_iter()
             .filter_map(|key| {
                 let (o, n) = (old.value_at(name, key), new.value_at(name, key));
-                (!same(o, n)).then(|| KeyChange { key: key.to_string(), old: old.cell(name, o), new: new.cell(name, n) })
+                (!same(o, n)).then(|| KeyChange {
+                    key: key.to_string(),
+                    old: old.cell(name, o),
+                    new: new.cell(name, n),
+                })
             })
             .collect();
         if !changes.is_empty() {
-            out.push(MetricChange { metric: name.to_string(), per: new_def.per.clone(), changes });
+            out.push(MetricChange {
+                metric: name.to_string(),
+                per: new_def.per.clone(),
+                changes,
+            });
         }
     }
     out
@@ -1083,7 +1293,8 @@ fn metric_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<MetricChange> {
 
 /// The comparison as JSON.
 pub fn json(report: &DiffReport) -> String {
-    let mut text = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut text =
+        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
 }
@@ -1116,8 +1327,16 @@ fn result_parts(r: &DiffReport) -> Vec<Part> {
         parts.push(score_part(s));
     }
     if !r.bands.is_empty() {
-        let on = r.bands.iter().find_map(|b| b.on.as_ref().map(|o| o.name.clone()));
-        let mut headers = vec!["bands".to_string(), "unit".to_string(), "old".to_string(), "new".to_string()];
+        let on = r
+            .bands
+            .iter()
+            .find_map(|b| b.on.as_ref().map(|o| o.name.clone()));
+        let mut headers = vec![
+            "bands".to_string(),
+            "unit".to_string(),
+            "old".to_string(),
+            "new".to_string(),
+        ];
         if let Some(on) = &on {
             headers.push(on.clone());
         }
@@ -1132,7 +1351,11 @@ fn result_parts(r: &DiffReport) -> Vec<Part> {
                     b.new.clone().unwrap_or_else(|| "—".into()),
                 ];
                 if on.is_some() {
-                    row.push(b.on.as_ref().map(|o| from_to(&o.old, &o.new)).unwrap_or_default());
+                    row.push(
+                        b.on.as_ref()
+                            .map(|o| from_to(&o.old, &o.new))
+                            .unwrap_or_default(),
+                    );
                 }
                 row
             })
@@ -1141,7 +1364,11 @@ fn result_parts(r: &DiffReport) -> Vec<Part> {
         parts.push(Part {
             title: format!("Band changes ({})", r.bands.len()),
             note: None,
-            grid: Some(Grid { headers, right, rows }),
+            grid: Some(Grid {
+                headers,
+                right,
+                rows,
+            }),
             lines: Vec::new(),
         });
     }
@@ -1153,7 +1380,10 @@ fn result_parts(r: &DiffReport) -> Vec<Part> {
     }
     for ranking in rankings {
         let moves: Vec<&RankMove> = r.ranks.iter().filter(|m| m.ranking == ranking).collect();
-        let rows = moves.iter().map(|m| vec![m.key.clone(), m.old.shown(), m.new.shown()]).collect();
+        let rows = moves
+            .iter()
+            .map(|m| vec![m.key.clone(), m.old.shown(), m.new.shown()])
+            .collect();
         parts.push(Part {
             title: format!("Rank moves in `{ranking}` ({})", moves.len()),
             note: None,
@@ -1167,7 +1397,12 @@ fn result_parts(r: &DiffReport) -> Vec<Part> {
     }
     if !r.tables.is_empty() {
         let lines = r.tables.iter().map(table_line).collect();
-        parts.push(Part { title: "Report tables".into(), note: None, grid: None, lines });
+        parts.push(Part {
+            title: "Report tables".into(),
+            note: None,
+            grid: None,
+            lines,
+        });
     }
     if !r.figures.is_empty() {
         let rows = r
@@ -1178,7 +1413,10 @@ fn result_parts(r: &DiffReport) -> Vec<Part> {
                     f.metric.clone(),
                     f.old.display.clone(),
                     f.new.display.clone(),
-                    f.delta.as_ref().map(|d| d.display.clone()).unwrap_or_default(),
+                    f.delta
+                        .as_ref()
+                        .map(|d| d.display.clone())
+                        .unwrap_or_default(),
                 ]
             })
             .collect();
@@ -1198,16 +1436,30 @@ fn result_parts(r: &DiffReport) -> Vec<Part> {
         let mut more = Vec::new();
         for m in &r.metrics {
             for c in m.changes.iter().take(MAX_LISTED_KEYS) {
-                rows.push(vec![m.metric.clone(), c.key.clone(), c.old.display.clone(), c.new.display.clone()]);
+                rows.push(vec![
+                    m.metric.clone(),
+                    c.key.clone(),
+                    c.old.display.clone(),
+                    c.new.display.clone(),
+                ]);
             }
             if m.changes.len() > MAX_LISTED_KEYS {
-                more.push(format!("`{}`: {} more", m.metric, m.changes.len() - MAX_LISTED_KEYS));
+                more.push(format!(
+                    "`{}`: {} more",
+                    m.metric,
+                    m.changes.len() - MAX_LISTED_KEYS
+                ));
             }
         }
         let total: usize = r.metrics.iter().map(|m| m.changes.len()).sum();
         parts.push(Part {
             title: format!("Other per-unit values ({total})"),
-            note: (!more.is_empty()).then(|| format!("Not listed ({}); `--format json` has them all.", more.join(", "))),
+            note: (!more.is_empty()).then(|| {
+                format!(
+                    "Not listed ({}); `--format json` has them all.",
+                    more.join(", ")
+                )
+            }),
             grid: Some(Grid {
                 headers: vec!["metric".into(), "key".into(), "old".into(), "new".into()],
                 right: vec![false, false, true, true],
@@ -1222,30 +1474,57 @@ fn result_parts(r: &DiffReport) -> Vec<Part> {
 fn score_part(s: &ScoreChange) -> Part {
     let mut moved: Vec<String> = Vec::new();
     for t in s.terms.iter().map(String::as_str).chain(["(other terms)"]) {
-        if s.rows.iter().any(|row| row.terms.iter().any(|d| d.term == t)) {
+        if s.rows
+            .iter()
+            .any(|row| row.terms.iter().any(|d| d.term == t))
+        {
             moved.push(t.to_string());
         }
     }
-    let mut headers = vec![key_header(s.per.as_deref()), "old".into(), "new".into(), "change".into()];
+    let mut headers = vec![
+        key_header(s.per.as_deref()),
+        "old".into(),
+        "new".into(),
+        "change".into(),
+    ];
     headers.extend(moved.iter().map(|t| format!("Δ {t}")));
     let right = headers.iter().enumerate().map(|(i, _)| i > 0).collect();
     let rows = s
         .rows
         .iter()
         .map(|row| {
-            let mut cells = vec![row.key.clone(), row.old.display.clone(), row.new.display.clone(), row.delta.display.clone()];
+            let mut cells = vec![
+                row.key.clone(),
+                row.old.display.clone(),
+                row.new.display.clone(),
+                row.delta.display.clone(),
+            ];
             for t in &moved {
-                cells.push(row.terms.iter().find(|d| &d.term == t).map(|d| d.delta.display.clone()).unwrap_or_default());
+                cells.push(
+                    row.terms
+                        .iter()
+                        .find(|d| &d.term == t)
+                        .map(|d| d.delta.display.clone())
+                        .unwrap_or_default(),
+                );
             }
             cells
         })
         .collect();
     let n = s.rows.len();
-    let what = if s.per.as_deref() == Some("unit") { plural(n, "unit", "units") } else { plural(n, "key", "keys") };
+    let what = if s.per.as_deref() == Some("unit") {
+        plural(n, "unit", "units")
+    } else {
+        plural(n, "key", "keys")
+    };
     Part {
         title: format!("Score `{}`: {what} change", s.score),
         note: Some("Δ columns: the points each term adds or takes away.".to_string()),
-        grid: Some(Grid { headers, right, rows }),
+        grid: Some(Grid {
+            headers,
+            right,
+            rows,
+        }),
         lines: Vec::new(),
     }
 }
@@ -1304,7 +1583,10 @@ fn longest_run(text: &str, c: char) -> usize {
 }
 
 fn md_cell(text: &str) -> String {
-    let t = text.replace('\\', "\\\\").replace('|', "\\|").replace('\n', " ");
+    let t = text
+        .replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('\n', " ");
     if t.is_empty() {
         " ".to_string()
     } else {
@@ -1318,11 +1600,18 @@ pub fn markdown(r: &DiffReport) -> String {
     if r.is_empty() {
         return out;
     }
-    out.push_str(&format!("\n`{}` → `{}`, on the data of {}.\n", r.old, r.new, r.month));
+    out.push_str(&format!(
+        "\n`{}` → `{}`, on the data of {}.\n",
+        r.old, r.new, r.month
+    ));
     if !r.definitions.is_empty() {
         out.push_str(&format!("\n## Definitions ({})\n", r.definitions.len()));
         for d in &r.definitions {
-            out.push_str(&format!("\n**{}** {}\n\n", md_cell(&d.label()), d.change.word()));
+            out.push_str(&format!(
+                "\n**{}** {}\n\n",
+                md_cell(&d.label()),
+                d.change.word()
+            ));
             let lines = line_diff(d.old.as_deref(), d.new.as_deref());
             let fence = fence(&lines);
             out.push_str(&format!("{fence}diff\n"));
@@ -1341,11 +1630,28 @@ pub fn markdown(r: &DiffReport) -> String {
                 out.push_str(&format!("{note}\n\n"));
             }
             if let Some(grid) = &part.grid {
-                out.push_str(&format!("| {} |\n", grid.headers.iter().map(|h| md_cell(h)).collect::<Vec<_>>().join(" | ")));
-                let align: Vec<&str> = grid.right.iter().map(|r| if *r { "---:" } else { "---" }).collect();
+                out.push_str(&format!(
+                    "| {} |\n",
+                    grid.headers
+                        .iter()
+                        .map(|h| md_cell(h))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                ));
+                let align: Vec<&str> = grid
+                    .right
+                    .iter()
+                    .map(|r| if *r { "---:" } else { "---" })
+                    .collect();
                 out.push_str(&format!("| {} |\n", align.join(" | ")));
                 for row in &grid.rows {
-                    out.push_str(&format!("| {} |\n", row.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | ")));
+                    out.push_str(&format!(
+                        "| {} |\n",
+                        row.iter()
+                            .map(|c| md_cell(c))
+                            .collect::<Vec<_>>()
+                            .join(" | ")
+                    ));
                 }
             }
             for line in &part.lines {
@@ -1363,7 +1669,10 @@ pub fn terminal(r: &DiffReport) -> String {
     if r.is_empty() {
         return out;
     }
-    out.push_str(&format!("{} → {}, on the data of {}.\n", r.old, r.new, r.month));
+    out.push_str(&format!(
+        "{} → {}, on the data of {}.\n",
+        r.old, r.new, r.month
+    ));
     if !r.definitions.is_empty() {
         out.push_str(&format!("\n■ Definitions ({})\n", r.definitions.len()));
         for d in &r.definitions {
@@ -1381,7 +1690,8 @@ pub fn terminal(r: &DiffReport) -> String {
             }
             if let Some(grid) = &part.grid {
                 let mut t = Table::new();
-                t.load_style(UTF8_FULL_CONDENSED).set_header(grid.headers.clone());
+                t.load_style(UTF8_FULL_CONDENSED)
+                    .set_header(grid.headers.clone());
                 for row in &grid.rows {
                     t.add_row(row.iter().zip(&grid.right).map(|(c, right)| {
                         let cell = comfy_table::Cell::new(c);

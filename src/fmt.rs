@@ -36,9 +36,10 @@
 //! Comments are not in the syntax tree; they are found in the text (outside strings and
 //! templates) and attached by byte offset. A comment alone on its line is printed on its
 //! own line before the next entry, at that entry's indentation; a comment after code on
-//! the same line stays at the end of the printed line of the entry it follows. Trailing
-//! comments of consecutive entries of one block are aligned one column apart (two spaces
-//! after the longest line); at the top level they follow two spaces after the code. A
+//! the same line stays at the end of the printed line of the entry it follows. In a block,
+//! the trailing comments of consecutive lines start in one column, two spaces after the
+//! longest of those lines (a blank line or a comment line starts a new column); at the top
+//! level they follow two spaces after the code. A
 //! comment written inside a single entry (in the middle of an expression, say) moves above
 //! that entry; comments between the units of a group stay between them. A blank line is
 //! kept (one, however many there were) wherever the author left one between declarations,
@@ -103,7 +104,7 @@ pub fn command(files: &[PathBuf], mode: FmtMode) -> Outcome {
                 }
                 outcome
                     .stderr
-                    .push_str(&format!("{shown}: not formatted, it does not parse\n"));
+                    .push_str(&format!("{shown}: left as it is\n"));
                 code = code.max(1);
                 continue;
             }
@@ -378,7 +379,9 @@ fn binary_precedence(op: BinaryOp) -> u8 {
     match op {
         BinaryOp::Or => 10,
         BinaryOp::And => 20,
-        BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => 40,
+        BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+            40
+        }
         BinaryOp::Coalesce => 50,
         BinaryOp::Add | BinaryOp::Sub => 60,
         BinaryOp::Mul | BinaryOp::Div => 70,
@@ -403,7 +406,11 @@ fn expr(e: &Expr) -> String {
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::Name(n) => n.name.clone(),
         ExprKind::Member(base, member) => {
-            format!("{}.{}", paren(base, precedence(base) < POSTFIX), name(member))
+            format!(
+                "{}.{}",
+                paren(base, precedence(base) < POSTFIX),
+                name(member)
+            )
         }
         ExprKind::Call { func, args, filter } => {
             let mut out = format!("{}(", func.name);
@@ -445,7 +452,10 @@ fn expr(e: &Expr) -> String {
                 entries.join(", ")
             )
         }
-        ExprKind::IsEmpty { expr: inner, negated } => format!(
+        ExprKind::IsEmpty {
+            expr: inner,
+            negated,
+        } => format!(
             "{} is {}empty",
             paren(inner, precedence(inner) < POSTFIX),
             if *negated { "not " } else { "" }
@@ -516,6 +526,13 @@ impl Part {
     }
 }
 
+/// Where a block starts, and the offsets of its `{` and `}`.
+struct Braces {
+    start: usize,
+    brace: usize,
+    close: usize,
+}
+
 struct Printer<'a> {
     text: &'a str,
     comments: Vec<Comment<'a>>,
@@ -555,7 +572,10 @@ impl<'a> Printer<'a> {
 
     /// The next comment not printed yet, if it starts before `pos`.
     fn comment_before(&self, pos: usize) -> Option<Comment<'a>> {
-        self.comments.get(self.next).copied().filter(|c| c.start < pos)
+        self.comments
+            .get(self.next)
+            .copied()
+            .filter(|c| c.start < pos)
     }
 
     /// Prints the next comment on a line of its own.
@@ -651,19 +671,20 @@ impl<'a> Printer<'a> {
     }
 
     /// A block: its header `parts` (the last gets ` {`), the entries `body` prints one level
-    /// deeper, and `}`. `brace` is the offset of `{`, `close` that of `}`.
+    /// deeper, and `}`.
     fn block(
         &mut self,
-        start: usize,
-        brace: usize,
-        close: usize,
+        Braces {
+            start,
+            brace,
+            close,
+        }: Braces,
         indent: usize,
         mut parts: Vec<Part>,
         has_entries: bool,
         body: impl FnOnce(&mut Self, usize),
     ) {
-        let inside = self.comment_before(close).is_some();
-        if !has_entries && !inside {
+        if !has_entries && !self.comments_within(brace, close) {
             if let Some(last) = parts.last_mut() {
                 last.text.push_str(" {}");
             }
@@ -684,6 +705,15 @@ impl<'a> Printer<'a> {
         self.fresh = false;
         self.push(indent, "}".to_string(), false);
         self.finish(close + 1);
+    }
+
+    /// Whether a comment not printed yet lies between the offsets `open` and `close`.
+    fn comments_within(&self, open: usize, close: usize) -> bool {
+        self.comments
+            .get(self.next..)
+            .unwrap_or(&[])
+            .iter()
+            .any(|c| c.start > open && c.start < close)
     }
 
     /// The offset of the first `{` of code at or after `from`.
@@ -818,6 +848,9 @@ impl<'a> Printer<'a> {
                         let within: Vec<&str> = r.within.iter().map(|w| w.name.as_str()).collect();
                         line.push_str(&format!(" within {}", within.join(", ")));
                     }
+                    if let Some(filter) = &r.filter {
+                        line.push_str(&format!(" where {}", expr(filter)));
+                    }
                     line.push_str(&format!(" by {}", self.sort_keys(&r.keys)));
                     self.entry(r.span.start, r.span.end, 0, vec![Part::code(0, line)]);
                 }
@@ -854,24 +887,18 @@ impl<'a> Printer<'a> {
         let span = header.span;
         let braces = self.text.get(..span.end).is_some_and(|t| t.ends_with('}'));
         let close = self.close_of(span);
-        let inside = braces && {
-            let brace = self.brace_after(header.title.span.end);
-            self.comments
-                .get(self.next..)
-                .unwrap_or(&[])
-                .iter()
-                .any(|c| c.start > brace && c.start < close)
-        };
-        if settings.is_empty() && !inside {
+        let brace = self.brace_after(header.title.span.end);
+        if settings.is_empty() && !(braces && self.comments_within(brace, close)) {
             self.entry(span.start, span.end, 0, vec![Part::code(0, head)]);
             return;
         }
-        let brace = self.brace_after(header.title.span.end);
         let has_entries = !settings.is_empty();
         self.block(
-            span.start,
-            brace,
-            close,
+            Braces {
+                start: span.start,
+                brace,
+                close,
+            },
             0,
             vec![Part::code(0, head)],
             has_entries,
@@ -926,9 +953,11 @@ impl<'a> Printer<'a> {
             .unwrap_or(0)
             + 1;
         self.block(
-            span.start,
-            brace,
-            self.close_of(span),
+            Braces {
+                start: span.start,
+                brace,
+                close: self.close_of(span),
+            },
             0,
             vec![Part::code(0, head)],
             !file.fields.is_empty(),
@@ -978,9 +1007,11 @@ impl<'a> Printer<'a> {
         let span = units.span;
         let brace = self.brace_after(span.start + "units".len());
         self.block(
-            span.start,
-            brace,
-            self.close_of(span),
+            Braces {
+                start: span.start,
+                brace,
+                close: self.close_of(span),
+            },
             0,
             vec![Part::code(0, "units")],
             !entries.is_empty(),
@@ -1007,7 +1038,10 @@ impl<'a> Printer<'a> {
     /// stay there.
     fn unit_group(&mut self, group: &UnitGroup, indent: usize) {
         let start = group.name.span.start;
-        let end = group.units.last().map_or(group.name.span.end, |u| u.span.end);
+        let end = group
+            .units
+            .last()
+            .map_or(group.name.span.end, |u| u.span.end);
         self.begin(start, indent);
         let first = group.units.first().map_or(end, |u| u.span.start);
         self.hoist(first, indent);
@@ -1028,9 +1062,11 @@ impl<'a> Printer<'a> {
                         line_indent = continuation;
                         broken = true;
                     }
+                    let waiting = self.next;
                     if trailing {
                         self.finish(previous_end);
-                    } else {
+                    }
+                    if self.next == waiting {
                         self.comment_line(c, continuation, false);
                     }
                 }
@@ -1079,7 +1115,8 @@ impl<'a> Printer<'a> {
             if i > 0 || term.negative {
                 body.push_str(if term.negative { " - " } else { " + " });
             }
-            let bare_percent = term.weight.is_none() && matches!(term.expr.kind, ExprKind::Percent(_));
+            let bare_percent =
+                term.weight.is_none() && matches!(term.expr.kind, ExprKind::Percent(_));
             let value = paren(&term.expr, precedence(&term.expr) < POSTFIX || bare_percent);
             match term.weight {
                 Some((weight, _)) => body.push_str(&format!("{weight}% {value}")),
@@ -1105,9 +1142,11 @@ impl<'a> Printer<'a> {
         let span = bands.span;
         let brace = self.brace_after(bands.on.span.end);
         self.block(
-            span.start,
-            brace,
-            self.close_of(span),
+            Braces {
+                start: span.start,
+                brace,
+                close: self.close_of(span),
+            },
             0,
             vec![Part::code(0, head)],
             !bands.bands.is_empty(),
@@ -1133,9 +1172,11 @@ impl<'a> Printer<'a> {
         };
         let brace = self.brace_after(after);
         self.block(
-            span.start,
-            brace,
-            self.close_of(span),
+            Braces {
+                start: span.start,
+                brace,
+                close: self.close_of(span),
+            },
             0,
             vec![Part::code(0, head)],
             !report.sections.is_empty(),
@@ -1173,9 +1214,11 @@ impl<'a> Printer<'a> {
                     .fold(table.name.span.end, usize::max);
                 let brace = self.brace_after(after);
                 self.block(
-                    table.span.start,
-                    brace,
-                    self.close_of(table.span),
+                    Braces {
+                        start: table.span.start,
+                        brace,
+                        close: self.close_of(table.span),
+                    },
                     indent,
                     parts,
                     true,
@@ -1196,9 +1239,11 @@ impl<'a> Printer<'a> {
                     .fold(chart.name.span.end, usize::max);
                 let brace = self.brace_after(after);
                 self.block(
-                    chart.span.start,
-                    brace,
-                    self.close_of(chart.span),
+                    Braces {
+                        start: chart.span.start,
+                        brace,
+                        close: self.close_of(chart.span),
+                    },
                     indent,
                     parts,
                     true,
@@ -1245,11 +1290,20 @@ impl<'a> Printer<'a> {
     fn rows_entry(&mut self, rows: &Rows, indent: usize) {
         let line = format!("rows {}", self.rows(rows));
         let end = self.rows_end(rows);
-        self.entry(rows.domain.span.start, end, indent, vec![Part::code(0, line)]);
+        self.entry(
+            rows.domain.span.start,
+            end,
+            indent,
+            vec![Part::code(0, line)],
+        );
     }
 
     fn column(&mut self, keyword: &str, column: &Column, indent: usize) {
-        let line = format!("{keyword} {} = {}", quote(&column.header.value), expr(&column.expr));
+        let line = format!(
+            "{keyword} {} = {}",
+            quote(&column.header.value),
+            expr(&column.expr)
+        );
         self.entry(
             column.header.span.start,
             column.expr.span.end,
@@ -1264,9 +1318,11 @@ impl<'a> Printer<'a> {
         let brace = self.brace_after(test.name.span.end);
         let has_entries = test.month.is_some() || !test.data.is_empty() || !test.expects.is_empty();
         self.block(
-            span.start,
-            brace,
-            self.close_of(span),
+            Braces {
+                start: span.start,
+                brace,
+                close: self.close_of(span),
+            },
             0,
             vec![Part::code(0, head)],
             has_entries,

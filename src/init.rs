@@ -32,8 +32,15 @@ const DATETIME_FORMATS: &[&str] = &[
 ];
 
 /// Spellings of yes and no, compared without case for Latin letters.
-const BOOL_PAIRS: &[(&str, &str)] =
-    &[("是", "否"), ("true", "false"), ("yes", "no"), ("y", "n"), ("t", "f"), ("对", "错"), ("有", "无")];
+const BOOL_PAIRS: &[(&str, &str)] = &[
+    ("是", "否"),
+    ("true", "false"),
+    ("yes", "no"),
+    ("y", "n"),
+    ("t", "f"),
+    ("对", "错"),
+    ("有", "无"),
+];
 
 /// At most this many distinct values make a label field (`enum`).
 const MAX_LABELS: usize = 12;
@@ -43,17 +50,30 @@ const WRAP: usize = 96;
 
 /// Infers a starter policy from `from`, written to `out` or returned on standard output.
 pub fn command(from: &Path, out: Option<&Path>) -> Outcome {
-    let fail = |code: u8, stderr: String| Outcome { stdout: String::new(), stderr, code };
+    let fail = |code: u8, stderr: String| Outcome {
+        stdout: String::new(),
+        stderr,
+        code,
+    };
     if let Some(out) = out {
         if out.exists() {
-            return fail(2, format!("error: `{}` already exists; `hotline init` does not overwrite files\n", out.display()));
+            return fail(
+                2,
+                format!(
+                    "error: `{}` already exists; `hotline init` does not overwrite files\n",
+                    out.display()
+                ),
+            );
         }
     }
     let bytes = match std::fs::read(from) {
         Ok(b) => b,
         Err(e) => return fail(2, format!("error: cannot read `{}`: {e}\n", from.display())),
     };
-    let file_name = from.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "data.csv".to_string());
+    let file_name = from
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "data.csv".to_string());
     let started = match starter_policy(&bytes, &file_name) {
         Ok(s) => s,
         Err(message) => return fail(1, format!("error: `{}`: {message}\n", from.display())),
@@ -66,7 +86,11 @@ pub fn command(from: &Path, out: Option<&Path>) -> Outcome {
     match crate::compile(&file) {
         Ok(checked) => {
             for w in checked.warnings {
-                stderr.push_str(&crate::render_diagnostic(&file, crate::Problem::Check(w), false));
+                stderr.push_str(&crate::render_diagnostic(
+                    &file,
+                    crate::Problem::Check(w),
+                    false,
+                ));
             }
         }
         Err(problems) => {
@@ -77,9 +101,17 @@ pub fn command(from: &Path, out: Option<&Path>) -> Outcome {
             code = 1;
         }
     }
-    stderr.push_str(&format!("note: `{}` read as {}\n", from.display(), started.encoding));
+    stderr.push_str(&format!(
+        "note: `{}` read as {}\n",
+        from.display(),
+        started.encoding
+    ));
     match out {
-        None => Outcome { stdout: started.text, stderr, code },
+        None => Outcome {
+            stdout: started.text,
+            stderr,
+            code,
+        },
         Some(path) => match write_new(path, started.text.as_bytes()) {
             Ok(()) => {
                 stderr.push_str(&format!(
@@ -88,23 +120,43 @@ pub fn command(from: &Path, out: Option<&Path>) -> Outcome {
                     started.fields,
                     started.units
                 ));
-                Outcome { stdout: String::new(), stderr, code }
+                Outcome {
+                    stdout: String::new(),
+                    stderr,
+                    code,
+                }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                fail(2, format!("error: `{}` already exists; `hotline init` does not overwrite files\n", path.display()))
-            }
-            Err(e) => fail(1, format!("error: cannot write `{}`: {e}\n", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => fail(
+                2,
+                format!(
+                    "error: `{}` already exists; `hotline init` does not overwrite files\n",
+                    path.display()
+                ),
+            ),
+            Err(e) => fail(
+                1,
+                format!("error: cannot write `{}`: {e}\n", path.display()),
+            ),
         },
     }
 }
 
 /// Writes a new file through a temporary file in the same folder; never replaces a file.
 fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -155,7 +207,12 @@ pub fn starter_policy(bytes: &[u8], file_name: &str) -> Result<Starter, String> 
     if let Some(u) = unit.and_then(|u| columns.get_mut(u)) {
         u.ty = Inferred::Unit;
     }
-    Ok(render(file_name, &encoding, rows.len(), &columns, unit, &skipped))
+    let mut starter = render(file_name, &encoding, rows.len(), &columns, unit, &skipped);
+    // In the canonical layout of `hotline fmt`, when it can lay the text out.
+    if let Ok(formatted) = crate::fmt::format_source(&starter.text) {
+        starter.text = formatted;
+    }
+    Ok(starter)
 }
 
 fn decode(bytes: &[u8]) -> Result<(String, Encoding), String> {
@@ -167,7 +224,9 @@ fn decode(bytes: &[u8]) -> Result<(String, Encoding), String> {
         return Ok((text.to_string(), Encoding::Utf8 { bom }));
     }
     if bom {
-        return Err("the file starts with a UTF-8 byte-order mark but is not valid UTF-8".to_string());
+        return Err(
+            "the file starts with a UTF-8 byte-order mark but is not valid UTF-8".to_string(),
+        );
     }
     match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
         Some(text) => Ok((text.into_owned(), Encoding::Gbk)),
@@ -182,7 +241,10 @@ enum Encoding {
 }
 
 fn read_csv(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let mut headers: Option<Vec<String>> = None;
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -197,7 +259,11 @@ fn read_csv(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
                     if blank {
                         continue;
                     }
-                    return Err(format!("line {line} has {} fields, the header has {}", record.len(), h.len()));
+                    return Err(format!(
+                        "line {line} has {} fields, the header has {}",
+                        record.len(),
+                        h.len()
+                    ));
                 }
                 rows.push(record.iter().map(|f| f.trim().to_string()).collect());
             }
@@ -233,7 +299,10 @@ struct Column {
 }
 
 fn infer(index: usize, header: &str, rows: &[Vec<String>]) -> Column {
-    let values: Vec<&str> = rows.iter().map(|r| r.get(index).map_or("", String::as_str)).collect();
+    let values: Vec<&str> = rows
+        .iter()
+        .map(|r| r.get(index).map_or("", String::as_str))
+        .collect();
     let nonempty: Vec<&str> = values.iter().copied().filter(|v| !v.is_empty()).collect();
     let nullable = nonempty.len() < values.len();
     let mut distinct: Vec<String> = Vec::new();
@@ -245,14 +314,23 @@ fn infer(index: usize, header: &str, rows: &[Vec<String>]) -> Column {
     }
     let ty = infer_type(&nonempty, &distinct);
     let textual = matches!(ty, Inferred::Text | Inferred::Enum(_));
-    Column { header: header.to_string(), ty, nullable, distinct, textual }
+    Column {
+        header: header.to_string(),
+        ty,
+        nullable,
+        distinct,
+        textual,
+    }
 }
 
 fn infer_type(values: &[&str], distinct: &[String]) -> Inferred {
     if values.is_empty() {
         return Inferred::Text;
     }
-    if let Some(format) = DATETIME_FORMATS.iter().find(|f| distinct.iter().all(|v| parses_datetime(v, f))) {
+    if let Some(format) = DATETIME_FORMATS
+        .iter()
+        .find(|f| distinct.iter().all(|v| parses_datetime(v, f)))
+    {
         return Inferred::DateTime(format);
     }
     if let Some(spellings) = bool_spellings(distinct) {
@@ -269,7 +347,8 @@ fn infer_type(values: &[&str], distinct: &[String]) -> Inferred {
         return Inferred::Decimal;
     }
     let has_sign = |v: &str| v.ends_with('%') || v.ends_with('％');
-    if distinct.iter().any(|v| has_sign(v)) && distinct.iter().all(|v| is_decimal(strip_percent(v))) {
+    if distinct.iter().any(|v| has_sign(v)) && distinct.iter().all(|v| is_decimal(strip_percent(v)))
+    {
         return Inferred::Percent;
     }
     if distinct.len() <= MAX_LABELS && values.len() >= 2 * distinct.len() {
@@ -282,7 +361,9 @@ fn infer_type(values: &[&str], distinct: &[String]) -> Inferred {
 fn parses_datetime(value: &str, format: &str) -> bool {
     match NaiveDateTime::parse_from_str(value, format) {
         Ok(_) => true,
-        Err(e) if e.kind() == ParseErrorKind::NotEnough => NaiveDate::parse_from_str(value, format).is_ok(),
+        Err(e) if e.kind() == ParseErrorKind::NotEnough => {
+            NaiveDate::parse_from_str(value, format).is_ok()
+        }
         Err(_) => false,
     }
 }
@@ -305,7 +386,10 @@ fn is_decimal(value: &str) -> bool {
 }
 
 fn strip_percent(value: &str) -> &str {
-    value.strip_suffix('%').or_else(|| value.strip_suffix('％')).map_or(value, str::trim_end)
+    value
+        .strip_suffix('%')
+        .or_else(|| value.strip_suffix('％'))
+        .map_or(value, str::trim_end)
 }
 
 /// `是`/`否`, `true`/`false`, `Y`/`N`, …: each value's meaning, when every value is one of
@@ -338,7 +422,8 @@ fn bool_spellings(distinct: &[String]) -> Option<Vec<(String, bool)>> {
 
 /// The column that names the handling unit: `承办单位` first, then any `…单位` or `…部门`.
 fn pick_unit_column(columns: &[Column]) -> Option<usize> {
-    let candidates = |pred: &dyn Fn(&str) -> bool| columns.iter().position(|c| c.textual && pred(&c.header));
+    let candidates =
+        |pred: &dyn Fn(&str) -> bool| columns.iter().position(|c| c.textual && pred(&c.header));
     candidates(&|h| h.contains("承办") && (h.contains("单位") || h.contains("部门")))
         .or_else(|| candidates(&|h| h.contains("单位")))
         .or_else(|| candidates(&|h| h.contains("部门")))
@@ -353,7 +438,10 @@ fn is_identifier(name: &str) -> bool {
     }
     let file = SourceFile::new("", format!("view {name} = x where true"));
     match crate::syntax::parse(&file) {
-        Ok(policy) => policy.items.iter().any(|item| matches!(item, crate::ast::Item::View(v) if v.name.name == name)),
+        Ok(policy) => policy
+            .items
+            .iter()
+            .any(|item| matches!(item, crate::ast::Item::View(v) if v.name.name == name)),
         Err(_) => false,
     }
 }
@@ -400,7 +488,11 @@ fn clean(text: &str, fallback: &str) -> String {
     if out.is_empty() {
         return fallback.to_string();
     }
-    if out.chars().next().is_some_and(|c| !pest::unicode::XID_START(c)) {
+    if out
+        .chars()
+        .next()
+        .is_some_and(|c| !pest::unicode::XID_START(c))
+    {
         out.insert(0, '_');
     }
     if !is_identifier(&out) || RESERVED.contains(&out.as_str()) {
@@ -466,7 +558,10 @@ fn type_text(ty: &Inferred) -> String {
         Inferred::DateTime(format) if Some(format) == DATETIME_FORMATS.first() => "datetime".into(),
         Inferred::DateTime(format) => format!("datetime({})", quoted(format)),
         Inferred::Bool(spellings) => {
-            let parts: Vec<String> = spellings.iter().map(|(s, b)| format!("{} = {b}", written(s))).collect();
+            let parts: Vec<String> = spellings
+                .iter()
+                .map(|(s, b)| format!("{} = {b}", written(s)))
+                .collect();
             format!("bool({})", parts.join(", "))
         }
         Inferred::Enum(labels) => {
@@ -476,8 +571,18 @@ fn type_text(ty: &Inferred) -> String {
     }
 }
 
-fn render(file_name: &str, encoding: &Encoding, rows: usize, columns: &[Column], unit: Option<usize>, skipped: &[String]) -> Starter {
-    let stem = Path::new(file_name).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+fn render(
+    file_name: &str,
+    encoding: &Encoding,
+    rows: usize,
+    columns: &[Column],
+    unit: Option<usize>,
+    skipped: &[String],
+) -> Starter {
+    let stem = Path::new(file_name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     let mut names = Names::default();
     let source = names.take(&clean(&stem, "数据"));
     let fields: Vec<String> = columns
@@ -493,31 +598,48 @@ fn render(file_name: &str, encoding: &Encoding, rows: usize, columns: &[Column],
         })
         .collect();
     let (encoding_name, encoding_note) = match encoding {
-        Encoding::Utf8 { bom: true } => ("utf8", "UTF-8 (detected; it starts with a byte-order mark)"),
+        Encoding::Utf8 { bom: true } => {
+            ("utf8", "UTF-8 (detected; it starts with a byte-order mark)")
+        }
         Encoding::Utf8 { bom: false } => ("utf8", "UTF-8 (detected)"),
-        Encoding::Gbk => ("gbk", "GBK (detected: the bytes are not UTF-8, and read as GB18030)"),
+        Encoding::Gbk => (
+            "gbk",
+            "GBK (detected: the bytes are not UTF-8, and read as GB18030)",
+        ),
     };
 
     let mut out = String::new();
-    out.push_str(&format!("# A starter policy written by `hotline init` from {file_name}.\n"));
-    out.push_str("# Check the inferred types, split the units into groups, then write the real rules.\n\n");
-    out.push_str(&format!("policy {} {{\n  rounding half_up\n  decimals 2\n}}\n\n", quoted(&format!("{stem} 月度考核"))));
+    out.push_str(&format!(
+        "# A starter policy written by `hotline init` from {file_name}.\n"
+    ));
+    out.push_str(
+        "# Check the inferred types, split the units into groups, then write the real rules.\n\n",
+    );
+    out.push_str(&format!(
+        "policy {} {{\n  rounding half_up\n  decimals 2\n}}\n\n",
+        quoted(&format!("{stem} 月度考核"))
+    ));
 
-    out.push_str(&format!("# {file_name}: {encoding_note}, {rows} rows, {} columns.\n", columns.len()));
+    out.push_str(&format!(
+        "# {file_name}: {encoding_note}, {rows} rows, {} columns.\n",
+        columns.len()
+    ));
     for s in skipped {
         out.push_str(&format!("# Not declared: {s}.\n"));
     }
-    out.push_str(&format!("source {source} from csv {} encoding {encoding_name} {{\n", quoted(file_name)));
+    out.push_str(&format!(
+        "source {source} from csv {} encoding {encoding_name} {{\n",
+        quoted(file_name)
+    ));
     let name_width = fields.iter().map(|f| width(f)).max().unwrap_or(0) + 1;
     let lines: Vec<String> = columns
         .iter()
         .map(|c| format!("{}{}", type_text(&c.ty), if c.nullable { "?" } else { "" }))
         .collect();
-    let type_width = lines.iter().map(|l| width(l)).max().unwrap_or(0) + 1;
     for ((c, f), ty) in columns.iter().zip(&fields).zip(&lines) {
         let mut line = format!("  {}{}", pad(f, name_width), ty);
         if *f != c.header {
-            line = format!("{}<- {}", pad(&line, type_width + name_width + 2), quoted(&c.header));
+            line = format!("{line} <- {}", quoted(&c.header));
         }
         out.push_str(line.trim_end());
         out.push('\n');
@@ -527,7 +649,12 @@ fn render(file_name: &str, encoding: &Encoding, rows: usize, columns: &[Column],
     let unit_column = unit.and_then(|u| Some((columns.get(u)?, fields.get(u)?)));
     let Some((unit_col, unit_field)) = unit_column else {
         out.push_str(&without_units(&mut names, &source, &stem));
-        return Starter { text: out, encoding: encoding_label(encoding), fields: columns.len(), units: 0 };
+        return Starter {
+            text: out,
+            encoding: encoding_label(encoding),
+            fields: columns.len(),
+            units: 0,
+        };
     };
 
     out.push_str(&format!(
@@ -543,7 +670,11 @@ fn render(file_name: &str, encoding: &Encoding, rows: usize, columns: &[Column],
     let mut first_on_line = true;
     let units: Vec<String> = unit_col.distinct.iter().map(|u| written(u)).collect();
     for (i, u) in units.iter().enumerate() {
-        let piece = if i + 1 < units.len() { format!("{u},") } else { u.clone() };
+        let piece = if i + 1 < units.len() {
+            format!("{u},")
+        } else {
+            u.clone()
+        };
         if !first_on_line && width(&line) + 1 + width(&piece) > WRAP {
             out.push_str(line.trim_end());
             out.push('\n');
@@ -575,27 +706,49 @@ fn render(file_name: &str, encoding: &Encoding, rows: usize, columns: &[Column],
     let score = names.take("总得分");
     let bands = names.take("规模");
     let ranking = names.take("排名");
-    out.push_str(&format!("metric {count} from {rows_from} by {unit_field} = count()\n"));
+    out.push_str(&format!(
+        "metric {count} from {rows_from} by {unit_field} = count()\n"
+    ));
     out.push_str(&format!("metric {total} from {source} = count()\n"));
-    out.push_str(&format!("metric {share} = {count} / {total} * 100% ?? 0%\n\n"));
-    out.push_str("# A placeholder: weigh the real rates here, e.g. `5% 响应率 + 40% 解决率 + …`.\n");
+    out.push_str(&format!(
+        "metric {share} = {count} / {total} * 100% ?? 0%\n\n"
+    ));
+    out.push_str(
+        "# A placeholder: weigh the real rates here, e.g. `5% 响应率 + 40% 解决率 + …`.\n",
+    );
     out.push_str(&format!("score {score} = 100% {share}\n\n"));
-    out.push_str(&format!("bands {bands} on {count} {{\n  大: >= 100\n  中: 10 ..< 100\n  小: < 10\n}}\n\n"));
-    out.push_str(&format!("ranking {ranking} within {bands} by round({score}, 2) desc, {count} desc\n\n"));
-    out.push_str(&format!("report {} {{\n", quoted(&format!("{stem} {{{{ year }}}} 年 {{{{ month }}}} 月份办理情况"))));
+    out.push_str(&format!(
+        "bands {bands} on {count} {{\n  大: >= 100\n  中: 10 ..< 100\n  小: < 10\n}}\n\n"
+    ));
+    out.push_str(&format!(
+        "ranking {ranking} within {bands} by round({score}, 2) desc, {count} desc\n\n"
+    ));
+    out.push_str(&format!(
+        "report {} {{\n",
+        quoted(&format!(
+            "{stem} {{{{ year }}}} 年 {{{{ month }}}} 月份办理情况"
+        ))
+    ));
     out.push_str("  heading \"一、总体情况\"\n");
     out.push_str(&format!(
         "  text \"\"\"\n    {{{{ month }}}} 月份共 {{{{ {total} }}}} 件，各单位办理情况见附表 1。\n  \"\"\"\n\n"
     ));
     out.push_str("  table \"附表 1\" title \"{{ year }} 年 {{ month }} 月份各单位办理情况表\" {\n");
-    out.push_str(&format!("    rows unit where {count} > 0 order by {ranking}\n"));
+    out.push_str(&format!(
+        "    rows unit where {count} > 0 order by {ranking}\n"
+    ));
     out.push_str("    column \"单位\" = unit\n");
     out.push_str(&format!("    column \"规模\" = {bands}\n"));
     out.push_str(&format!("    column \"承办量\" = {count}\n"));
     out.push_str(&format!("    column \"占比\" = {share}\n"));
     out.push_str(&format!("    column \"总得分\" = {score}\n"));
     out.push_str("  }\n}\n");
-    Starter { text: out, encoding: encoding_label(encoding), fields: columns.len(), units: unit_col.distinct.len() }
+    Starter {
+        text: out,
+        encoding: encoding_label(encoding),
+        fields: columns.len(),
+        units: unit_col.distinct.len(),
+    }
 }
 
 fn encoding_label(encoding: &Encoding) -> String {
@@ -612,9 +765,15 @@ fn without_units(names: &mut Names, source: &str, stem: &str) -> String {
     out.push_str("\n# No column names the handling unit (承办单位, …单位, …部门). Declare the one that does as\n");
     out.push_str("# `unit`, add a `units { … }` registry, and score, band and rank the units.\n");
     out.push_str(&format!("metric {total} from {source} = count()\n\n"));
-    out.push_str(&format!("report {} {{\n", quoted(&format!("{stem} {{{{ year }}}} 年 {{{{ month }}}} 月份办理情况"))));
+    out.push_str(&format!(
+        "report {} {{\n",
+        quoted(&format!(
+            "{stem} {{{{ year }}}} 年 {{{{ month }}}} 月份办理情况"
+        ))
+    ));
     out.push_str("  heading \"一、总体情况\"\n");
-    out.push_str(&format!("  text \"\"\"\n    {{{{ month }}}} 月份共 {{{{ {total} }}}} 件。\n  \"\"\"\n}}\n"));
+    out.push_str(&format!(
+        "  text \"\"\"\n    {{{{ month }}}} 月份共 {{{{ {total} }}}} 件。\n  \"\"\"\n}}\n"
+    ));
     out
 }
-

@@ -15,7 +15,7 @@ pub(super) fn coverage(name: &str, bands: &[Band], integers: bool) -> Vec<CheckE
         let [a, b] = pair else { continue };
         if integers {
             let Some(a_hi) = int_upper(&a.range) else {
-                errors.push(overlap(name, a, b, "values".into()));
+                errors.push(overlap(a, b, "values".into()));
                 continue;
             };
             let b_lo = int_lower(&b.range).unwrap_or(Decimal::MIN);
@@ -24,7 +24,7 @@ pub(super) fn coverage(name: &str, bands: &[Band], integers: bool) -> Vec<CheckE
             if b_lo <= a_hi {
                 let from = b_lo.max(a_lo);
                 let to = a_hi.min(b_hi);
-                errors.push(overlap(name, a, b, describe_ints(from, to)));
+                errors.push(overlap(a, b, describe_ints(from, to)));
             } else if b_lo > a_hi + Decimal::ONE {
                 let from = a_hi + Decimal::ONE;
                 let to = b_lo - Decimal::ONE;
@@ -37,13 +37,19 @@ pub(super) fn coverage(name: &str, bands: &[Band], integers: bool) -> Vec<CheckE
         } else {
             let (Some(a_hi), Some(b_lo)) = (a.range.upper, b.range.lower) else {
                 if a.range.upper.is_none() {
-                    errors.push(overlap(name, a, b, "values".into()));
+                    errors.push(overlap(a, b, "values".into()));
                 }
                 continue;
             };
             match a_hi.value.cmp(&b_lo.value) {
                 Ordering::Less => {
-                    let open = |b: Bound, l: &str, r: &str| if b.inclusive { r.to_string() } else { l.to_string() };
+                    let open = |b: Bound, l: &str, r: &str| {
+                        if b.inclusive {
+                            r.to_string()
+                        } else {
+                            l.to_string()
+                        }
+                    };
                     let text = format!(
                         "values {}`{}`, `{}`{}",
                         open(a_hi, "[", "("),
@@ -67,15 +73,18 @@ pub(super) fn coverage(name: &str, bands: &[Band], integers: bool) -> Vec<CheckE
                             };
                             errors.push(gap(name, a, b, v, true, lower));
                         }
-                        (true, true) => errors.push(overlap(name, a, b, v)),
+                        (true, true) => errors.push(overlap(a, b, v)),
                         _ => {}
                     }
                 }
                 Ordering::Greater => errors.push(overlap(
-                    name,
                     a,
                     b,
-                    format!("values from `{}` to `{}`", b_lo.value.normalize(), a_hi.value.normalize()),
+                    format!(
+                        "values from `{}` to `{}`",
+                        b_lo.value.normalize(),
+                        a_hi.value.normalize()
+                    ),
                 )),
             }
         }
@@ -164,8 +173,7 @@ fn gap(name: &str, a: &Band, b: &Band, values: String, single: bool, lower: Boun
     }
 }
 
-fn overlap(name: &str, a: &Band, b: &Band, values: String) -> CheckError {
-    let _ = name;
+fn overlap(a: &Band, b: &Band, values: String) -> CheckError {
     let single = values.starts_with('`');
     CheckError::BandOverlap {
         values,

@@ -218,7 +218,7 @@ pub fn check(policy: Policy, text: &str) -> Result<Checked, Vec<CheckError>> {
         }
     }
     checker.used = used_before_tests;
-    checker.unused(&policy);
+    checker.unused();
     let (warnings, errors): (Vec<_>, Vec<_>) =
         checker.errors.into_iter().partition(|e| e.is_warning());
     if errors.is_empty() {
@@ -1359,8 +1359,7 @@ impl Checker {
         }
     }
 
-    fn unused(&mut self, policy: &Policy) {
-        let _ = policy;
+    fn unused(&mut self) {
         let mut unused: Vec<(String, Span)> = self
             .env
             .defs

@@ -11,7 +11,7 @@ use crate::ast::*;
 use crate::check::{Checked, DefKind, Env};
 use crate::data::{self, ColumnData, Table as DataTable, UnitResolver};
 use crate::number;
-use crate::report::{self, Cell, ChartModel, Definition, ReportModel, SectionModel, SourceSummary, TableModel};
+use crate::report::{Cell, ChartModel, Definition, ReportModel, SectionModel, SourceSummary, TableModel};
 use crate::span::Span;
 use crate::types::{Base, Domain, Shape, Ty};
 use crate::Problem;
@@ -331,7 +331,7 @@ impl<'a> Evaluator<'a> {
                         Computed::Scalar(self.eval(&metric.expr, &frame)?)
                     }
                     Some(by) => {
-                        let groups = self.group(table, source, &rows, by, &from.source.name)?;
+                        let groups = self.group(table, source, &rows, by)?;
                         let mut values = BTreeMap::new();
                         for (key, group_rows) in &groups {
                             let frame = Frame::Group { table, source, rows: group_rows, key: Some(key), by: Some(&by.name) };
@@ -386,7 +386,6 @@ impl<'a> Evaluator<'a> {
         source: usize,
         rows: &[usize],
         by: &Ident,
-        source_name: &str,
     ) -> R<BTreeMap<Key, Vec<usize>>> {
         let mut groups: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
         let Some((column, _)) = self.env.sources.get(source).and_then(|s| s.field(&by.name)) else {
@@ -400,7 +399,7 @@ impl<'a> Evaluator<'a> {
         }
         let mut empty = Vec::new();
         for &row in rows {
-            let key = match self.cell(table, source, column, row) {
+            let key = match self.cell(table, column, row) {
                 Value::Unit(u) => Key::Unit(u),
                 Value::Text(t) => Key::Text(t),
                 Value::Label(l) => Key::Text(self.label(source, column, l)),
@@ -418,7 +417,6 @@ impl<'a> Evaluator<'a> {
                 .filter_map(|r| table.lines.get(*r).map(|l| l.to_string()))
                 .collect();
             let more = if empty.len() > 10 { ", …" } else { "" };
-            let _ = source_name;
             return Err(EvalError::EmptyKey {
                 file: table.path.display().to_string(),
                 field: by.name.clone(),
@@ -437,8 +435,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn cell(&self, table: &DataTable, source: usize, column: usize, row: usize) -> Value {
-        let _ = source;
+    fn cell(&self, table: &DataTable, column: usize, row: usize) -> Value {
         let Some(col) = table.columns.get(column) else {
             return Value::Empty;
         };
@@ -756,7 +753,7 @@ impl<'a> Evaluator<'a> {
     fn name(&self, name: &str, frame: &Frame<'_>) -> Value {
         match frame {
             Frame::Row { table, source, row } => match self.env.sources.get(*source).and_then(|s| s.field(name)) {
-                Some((column, _)) => self.cell(table, *source, column, *row),
+                Some((column, _)) => self.cell(table, column, *row),
                 None => Value::Empty,
             },
             Frame::Group { key, by, .. } => {
@@ -991,8 +988,6 @@ fn binary(op: BinaryOp, l: Value, r: Value, span: Span) -> R<Value> {
         (op, l, r) => {
             let (Some(a), Some(b)) = (l.decimal(), r.decimal()) else { return Ok(Empty) };
             // Percentages are held in points: 5% is 5. Multiplying by one divides by 100.
-            let pct_factor = |v: &Value| matches!(v, Num(_));
-            let _ = pct_factor;
             match op {
                 BinaryOp::Add => Num(a.checked_add(b).ok_or_else(overflow)?),
                 BinaryOp::Sub => Num(a.checked_sub(b).ok_or_else(overflow)?),
@@ -1446,6 +1441,3 @@ impl<'a> Evaluator<'a> {
         }
     }
 }
-
-#[allow(dead_code)]
-fn _uses(_: report::Cell) {}

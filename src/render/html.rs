@@ -35,16 +35,22 @@ td:first-child { text-align: left; white-space: nowrap; }
 td.num { font-variant-numeric: tabular-nums; }
 tr { break-inside: avoid; }
 figure { margin: 16px 0; break-inside: avoid; }
+figure svg { display: block; max-width: 170mm; margin: 0 auto; }
 figcaption { text-align: center; font-size: 14px; font-weight: 700; }
 svg text { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif; font-size: 12px; fill: var(--ink); }
 .legend { font-size: 12px; text-align: center; margin: 0; text-indent: 0; }
 .legend span { display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 12px; vertical-align: middle; }
 footer { margin-top: 32px; border-top: 1px solid var(--rule); font-size: 12px; color: #555; text-align: center; padding-top: 6px; }
 @page { size: A4; margin: 20mm 18mm; }
+@page wide { size: A4 landscape; margin: 15mm 15mm; }
 @media print {
   body { background: none; font-size: 12pt; }
   main { margin: 0; padding: 0; max-width: none; box-shadow: none; }
-  section.appendix { break-before: page; }
+  section.appendix { break-before: page; page: wide; }
+  section.appendix table { font-size: 10pt; }
+  section.appendix table td, section.appendix table th { padding: 2px 4px; }
+  section.appendix figure { margin: 6px 0 0; }
+  section.appendix figure svg { max-width: 120mm; }
 }
 "#;
 
@@ -65,7 +71,14 @@ pub fn html(model: &ReportModel) -> String {
         esc(&model.month),
         esc(&model.title)
     );
+    // An appendix table opens a page of its own; the charts right after it share that page.
+    let mut open_appendix = false;
     for section in &model.sections {
+        let keeps_page = matches!(section, SectionModel::Chart(_));
+        if open_appendix && !keeps_page {
+            out.push_str("</section>\n");
+            open_appendix = false;
+        }
         match section {
             SectionModel::Heading { text } => {
                 let level = heading_level(text);
@@ -79,15 +92,19 @@ pub fn html(model: &ReportModel) -> String {
                     }
                 }
             }
-            SectionModel::Table(table) => table_html(&mut out, table),
+            SectionModel::Table(table) => open_appendix = table_html(&mut out, table),
             SectionModel::Chart(chart) => chart_svg(&mut out, chart),
         }
+    }
+    if open_appendix {
+        out.push_str("</section>\n");
     }
     let _ = write!(out, "<footer>{} · {} · hotline {}</footer>\n</main>\n</body>\n</html>\n", esc(&model.policy), esc(&model.month), env!("CARGO_PKG_VERSION"));
     out
 }
 
-fn table_html(out: &mut String, table: &TableModel) {
+/// Writes a table; an appendix table's section is left open (returns true) for its charts.
+fn table_html(out: &mut String, table: &TableModel) -> bool {
     let appendix = table.name.starts_with("附表");
     let _ = writeln!(out, "<section class=\"{}\">", if appendix { "appendix" } else { "table" });
     let _ = writeln!(out, "<p class=\"label\">{}：</p>", esc(&table.name));
@@ -110,7 +127,13 @@ fn table_html(out: &mut String, table: &TableModel) {
     if table.rows.is_empty() {
         let _ = writeln!(out, "<tr><td colspan=\"{}\">（无）</td></tr>", table.headers.len().max(1));
     }
-    out.push_str("</tbody>\n</table>\n</section>\n");
+    out.push_str("</tbody>\n</table>\n");
+    if appendix {
+        true
+    } else {
+        out.push_str("</section>\n");
+        false
+    }
 }
 
 /// Horizontal grouped bars; lengths computed exactly from the exact values.

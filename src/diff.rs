@@ -5,7 +5,8 @@
 //! trees, so layout and comments do not count), and what the change does to the results —
 //! per-unit score deltas broken down by term, band changes, rank moves, who enters or
 //! leaves the top and bottom three of each report table, and the headline figures.
-//! Exact values decide whether something changed; displayed (rounded) values are shown.
+//! Exact values decide whether something changed (and so does what is shown, when `rounding`
+//! or `decimals` changed); displayed (rounded) values are what the output shows.
 
 use crate::ast::{self, ExprKind, Item, Policy, Rounding, Section};
 use crate::check::Checked;
@@ -57,10 +58,20 @@ pub fn command(old: &str, new: &str, data: &Path, month: &str, format: DiffForma
         }
     };
     let mut models = Vec::new();
+    // Data errors are usually the same for both policies: the new policy's are shown
+    // only when the old one did not have them.
+    let mut seen: Vec<String> = Vec::new();
     for (file, checked) in [(&old_file, &old_checked), (&new_file, &new_checked)] {
         match crate::evaluate(checked, data, month) {
             Ok(model) => models.push(model),
-            Err(problems) => stderr.push_str(&diagnostics(file, problems)),
+            Err(problems) => {
+                let fresh: Vec<Problem> = problems
+                    .into_iter()
+                    .filter(|p| !seen.contains(&p.to_string()))
+                    .collect();
+                seen.extend(fresh.iter().map(ToString::to_string));
+                stderr.push_str(&diagnostics(file, fresh));
+            }
         }
     }
     let [old_model, new_model]: [ReportModel; 2] = match models.try_into() {
@@ -603,6 +614,12 @@ fn same(a: Option<&str>, b: Option<&str>) -> bool {
     }
 }
 
+/// Whether a value changed: its exact value, or what is shown of it (a change of `rounding`
+/// or `decimals` changes what is shown of equal exact values).
+fn differs(old: &Side<'_>, new: &Side<'_>, name: &str, o: Option<&str>, n: Option<&str>) -> bool {
+    !same(o, n) || old.cell(name, o).display != new.cell(name, n).display
+}
+
 /// A value as the report shows it, with the exact value behind it.
 fn show(value: Option<&str>, base: Option<&Base>, (places, rounding): (u32, Rounding)) -> Cell {
     let Some(value) = value else {
@@ -1009,7 +1026,7 @@ fn score_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<ScoreChange> {
         let mut order = Vec::new();
         for (position, key) in union_keys(old_def, new_def).into_iter().enumerate() {
             let (o, n) = (old.value_at(name, key), new.value_at(name, key));
-            if same(o, n) {
+            if !differs(old, new, name, o, n) {
                 continue;
             }
             let total = match (decimal(o), decimal(n)) {
@@ -1021,7 +1038,7 @@ fn score_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<ScoreChange> {
             for term in &terms {
                 let part = format!("{name}.{term}");
                 let (ot, nt) = (old.value_at(&part, key), new.value_at(&part, key));
-                if same(ot, nt) {
+                if !differs(old, new, &part, ot, nt) {
                     continue;
                 }
                 let delta = decimal(nt).unwrap_or_default() - decimal(ot).unwrap_or_default();
@@ -1238,7 +1255,7 @@ fn figure_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<FigureChange> {
             continue;
         };
         let (o, n) = (old_def.value.as_deref(), new_def.value.as_deref());
-        if same(o, n) {
+        if !differs(old, new, name, o, n) {
             continue;
         }
         let delta = match (decimal(o), decimal(n)) {
@@ -1271,7 +1288,7 @@ fn metric_changes(old: &Side<'_>, new: &Side<'_>) -> Vec<MetricChange> {
             .into_iter()
             .filter_map(|key| {
                 let (o, n) = (old.value_at(name, key), new.value_at(name, key));
-                (!same(o, n)).then(|| KeyChange {
+                differs(old, new, name, o, n).then(|| KeyChange {
                     key: key.to_string(),
                     old: old.cell(name, o),
                     new: new.cell(name, n),

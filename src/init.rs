@@ -422,8 +422,11 @@ fn bool_spellings(distinct: &[String]) -> Option<Vec<(String, bool)>> {
 
 /// The column that names the handling unit: `承办单位` first, then any `…单位` or `…部门`.
 fn pick_unit_column(columns: &[Column]) -> Option<usize> {
-    let candidates =
-        |pred: &dyn Fn(&str) -> bool| columns.iter().position(|c| c.textual && pred(&c.header));
+    let candidates = |pred: &dyn Fn(&str) -> bool| {
+        columns
+            .iter()
+            .position(|c| c.textual && !c.distinct.is_empty() && pred(&c.header))
+    };
     candidates(&|h| h.contains("承办") && (h.contains("单位") || h.contains("部门")))
         .or_else(|| candidates(&|h| h.contains("单位")))
         .or_else(|| candidates(&|h| h.contains("部门")))

@@ -213,9 +213,12 @@ struct Evaluator<'a> {
     /// The points each term contributes to a score, under `score.term`.
     parts: std::cell::RefCell<HashMap<String, Computed>>,
     /// How values were computed, by definition and key, when asked.
-    explain: Option<std::cell::RefCell<HashMap<(String, Option<Key>), String>>>,
+    explain: Option<std::cell::RefCell<Explanations>>,
     errors: Vec<EvalError>,
 }
+
+/// How each value was computed, by definition name and key.
+type Explanations = HashMap<(String, Option<Key>), String>;
 
 type R<T> = Result<T, EvalError>;
 

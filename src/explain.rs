@@ -10,17 +10,40 @@ use std::path::Path;
 use std::str::FromStr;
 
 /// Explains the values of `unit` (all definitions, or only `metric`).
-pub fn command(policy: &Path, data: &Path, month: &str, unit: &str, metric: Option<&str>) -> Outcome {
-    let fail = |code: u8, text: String| Outcome { stdout: String::new(), stderr: text, code };
+pub fn command(
+    policy: &Path,
+    data: &Path,
+    month: &str,
+    unit: &str,
+    metric: Option<&str>,
+) -> Outcome {
+    let fail = |code: u8, text: String| Outcome {
+        stdout: String::new(),
+        stderr: text,
+        code,
+    };
     let text = match std::fs::read_to_string(policy) {
         Ok(t) => t,
-        Err(e) => return fail(2, format!("error: cannot read `{}`: {e}\n", policy.display())),
+        Err(e) => {
+            return fail(
+                2,
+                format!("error: cannot read `{}`: {e}\n", policy.display()),
+            )
+        }
     };
     let Some(month) = crate::Month::parse(month) else {
-        return fail(2, format!("error: `{month}` is not a month: write `YYYY-MM`, e.g. `2023-03`\n"));
+        return fail(
+            2,
+            format!("error: `{month}` is not a month: write `YYYY-MM`, e.g. `2023-03`\n"),
+        );
     };
     let file = SourceFile::new(policy.display().to_string(), text);
-    let render = |problems: Vec<crate::Problem>| problems.into_iter().map(|p| crate::render_diagnostic(&file, p, false)).collect::<String>();
+    let render = |problems: Vec<crate::Problem>| {
+        problems
+            .into_iter()
+            .map(|p| crate::render_diagnostic(&file, p, false))
+            .collect::<String>()
+    };
     let checked = match crate::compile(&file) {
         Ok(c) => c,
         Err(p) => return fail(1, render(p)),
@@ -30,36 +53,67 @@ pub fn command(policy: &Path, data: &Path, month: &str, unit: &str, metric: Opti
         Err(p) => return fail(1, render(p)),
     };
     match explain(&file, &checked, &model, unit, metric) {
-        Ok(stdout) => Outcome { stdout, stderr: String::new(), code: 0 },
+        Ok(stdout) => Outcome {
+            stdout,
+            stderr: String::new(),
+            code: 0,
+        },
         Err(message) => fail(2, format!("error: {message}\n")),
     }
 }
 
 /// The explanation of a unit's values as text.
-pub fn explain(file: &SourceFile, checked: &Checked, model: &ReportModel, unit: &str, metric: Option<&str>) -> Result<String, String> {
+pub fn explain(
+    file: &SourceFile,
+    checked: &Checked,
+    model: &ReportModel,
+    unit: &str,
+    metric: Option<&str>,
+) -> Result<String, String> {
     let env = &checked.env;
-    let canonical = match env.unit_lookup.get(unit).and_then(|i| env.units.get(*i as usize)) {
+    let canonical = match env
+        .unit_lookup
+        .get(unit)
+        .and_then(|i| env.units.get(*i as usize))
+    {
         Some(u) => u.name.clone(),
         None => {
             let names: Vec<&str> = env.units.iter().map(|u| u.name.as_str()).collect();
-            return Err(format!("`{unit}` is not a unit of the policy: {}", crate::check::did_you_mean(unit, names)));
+            return Err(format!(
+                "`{unit}` is not a unit of the policy: {}",
+                crate::check::did_you_mean(unit, names)
+            ));
         }
     };
     if let Some(m) = metric {
         if !model.values.iter().any(|d| d.name == m) {
             let names: Vec<&str> = model.values.iter().map(|d| d.name.as_str()).collect();
-            return Err(format!("`{m}` is not a value of the policy: {}", crate::check::did_you_mean(m, names)));
+            return Err(format!(
+                "`{m}` is not a value of the policy: {}",
+                crate::check::did_you_mean(m, names)
+            ));
         }
     }
-    let mut out = format!("{canonical}（{}，{}）\n\n", model.month, rounding_words(checked));
+    let mut out = format!(
+        "{canonical}（{}，{}）\n\n",
+        model.month,
+        rounding_words(checked)
+    );
     for def in &model.values {
-        if def.per.as_deref() != Some("unit") || metric.is_some_and(|m| m != def.name && !def.name.starts_with(&format!("{m}."))) {
+        if def.per.as_deref() != Some("unit")
+            || metric.is_some_and(|m| m != def.name && !def.name.starts_with(&format!("{m}.")))
+        {
             continue;
         }
-        let exact = def.values.iter().find(|(k, _)| *k == canonical).and_then(|(_, v)| v.clone());
+        let exact = def
+            .values
+            .iter()
+            .find(|(k, _)| *k == canonical)
+            .and_then(|(_, v)| v.clone());
         let base_name = def.name.split('.').next().unwrap_or(&def.name);
         let ty = env.defs.get(base_name).and_then(|d| d.ty.as_ref());
-        let percent = def.kind != "score term" && ty.is_some_and(|t| t.base == crate::types::Base::Percent);
+        let percent =
+            def.kind != "score term" && ty.is_some_and(|t| t.base == crate::types::Base::Percent);
         let shown = match exact.as_deref().map(Decimal::from_str) {
             Some(Ok(d)) if percent => number::display_percent(d, env.decimals, env.rounding),
             Some(Ok(d)) => number::display(d, env.decimals, env.rounding),
@@ -72,9 +126,19 @@ pub fn explain(file: &SourceFile, checked: &Checked, model: &ReportModel, unit: 
             }
         }
         out.push('\n');
-        if let Some(def_span) = env.defs.get(base_name).and_then(|d| definition_span(checked, &d.kind)) {
+        if let Some(def_span) = env
+            .defs
+            .get(base_name)
+            .and_then(|d| definition_span(checked, &d.kind))
+        {
             let (line, _) = file.line_col(def_span.0);
-            let text: String = file.text.get(def_span.0..def_span.1).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+            let text: String = file
+                .text
+                .get(def_span.0..def_span.1)
+                .unwrap_or("")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             out.push_str(&format!("  定义 {}:{line}  {text}\n", file.name));
         }
         if let Some((_, how)) = def.explain.iter().find(|(k, _)| *k == canonical) {

@@ -1,5 +1,8 @@
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 //! The `hotline` command. Only this layer prints.
 
 use clap::Parser;
@@ -23,8 +26,16 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check { files, strict, format } => check(&files, strict, format),
-        Command::Fmt { files, check, write } => {
+        Command::Check {
+            files,
+            strict,
+            format,
+        } => check(&files, strict, format),
+        Command::Fmt {
+            files,
+            check,
+            write,
+        } => {
             let mode = if check {
                 FmtMode::Check
             } else if write {
@@ -64,7 +75,13 @@ fn main() -> ExitCode {
             month,
             unit,
             metric,
-        } => emit(hotline::explain::command(&policy, &data, &month, &unit, metric.as_deref())),
+        } => emit(hotline::explain::command(
+            &policy,
+            &data,
+            &month,
+            &unit,
+            metric.as_deref(),
+        )),
         Command::Test { paths } => emit(hotline::policytest::command(&paths)),
         Command::Init { from, out } => emit(hotline::init::command(&from, out.as_deref())),
         Command::Render {
@@ -97,7 +114,11 @@ fn read_policy(path: &Path) -> Result<SourceFile, ExitCode> {
 fn print_problems(file: &SourceFile, problems: Vec<Problem>) {
     let mut out = String::new();
     for problem in problems {
-        out.push_str(&hotline::render_diagnostic(file, problem, std::io::IsTerminal::is_terminal(&std::io::stderr())));
+        out.push_str(&hotline::render_diagnostic(
+            file,
+            problem,
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        ));
     }
     eprint!("{out}");
 }
@@ -114,17 +135,25 @@ fn check(files: &[std::path::PathBuf], strict: bool, format: DiagnosticFormat) -
             Ok(checked) => checked.warnings.into_iter().map(Problem::Check).collect(),
             Err(problems) => problems,
         };
-        let errors = problems.iter().filter(|p| strict || !p.is_warning()).count();
+        let errors = problems
+            .iter()
+            .filter(|p| strict || !p.is_warning())
+            .count();
         let warnings = problems.len() - errors;
         failed |= errors > 0;
         match format {
             DiagnosticFormat::Human => {
                 print_problems(&file, problems);
-                let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+                let plural =
+                    |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
                 match (errors, warnings) {
                     (0, 0) => eprintln!("{}: ok", path.display()),
                     (0, w) => eprintln!("{}: ok, {}", path.display(), plural(w, "warning")),
-                    (e, _) if strict => eprintln!("{}: {} (warnings count as errors with --strict)", path.display(), plural(e, "error")),
+                    (e, _) if strict => eprintln!(
+                        "{}: {} (warnings count as errors with --strict)",
+                        path.display(),
+                        plural(e, "error")
+                    ),
                     (e, _) => eprintln!("{}: {}", path.display(), plural(e, "error")),
                 }
             }
@@ -140,7 +169,11 @@ fn check(files: &[std::path::PathBuf], strict: bool, format: DiagnosticFormat) -
             DiagnosticFormat::Github => {
                 for problem in &problems {
                     let line = hotline::github_annotation(&file, problem);
-                    let line = if strict { line.replacen("::warning ", "::error ", 1) } else { line };
+                    let line = if strict {
+                        line.replacen("::warning ", "::error ", 1)
+                    } else {
+                        line
+                    };
                     println!("{line}");
                 }
             }
@@ -157,7 +190,13 @@ fn check(files: &[std::path::PathBuf], strict: bool, format: DiagnosticFormat) -
     }
 }
 
-fn render(policy: &Path, data: &Path, month: &str, format: OutputFormat, output: Option<&Path>) -> ExitCode {
+fn render(
+    policy: &Path,
+    data: &Path,
+    month: &str,
+    format: OutputFormat,
+    output: Option<&Path>,
+) -> ExitCode {
     let file = match read_policy(policy) {
         Ok(f) => f,
         Err(code) => return code,
@@ -173,7 +212,12 @@ fn render(policy: &Path, data: &Path, month: &str, format: OutputFormat, output:
             return ExitCode::from(1);
         }
     };
-    let problems = checked.warnings.iter().cloned().map(Problem::Check).collect();
+    let problems = checked
+        .warnings
+        .iter()
+        .cloned()
+        .map(Problem::Check)
+        .collect();
     print_problems(&file, problems);
     let model = match hotline::evaluate(&checked, data, month) {
         Ok(m) => m,
@@ -183,7 +227,11 @@ fn render(policy: &Path, data: &Path, month: &str, format: OutputFormat, output:
         }
     };
     for source in &model.sources {
-        if let Some(encoding) = source.encoding.as_deref().filter(|e| e.ends_with("(detected)")) {
+        if let Some(encoding) = source
+            .encoding
+            .as_deref()
+            .filter(|e| e.ends_with("(detected)"))
+        {
             eprintln!("note: `{}` read as {encoding}", source.file);
         }
     }
@@ -192,7 +240,8 @@ fn render(policy: &Path, data: &Path, month: &str, format: OutputFormat, output:
         OutputFormat::Json => hotline::render::json(&model),
         OutputFormat::Html => hotline::render::html(&model),
         OutputFormat::Terminal => {
-            let on_terminal = output.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
+            let on_terminal =
+                output.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
             hotline::render::terminal(&model, if on_terminal { None } else { Some(120) })
         }
     };

@@ -61,6 +61,9 @@ mod tests {
         assert_eq!(display(d("100.000"), 2, Rounding::HalfUp), "100");
         assert_eq!(display(d("4.70"), 2, Rounding::HalfUp), "4.7");
         assert_eq!(display(d("-0.001"), 2, Rounding::HalfUp), "0");
-        assert_eq!(display_percent(d("92.23300970873786"), 2, Rounding::HalfUp), "92.23%");
+        assert_eq!(
+            display_percent(d("92.23300970873786"), 2, Rounding::HalfUp),
+            "92.23%"
+        );
     }
 }

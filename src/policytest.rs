@@ -78,24 +78,38 @@ pub struct TestRun {
 
 /// Runs the tests of every policy under `paths`.
 pub fn command(paths: &[PathBuf]) -> Outcome {
-    let roots: Vec<PathBuf> = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
+    let roots: Vec<PathBuf> = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
     let mut files = Vec::new();
     for root in &roots {
         if let Err(e) = collect(root, &mut files) {
-            return Outcome { stdout: String::new(), stderr: format!("error: cannot read `{}`: {e}\n", root.display()), code: 2 };
+            return Outcome {
+                stdout: String::new(),
+                stderr: format!("error: cannot read `{}`: {e}\n", root.display()),
+                code: 2,
+            };
         }
     }
     files.sort();
     let mut out = Outcome::default();
     let (mut passed, mut failed) = (0usize, 0usize);
-    for policy in files.iter().filter(|f| !f.to_string_lossy().ends_with(".test.policy")) {
+    for policy in files
+        .iter()
+        .filter(|f| !f.to_string_lossy().ends_with(".test.policy"))
+    {
         let sibling = policy.with_extension("test.policy");
         let tests_path = sibling.exists().then_some(sibling);
         let run = match run_file(policy, tests_path.as_deref()) {
             Ok(run) => run,
             // A policy that does not compile fails its tests; one without tests is `check`'s.
             Err(text) if tests_path.is_some() || declares_tests(policy) => {
-                out.stdout.push_str(&format!("{}\n  FAILED  (the policy does not compile)\n", policy.display()));
+                out.stdout.push_str(&format!(
+                    "{}\n  FAILED  (the policy does not compile)\n",
+                    policy.display()
+                ));
                 out.stderr.push_str(&text);
                 failed += 1;
                 continue;
@@ -114,19 +128,24 @@ pub fn command(paths: &[PathBuf]) -> Outcome {
             out.stderr.push_str(diagnostic);
         }
         if !run.unexercised.is_empty() {
-            out.stdout.push_str(&format!("  not exercised by any test: {}\n", run.unexercised.join("、")));
+            out.stdout.push_str(&format!(
+                "  not exercised by any test: {}\n",
+                run.unexercised.join("、")
+            ));
         }
         passed += run.passed.len();
         failed += run.failed.len();
     }
-    out.stdout.push_str(&format!("{passed} passed, {failed} failed\n"));
+    out.stdout
+        .push_str(&format!("{passed} passed, {failed} failed\n"));
     out.code = u8::from(failed > 0);
     out
 }
 
 /// Whether a policy file declares tests, by a look at its lines.
 fn declares_tests(path: &Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|t| t.lines().any(|l| l.trim_start().starts_with("test \"")))
+    std::fs::read_to_string(path)
+        .is_ok_and(|t| t.lines().any(|l| l.trim_start().starts_with("test \"")))
 }
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -136,7 +155,10 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     }
     for entry in std::fs::read_dir(path)? {
         let p = entry?.path();
-        let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         if p.is_dir() {
             if !name.starts_with('.') && name != "target" {
                 collect(&p, out)?;
@@ -150,7 +172,10 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// Runs the tests of `policy` (and of `tests`, a `.test.policy` file next to it).
 pub fn run_file(policy: &Path, tests: Option<&Path>) -> Result<TestRun, String> {
-    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("error: cannot read `{}`: {e}\n", p.display()));
+    let read = |p: &Path| {
+        std::fs::read_to_string(p)
+            .map_err(|e| format!("error: cannot read `{}`: {e}\n", p.display()))
+    };
     let mut text = read(policy)?;
     let mut name = policy.display().to_string();
     let mut tests_file = None;
@@ -166,7 +191,10 @@ pub fn run_file(policy: &Path, tests: Option<&Path>) -> Result<TestRun, String> 
     let checked = match crate::compile(&file) {
         Ok(c) => c,
         Err(problems) => {
-            let rendered: String = problems.into_iter().map(|p| crate::render_diagnostic(&file, p, false)).collect();
+            let rendered: String = problems
+                .into_iter()
+                .map(|p| crate::render_diagnostic(&file, p, false))
+                .collect();
             return Err(rendered);
         }
     };
@@ -188,15 +216,24 @@ pub fn run(checked: &Checked, file: &SourceFile) -> TestRun {
             Ok(failures) if failures.is_empty() => result.passed.push(test.name.value.clone()),
             Ok(failures) => result.pending.push((test.name.value.clone(), failures)),
             Err(problems) => {
-                let text = problems.into_iter().map(|p| crate::render_diagnostic(file, p, false)).collect();
+                let text = problems
+                    .into_iter()
+                    .map(|p| crate::render_diagnostic(file, p, false))
+                    .collect();
                 result.failed.push((test.name.value.clone(), text));
             }
         }
     }
     for name in &checked.env.order {
         let kind = checked.env.defs.get(name).map(|d| &d.kind);
-        if matches!(kind, Some(crate::check::DefKind::Metric(_) | crate::check::DefKind::Score(_) | crate::check::DefKind::Bands(_)))
-            && !exercised.contains(name)
+        if matches!(
+            kind,
+            Some(
+                crate::check::DefKind::Metric(_)
+                    | crate::check::DefKind::Score(_)
+                    | crate::check::DefKind::Bands(_)
+            )
+        ) && !exercised.contains(name)
         {
             result.unexercised.push(name.clone());
         }
@@ -214,7 +251,8 @@ impl TestRun {
             for mut failure in failures {
                 match (&self.remap, &self.file) {
                     (Some((offset, test_file)), _) if failure.span.start >= *offset => {
-                        failure.span = Span::new(failure.span.start - offset, failure.span.end - offset);
+                        failure.span =
+                            Span::new(failure.span.start - offset, failure.span.end - offset);
                         text.push_str(&render(test_file, failure));
                     }
                     (_, Some(file)) => text.push_str(&render(file, failure)),
@@ -229,15 +267,27 @@ impl TestRun {
 
 fn render(file: &SourceFile, failure: TestFailure) -> String {
     use miette::{GraphicalReportHandler, GraphicalTheme};
-    let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
+    let handler =
+        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
     let mut out = String::new();
     let report = miette::Report::new(failure).with_source_code(file.clone());
     let _ = handler.render_report(&mut out, report.as_ref());
     out
 }
 
-fn run_test(checked: &Checked, test: &PolicyTest, exercised: &mut BTreeSet<String>) -> Result<Vec<TestFailure>, Vec<Problem>> {
-    let month = test.month.as_ref().and_then(|m| Month::parse(&m.value)).unwrap_or(Month { year: 2023, month: 1 });
+fn run_test(
+    checked: &Checked,
+    test: &PolicyTest,
+    exercised: &mut BTreeSet<String>,
+) -> Result<Vec<TestFailure>, Vec<Problem>> {
+    let month = test
+        .month
+        .as_ref()
+        .and_then(|m| Month::parse(&m.value))
+        .unwrap_or(Month {
+            year: 2023,
+            month: 1,
+        });
     let mut tables = Vec::new();
     let mut problems = Vec::new();
     for source in &checked.env.sources {
@@ -260,7 +310,15 @@ fn run_test(checked: &Checked, test: &PolicyTest, exercised: &mut BTreeSet<Strin
         exercised.insert(target.name.clone());
         let actual = read_value(checked, &model, &target);
         let written: Vec<&str> = expect.target.iter().map(|i| i.name.as_str()).collect();
-        if let Some(failure) = compare(checked, &test.name.value, &written.join("."), expect.op, &expect.expected, actual, expect.span) {
+        if let Some(failure) = compare(
+            checked,
+            &test.name.value,
+            &written.join("."),
+            expect.op,
+            &expect.expected,
+            actual,
+            expect.span,
+        ) {
             failures.push(failure);
         }
     }
@@ -282,12 +340,20 @@ fn resolve(checked: &Checked, target: &[crate::ast::Ident]) -> ExpectTarget {
             name: name.to_string(),
             part: rest.first().map(|p| p.to_string()),
         },
-        _ => ExpectTarget { key: None, name: names.first().map(|n| n.to_string()).unwrap_or_default(), part: None },
+        _ => ExpectTarget {
+            key: None,
+            name: names.first().map(|n| n.to_string()).unwrap_or_default(),
+            part: None,
+        },
     }
 }
 
 /// The exact value an expectation reads, as text (empty when there is none).
-fn read_value(checked: &Checked, model: &crate::report::ReportModel, target: &ExpectTarget) -> Option<String> {
+fn read_value(
+    checked: &Checked,
+    model: &crate::report::ReportModel,
+    target: &ExpectTarget,
+) -> Option<String> {
     let name = match &target.part {
         Some(part) => format!("{}.{}", target.name, part),
         None => target.name.clone(),
@@ -302,7 +368,10 @@ fn read_value(checked: &Checked, model: &crate::report::ReportModel, target: &Ex
                 .get(key)
                 .and_then(|i| checked.env.units.get(*i as usize))
                 .map_or(key.as_str(), |u| u.name.as_str());
-            def.values.iter().find(|(k, _)| k == canonical).and_then(|(_, v)| v.clone())
+            def.values
+                .iter()
+                .find(|(k, _)| k == canonical)
+                .and_then(|(_, v)| v.clone())
         }
     }
 }
@@ -339,10 +408,18 @@ fn compare(
     match expected_number {
         Some(want) => {
             let Some(actual_text) = actual else {
-                return Some(fail(format!("{want}{suffix}"), "no value".into(), "the value is empty for this data".into()));
+                return Some(fail(
+                    format!("{want}{suffix}"),
+                    "no value".into(),
+                    "the value is empty for this data".into(),
+                ));
             };
             let Ok(exact) = Decimal::from_str(&actual_text) else {
-                return Some(fail(format!("{want}{suffix}"), format!("`{actual_text}`"), "the value is not a number".into()));
+                return Some(fail(
+                    format!("{want}{suffix}"),
+                    format!("`{actual_text}`"),
+                    "the value is not a number".into(),
+                ));
             };
             let shown = number::round(exact, want.scale(), checked.env.rounding);
             let holds = match op {
@@ -357,7 +434,11 @@ fn compare(
                 fail(
                     format!("{want}{suffix}"),
                     format!("{shown}{suffix}"),
-                    format!("the exact value is {}{suffix}, compared at {} decimals", exact.normalize(), want.scale()),
+                    format!(
+                        "the exact value is {}{suffix}, compared at {} decimals",
+                        exact.normalize(),
+                        want.scale()
+                    ),
                 )
             })
         }
@@ -365,33 +446,74 @@ fn compare(
             let want = match &expected.kind {
                 ExprKind::Str(s) => s.clone(),
                 ExprKind::Bool(b) => if *b { "是" } else { "否" }.to_string(),
-                _ => return Some(fail("a literal".into(), "—".into(), "expect a number, a percentage or a text".into())),
+                _ => {
+                    return Some(fail(
+                        "a literal".into(),
+                        "—".into(),
+                        "expect a number, a percentage or a text".into(),
+                    ))
+                }
             };
             let found = actual.unwrap_or_else(|| "no value".into());
             let holds = match op {
                 BinaryOp::Ne => found != want,
                 _ => found == want,
             };
-            (!holds).then(|| fail(format!("`{want}`"), format!("`{found}`"), "texts are compared exactly".into()))
+            (!holds).then(|| {
+                fail(
+                    format!("`{want}`"),
+                    format!("`{found}`"),
+                    "texts are compared exactly".into(),
+                )
+            })
         }
     }
 }
 
 /// A source's table from inline CSV: the columns it gives, empty ones for the rest.
-fn inline_table(env: &crate::check::Env, source: &crate::check::SourceDef, csv: &str) -> Result<Table, data::LoadError> {
+fn inline_table(
+    env: &crate::check::Env,
+    source: &crate::check::SourceDef,
+    csv: &str,
+) -> Result<Table, data::LoadError> {
     static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("hotline-test-{}-{n}", std::process::id()));
     let path = dir.join(format!("{}.csv", source.name));
-    let io = |e: std::io::Error| data::LoadError::Io { path: path.clone(), source: e };
+    let io = |e: std::io::Error| data::LoadError::Io {
+        path: path.clone(),
+        source: e,
+    };
     std::fs::create_dir_all(&dir).map_err(io)?;
     std::fs::write(&path, expand(csv).as_bytes()).map_err(io)?;
-    let header: Vec<String> = csv.trim().lines().next().unwrap_or("").split(',').map(|h| h.trim().to_string()).collect();
-    let given: Vec<usize> = (0..source.columns.len())
-        .filter(|i| source.columns.get(*i).is_some_and(|c| header.contains(&c.header)))
+    let header: Vec<String> = csv
+        .trim()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split(',')
+        .map(|h| h.trim().to_string())
         .collect();
-    let specs: Vec<data::ColumnSpec> = given.iter().filter_map(|i| source.columns.get(*i).cloned()).collect();
-    let result = data::load_table(&path, &data::FileFormat::Csv { encoding: Some(data::Encoding::Utf8) }, &specs, env);
+    let given: Vec<usize> = (0..source.columns.len())
+        .filter(|i| {
+            source
+                .columns
+                .get(*i)
+                .is_some_and(|c| header.contains(&c.header))
+        })
+        .collect();
+    let specs: Vec<data::ColumnSpec> = given
+        .iter()
+        .filter_map(|i| source.columns.get(*i).cloned())
+        .collect();
+    let result = data::load_table(
+        &path,
+        &data::FileFormat::Csv {
+            encoding: Some(data::Encoding::Utf8),
+        },
+        &specs,
+        env,
+    );
     let _ = std::fs::remove_dir_all(&dir);
     let loaded = result?;
     let rows = loaded.len();
@@ -439,15 +561,24 @@ fn empty_table(source: &crate::check::SourceDef, rows: usize, lines: Vec<u64>) -
         .columns
         .iter()
         .map(|c| match c.ty {
-            data::ColumnType::Text if !c.nullable => ColumnData::Text(vec![Some(Box::from(PLACEHOLDER)); rows]),
+            data::ColumnType::Text if !c.nullable => {
+                ColumnData::Text(vec![Some(Box::from(PLACEHOLDER)); rows])
+            }
             data::ColumnType::Text => ColumnData::Text(vec![None; rows]),
             data::ColumnType::Integer => ColumnData::Integer(vec![None; rows]),
-            data::ColumnType::Decimal | data::ColumnType::Percent => ColumnData::Decimal(vec![None; rows]),
+            data::ColumnType::Decimal | data::ColumnType::Percent => {
+                ColumnData::Decimal(vec![None; rows])
+            }
             data::ColumnType::Bool { .. } => ColumnData::Bool(vec![None; rows]),
             data::ColumnType::DateTime { .. } => ColumnData::DateTime(vec![None; rows]),
             data::ColumnType::Enum { .. } => ColumnData::Enum(vec![None; rows]),
             data::ColumnType::Unit => ColumnData::Unit(vec![None; rows]),
         })
         .collect();
-    Table { path: PathBuf::from(format!("<test data for {}>", source.name)), columns, lines, encoding: None }
+    Table {
+        path: PathBuf::from(format!("<test data for {}>", source.name)),
+        columns,
+        lines,
+        encoding: None,
+    }
 }

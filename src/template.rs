@@ -93,11 +93,19 @@ impl Object for Keyed {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let key = key.as_str()?;
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.entries.iter().map(|(k, _)| Value::from(k.as_str())).collect())
+        Enumerator::Values(
+            self.entries
+                .iter()
+                .map(|(k, _)| Value::from(k.as_str()))
+                .collect(),
+        )
     }
 }
 
@@ -139,8 +147,15 @@ fn pairs(list: &Value, metric: &Value) -> Result<Vec<(String, Option<Num>)>, Err
         .ok_or_else(|| invalid("expected a metric with a value per unit or key"))?;
     let mut out = Vec::new();
     for key in list.try_iter()? {
-        let name = key.as_str().map(str::to_string).unwrap_or_else(|| key.to_string());
-        let value = keyed.entries.iter().find(|(k, _)| *k == name).and_then(|(_, v)| num(v));
+        let name = key
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| key.to_string());
+        let value = keyed
+            .entries
+            .iter()
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| num(v));
         out.push((name, value));
     }
     Ok(out)
@@ -159,7 +174,12 @@ fn cn(items: Value) -> Result<String, Error> {
     Ok(parts.join("、"))
 }
 
-fn shown_equals(list: &Value, metric: &Value, target: Decimal, equal: bool) -> Result<Value, Error> {
+fn shown_equals(
+    list: &Value,
+    metric: &Value,
+    target: Decimal,
+    equal: bool,
+) -> Result<Value, Error> {
     let picked = pairs(list, metric)?
         .into_iter()
         .filter(|(_, v)| v.as_ref().is_some_and(|n| (n.shown() == target) == equal))
@@ -256,8 +276,15 @@ fn change(current: Value, previous: Value, kwargs: Kwargs) -> Result<String, Err
     if delta.is_zero() {
         return Ok("持平".to_string());
     }
-    let word = if delta > Decimal::ZERO { "增加" } else { "减少" };
-    let amount = Num { exact: delta.abs(), ..now.clone() };
+    let word = if delta > Decimal::ZERO {
+        "增加"
+    } else {
+        "减少"
+    };
+    let amount = Num {
+        exact: delta.abs(),
+        ..now.clone()
+    };
     if before.exact.is_zero() {
         return Ok(format!("{word} {} {unit}", amount.text()));
     }
@@ -268,5 +295,9 @@ fn change(current: Value, previous: Value, kwargs: Kwargs) -> Result<String, Err
         kind: NumKind::Percent,
         ..now
     };
-    Ok(format!("{word} {} {unit}，{word} {}", amount.text(), pct.text()))
+    Ok(format!(
+        "{word} {} {unit}，{word} {}",
+        amount.text(),
+        pct.text()
+    ))
 }

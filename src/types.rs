@@ -101,7 +101,10 @@ impl Ty {
 
     /// Whether values are numbers of some kind.
     pub fn is_numeric(&self) -> bool {
-        matches!(self.base, Base::Int | Base::Number | Base::Percent | Base::Error)
+        matches!(
+            self.base,
+            Base::Int | Base::Number | Base::Percent | Base::Error
+        )
     }
 }
 

@@ -48,18 +48,42 @@ fn check_reports_every_error_and_exits_1() {
 fn bad_usage_exits_2() {
     assert_eq!(hotline(&["check"]).status.code(), Some(2));
     assert_eq!(hotline(&["frobnicate"]).status.code(), Some(2));
-    assert_eq!(hotline(&["check", "no/such/file.policy"]).status.code(), Some(2));
-    let out = hotline(&["render", "policies/dong-e-monthly.policy", "--data", "tests/data/dong-e", "--month", "March"]);
+    assert_eq!(
+        hotline(&["check", "no/such/file.policy"]).status.code(),
+        Some(2)
+    );
+    let out = hotline(&[
+        "render",
+        "policies/dong-e-monthly.policy",
+        "--data",
+        "tests/data/dong-e",
+        "--month",
+        "March",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn render_writes_markdown_to_stdout() {
-    let out = hotline(&["render", "policies/dong-e-monthly.policy", "--data", "tests/data/dong-e", "--month", "2023-03"]);
+    let out = hotline(&[
+        "render",
+        "policies/dong-e-monthly.policy",
+        "--data",
+        "tests/data/dong-e",
+        "--month",
+        "2023-03",
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("### 附表 1"));
-    assert!(stdout.contains("| 姚寨镇 | 103 | 100% | 5 | 92.23% | 4.61 | 100% | 40 | 100% | 50 | 0 | 99.61 |"));
+    assert!(stdout.contains(
+        "| 姚寨镇 | 103 | 100% | 5 | 92.23% | 4.61 | 100% | 40 | 100% | 50 | 0 | 99.61 |"
+    ));
 }
 
 #[test]
@@ -78,14 +102,34 @@ fn render_json_to_a_file_keeps_exact_decimals() {
         "-o",
         file.to_str().expect("path"),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty());
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
     let values = json["values"].as_array().expect("values");
-    let on_time = values.iter().find(|v| v["name"] == "按时办理率").expect("按时办理率");
+    let on_time = values
+        .iter()
+        .find(|v| v["name"] == "按时办理率")
+        .expect("按时办理率");
     // 姚寨镇: 95 of 103 on time, exactly.
-    let yaozhai = on_time["values"].as_array().expect("per unit").iter().find(|p| p[0] == "姚寨镇").expect("姚寨镇");
-    assert!(yaozhai[1].as_str().expect("string").starts_with("92.233009708737864077669902"), "{yaozhai}");
+    let yaozhai = on_time["values"]
+        .as_array()
+        .expect("per unit")
+        .iter()
+        .find(|p| p[0] == "姚寨镇")
+        .expect("姚寨镇");
+    assert!(
+        yaozhai[1]
+            .as_str()
+            .expect("string")
+            .starts_with("92.233009708737864077669902"),
+        "{yaozhai}"
+    );
 }
 
 #[test]
@@ -106,7 +150,10 @@ fn render_of_a_missing_month_fails_without_touching_the_output() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("no data for 2031-01"), "{stderr}");
-    assert_eq!(std::fs::read_to_string(&file).expect("read"), "last good report");
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("read"),
+        "last good report"
+    );
     let _ = Path::new(&file);
 }
 
@@ -118,7 +165,12 @@ fn check_strict_turns_warnings_into_errors() {
         .expect("write");
     let p = path.to_str().expect("path");
     let lenient = hotline(&["check", p]);
-    assert_eq!(lenient.status.code(), Some(0), "{}", String::from_utf8_lossy(&lenient.stderr));
+    assert_eq!(
+        lenient.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&lenient.stderr)
+    );
     let stderr = String::from_utf8_lossy(&lenient.stderr);
     assert!(stderr.contains("hotline::check::tie_break"), "{stderr}");
     assert!(stderr.contains("hotline::check::unused"), "{stderr}");
@@ -143,7 +195,9 @@ fn check_formats_for_tools_and_github() {
     let github = hotline(&["check", "--format", "github", p]);
     let stdout = String::from_utf8_lossy(&github.stdout);
     assert!(
-        stdout.lines().any(|l| l.starts_with("::error file=") && l.contains(",line=2,col=26,") && l.contains("::`派遣` is not a label")),
+        stdout.lines().any(|l| l.starts_with("::error file=")
+            && l.contains(",line=2,col=26,")
+            && l.contains("::`派遣` is not a label")),
         "{stdout}"
     );
 }
@@ -163,18 +217,57 @@ fn explain_shows_definition_inputs_and_exact_value() {
         "按时办理率",
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("按时办理率 = 94.85%（精确值 94.845360824742268041237113"), "{stdout}");
-    assert!(stdout.contains("policies/dong-e-monthly.policy:70"), "{stdout}");
-    assert!(stdout.contains("92 / 97 行`派单`满足 `办结时间 <= 办理时限`"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("按时办理率 = 94.85%（精确值 94.845360824742268041237113"),
+        "{stdout}"
+    );
+    let policy = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/dong-e-monthly.policy"),
+    )
+    .expect("policy");
+    let line = policy
+        .lines()
+        .position(|l| l.starts_with("metric 按时办理率"))
+        .expect("definition")
+        + 1;
+    assert!(
+        stdout.contains(&format!("policies/dong-e-monthly.policy:{line} ")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("92 / 97 行`派单`满足 `办结时间 <= 办理时限`"),
+        "{stdout}"
+    );
     let alias = hotline(&[
-        "explain", "policies/dong-e-monthly.policy", "--data", "tests/data/dong-e", "--month", "2023-03", "--unit", "新城办事处", "--metric", "总得分",
+        "explain",
+        "policies/dong-e-monthly.policy",
+        "--data",
+        "tests/data/dong-e",
+        "--month",
+        "2023-03",
+        "--unit",
+        "新城办事处",
+        "--metric",
+        "总得分",
     ]);
     let stdout = String::from_utf8_lossy(&alias.stdout);
     assert!(stdout.starts_with("新城街道"), "{stdout}");
     assert!(stdout.contains("总得分 = 98.81"), "{stdout}");
     let unknown = hotline(&[
-        "explain", "policies/dong-e-monthly.policy", "--data", "tests/data/dong-e", "--month", "2023-03", "--unit", "姜楼",
+        "explain",
+        "policies/dong-e-monthly.policy",
+        "--data",
+        "tests/data/dong-e",
+        "--month",
+        "2023-03",
+        "--unit",
+        "姜楼",
     ]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("did you mean `姜楼镇`?"));

@@ -28,7 +28,11 @@ fn run(policy: &str, rounding: &str, dir: &std::path::Path) -> Result<ReportMode
     let text = HEAD.replace("ROUNDING", rounding) + policy;
     let file = SourceFile::new("t.policy", text);
     let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"));
-    hotline::evaluate(&checked, dir, hotline::Month::parse("2023-03").expect("month"))
+    hotline::evaluate(
+        &checked,
+        dir,
+        hotline::Month::parse("2023-03").expect("month"),
+    )
 }
 
 fn cells(model: &ReportModel, table: &str) -> Vec<Vec<String>> {
@@ -36,9 +40,12 @@ fn cells(model: &ReportModel, table: &str) -> Vec<Vec<String>> {
         .sections
         .iter()
         .find_map(|s| match s {
-            SectionModel::Table(t) if t.name == table => {
-                Some(t.rows.iter().map(|r| r.iter().map(|c| c.display.clone()).collect()).collect())
-            }
+            SectionModel::Table(t) if t.name == table => Some(
+                t.rows
+                    .iter()
+                    .map(|r| r.iter().map(|c| c.display.clone()).collect())
+                    .collect(),
+            ),
             _ => None,
         })
         .unwrap_or_default()
@@ -75,11 +82,20 @@ report {
 #[test]
 fn an_exact_midpoint_rounds_half_up_and_half_even_as_declared() {
     // 173 of 200 on time: 86.5%, weighted 5%: exactly 4.325 points.
-    let dir = data("midpoint", &tickets(&[("甲镇", "是", "已解决", 173), ("甲镇", "否", "已解决", 27)]));
+    let dir = data(
+        "midpoint",
+        &tickets(&[("甲镇", "是", "已解决", 173), ("甲镇", "否", "已解决", 27)]),
+    );
     let up = run(SCORE, "half_up", &dir).expect("evaluates");
-    assert_eq!(cells(&up, "t"), vec![vec!["甲镇", "200", "86.5%", "4.33", "100%", "99.33"]]);
+    assert_eq!(
+        cells(&up, "t"),
+        vec![vec!["甲镇", "200", "86.5%", "4.33", "100%", "99.33"]]
+    );
     let even = run(SCORE, "half_even", &dir).expect("evaluates");
-    assert_eq!(cells(&even, "t"), vec![vec!["甲镇", "200", "86.5%", "4.32", "100%", "99.32"]]);
+    assert_eq!(
+        cells(&even, "t"),
+        vec![vec!["甲镇", "200", "86.5%", "4.32", "100%", "99.32"]]
+    );
     // The JSON model keeps the exact value.
     let json = hotline::render::json(&up);
     assert!(json.contains("\"4.325\""), "exact 4.325 in {json}");
@@ -88,7 +104,14 @@ fn an_exact_midpoint_rounds_half_up_and_half_even_as_declared() {
 #[test]
 fn empty_aggregates_take_their_default() {
     // 乙镇 has tickets but no callback answers: 解决率 falls back to 100%.
-    let dir = data("empty", &tickets(&[("甲镇", "是", "未解决", 1), ("甲镇", "是", "基本解决", 1), ("乙镇", "否", "", 2)]));
+    let dir = data(
+        "empty",
+        &tickets(&[
+            ("甲镇", "是", "未解决", 1),
+            ("甲镇", "是", "基本解决", 1),
+            ("乙镇", "否", "", 2),
+        ]),
+    );
     let model = run(SCORE, "half_up", &dir).expect("evaluates");
     assert_eq!(
         cells(&model, "t"),
@@ -129,9 +152,19 @@ report {
   }
 }
 "#;
-    let dir = data("bands", &tickets(&[("甲镇", "是", "", 100), ("乙镇", "是", "", 10), ("丙镇", "是", "", 9)]));
+    let dir = data(
+        "bands",
+        &tickets(&[
+            ("甲镇", "是", "", 100),
+            ("乙镇", "是", "", 10),
+            ("丙镇", "是", "", 9),
+        ]),
+    );
     let model = run(policy, "half_up", &dir).expect("evaluates");
-    assert_eq!(cells(&model, "t"), vec![vec!["甲镇", "大"], vec!["乙镇", "中"], vec!["丙镇", "小"]]);
+    assert_eq!(
+        cells(&model, "t"),
+        vec![vec!["甲镇", "大"], vec!["乙镇", "中"], vec!["丙镇", "小"]]
+    );
 }
 
 #[test]
@@ -149,14 +182,27 @@ report {
 }
 "#;
     // All on time: equal rates; 丙镇 has fewer tickets; 甲镇 and 乙镇 tie on both keys.
-    let dir = data("ties", &tickets(&[("乙镇", "是", "", 2), ("甲镇", "是", "", 2), ("丙镇", "是", "", 1)]));
+    let dir = data(
+        "ties",
+        &tickets(&[
+            ("乙镇", "是", "", 2),
+            ("甲镇", "是", "", 2),
+            ("丙镇", "是", "", 1),
+        ]),
+    );
     let model = run(policy, "half_up", &dir).expect("evaluates");
-    assert_eq!(cells(&model, "t"), vec![vec!["丙镇", "1"], vec!["甲镇", "2"], vec!["乙镇", "3"]]);
+    assert_eq!(
+        cells(&model, "t"),
+        vec![vec!["丙镇", "1"], vec!["甲镇", "2"], vec!["乙镇", "3"]]
+    );
 }
 
 #[test]
 fn rows_with_an_empty_grouping_field_are_an_error_not_dropped() {
-    let dir = data("emptykey", &tickets(&[("甲镇", "是", "", 1), ("", "是", "", 2)]));
+    let dir = data(
+        "emptykey",
+        &tickets(&[("甲镇", "是", "", 1), ("", "是", "", 2)]),
+    );
     let err = run("metric 量 from 工单 by 单位 = count()\nreport { table \"t\" { rows unit column \"n\" = 量 } }", "half_up", &dir)
         .expect_err("must fail");
     let text = format!("{}", err[0]);
@@ -166,7 +212,10 @@ fn rows_with_an_empty_grouping_field_are_an_error_not_dropped() {
 
 #[test]
 fn a_bad_value_names_file_line_column_and_value() {
-    let dir = data("badvalue", "单位,按时,解决\n甲镇,是,已解决\n甲镇,也许,已解决\n丁镇,是,已解决\n");
+    let dir = data(
+        "badvalue",
+        "单位,按时,解决\n甲镇,是,已解决\n甲镇,也许,已解决\n丁镇,是,已解决\n",
+    );
     let errs = run(SCORE, "half_up", &dir).expect_err("must fail");
     let rendered: String = errs
         .into_iter()

@@ -2,11 +2,11 @@
 //! (`tests/golden/dong-e-12345-monthly-2023-03.txt`, copied from the county's report).
 
 use hotline::report::{ReportModel, SectionModel, TableModel};
-#[allow(unused_imports)]
-use std::collections::BTreeSet;
 use hotline::span::SourceFile;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
+#[allow(unused_imports)]
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -19,7 +19,8 @@ fn march() -> ReportModel {
     let file = SourceFile::new("dong-e-monthly.policy", text);
     let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"));
     let month = hotline::Month::parse("2023-03").expect("month");
-    hotline::evaluate(&checked, &root.join("tests/data/dong-e"), month).unwrap_or_else(|p| panic!("{p:?}"))
+    hotline::evaluate(&checked, &root.join("tests/data/dong-e"), month)
+        .unwrap_or_else(|p| panic!("{p:?}"))
 }
 
 fn table<'m>(model: &'m ReportModel, name: &str) -> &'m TableModel {
@@ -35,18 +36,27 @@ fn table<'m>(model: &'m ReportModel, name: &str) -> &'m TableModel {
 
 /// `92.23%` → 92.23, `0.00%` → 0, `-0.2` → -0.2.
 fn figure(text: &str) -> Decimal {
-    Decimal::from_str(text.trim_end_matches('%')).unwrap_or_else(|_| panic!("not a figure: {text}")).normalize()
+    Decimal::from_str(text.trim_end_matches('%'))
+        .unwrap_or_else(|_| panic!("not a figure: {text}"))
+        .normalize()
 }
 
 /// Rows of a seed appendix: the lines after `附表 N：` that start with a unit name and hold numbers.
 fn seed_rows(label: &str) -> Vec<Vec<String>> {
-    let start = SEED.find(&format!("{label}：")).unwrap_or_else(|| panic!("no {label} in seed"));
+    let start = SEED
+        .find(&format!("{label}："))
+        .unwrap_or_else(|| panic!("no {label} in seed"));
     let rest = &SEED[start + label.len()..];
     let end = rest.find("附表").unwrap_or(rest.len());
     rest[..end]
         .lines()
         .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
-        .filter(|cells| cells.len() >= 4 && cells[1..].iter().all(|c| Decimal::from_str(c.trim_end_matches('%')).is_ok()))
+        .filter(|cells| {
+            cells.len() >= 4
+                && cells[1..]
+                    .iter()
+                    .all(|c| Decimal::from_str(c.trim_end_matches('%')).is_ok())
+        })
         .collect()
 }
 
@@ -56,8 +66,18 @@ fn assert_table_equals_seed(model: &ReportModel, label: &str) {
     assert_eq!(
         ours.headers,
         [
-            "单位", "承办量", "响应率", "响应率得分（5）", "按时办理率", "按时办理率得分（5）", "解决率",
-            "解决率得分（40）", "综合满意率", "综合满意率得分（50）", "质效考核得分", "总得分"
+            "单位",
+            "承办量",
+            "响应率",
+            "响应率得分（5）",
+            "按时办理率",
+            "按时办理率得分（5）",
+            "解决率",
+            "解决率得分（40）",
+            "综合满意率",
+            "综合满意率得分（50）",
+            "质效考核得分",
+            "总得分"
         ]
     );
     assert_eq!(ours.rows.len(), seed.len(), "{label}: row count");
@@ -75,7 +95,12 @@ fn assert_table_equals_seed(model: &ReportModel, label: &str) {
                 want
             );
             // Percent columns stay percentages, scores stay plain numbers.
-            assert_eq!(cell.display.ends_with('%'), want.ends_with('%'), "{label} {} column {c}", expected[0]);
+            assert_eq!(
+                cell.display.ends_with('%'),
+                want.ends_with('%'),
+                "{label} {} column {c}",
+                expected[0]
+            );
         }
     }
 }
@@ -87,7 +112,10 @@ fn appendix_tables_equal_the_seed_in_every_figure_and_row_order() {
         assert_table_equals_seed(&model, label);
     }
     // 47 unit rows in all.
-    let rows: usize = ["附表 1", "附表 2-1", "附表 2-2", "附表 2-3"].iter().map(|l| table(&model, l).rows.len()).sum();
+    let rows: usize = ["附表 1", "附表 2-1", "附表 2-2", "附表 2-3"]
+        .iter()
+        .map(|l| table(&model, l).rows.len())
+        .sum();
     assert_eq!(rows, 47);
 }
 
@@ -122,7 +150,11 @@ fn strip_decimal_zeros(text: &str) -> String {
 }
 
 fn value(model: &ReportModel, name: &str) -> String {
-    let def = model.values.iter().find(|d| d.name == name).unwrap_or_else(|| panic!("no value {name}"));
+    let def = model
+        .values
+        .iter()
+        .find(|d| d.name == name)
+        .unwrap_or_else(|| panic!("no value {name}"));
     def.value.clone().unwrap_or_default()
 }
 
@@ -140,7 +172,10 @@ fn headline_figures_equal_the_seed() {
     let model = march();
     let prose = seed_prose();
     let expect = |sentence: String| {
-        assert!(prose.contains(&sentence), "the seed does not say: {sentence}");
+        assert!(
+            prose.contains(&sentence),
+            "the seed does not say: {sentence}"
+        );
     };
     expect(format!(
         "承办单{}件，响应率{}，按时办理率{}，解决率{}，综合满意率{}。",
@@ -150,8 +185,16 @@ fn headline_figures_equal_the_seed() {
         shown(&model, "全县解决率", true),
         shown(&model, "全县综合满意率", true),
     ));
-    expect(format!("镇（街）共承办工单{}件，占总承办量的{}", value(&model, "镇街承办量"), shown(&model, "镇街占比", true)));
-    expect(format!("县直有关单位共承办工单{}件，占总承办量的{}", value(&model, "县直承办量"), shown(&model, "县直占比", true)));
+    expect(format!(
+        "镇（街）共承办工单{}件，占总承办量的{}",
+        value(&model, "镇街承办量"),
+        shown(&model, "镇街占比", true)
+    ));
+    expect(format!(
+        "县直有关单位共承办工单{}件，占总承办量的{}",
+        value(&model, "县直承办量"),
+        shown(&model, "县直占比", true)
+    ));
     expect(format!(
         "市级抽访涉及{}件工单。结果为：满意率{}，解决率{}。其中，涉及问题工单{}件。",
         value(&model, "抽访总数"),
@@ -163,7 +206,10 @@ fn headline_figures_equal_the_seed() {
 
 /// Sentences (split at `。`) of compact text.
 fn sentences(text: &str) -> Vec<String> {
-    text.split('。').map(str::to_string).filter(|s| !s.is_empty()).collect()
+    text.split('。')
+        .map(str::to_string)
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// The numbers of a compact sentence, trailing decimal zeros dropped.
@@ -207,7 +253,8 @@ fn report_prose_says_every_figure_and_unit_of_the_seed_in_the_same_sentence() {
     let start = prose.find("一、总体情况").expect("start");
     let end = prose.find("附表1：").expect("end");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let policy = std::fs::read_to_string(root.join("policies/dong-e-monthly.policy")).expect("policy");
+    let policy =
+        std::fs::read_to_string(root.join("policies/dong-e-monthly.policy")).expect("policy");
     let unit_names: Vec<&str> = policy
         .lines()
         .skip_while(|l| !l.starts_with("units {"))
@@ -219,14 +266,19 @@ fn report_prose_says_every_figure_and_unit_of_the_seed_in_the_same_sentence() {
     let mut checked = 0;
     for sentence in sentences(&prose[start..end]) {
         let figures = numbers(&sentence);
-        let units: Vec<&str> = unit_names.iter().copied().filter(|u| sentence.contains(u)).collect();
+        let units: Vec<&str> = unit_names
+            .iter()
+            .copied()
+            .filter(|u| sentence.contains(u))
+            .collect();
         if figures.is_empty() && units.is_empty() {
             continue;
         }
         let known = KNOWN_DIFFERENCES.iter().any(|k| sentence.contains(k));
         let found = ours.iter().any(|mine| {
             let mine_numbers = numbers(mine);
-            figures.iter().all(|f| mine_numbers.contains(f)) && (known || units.iter().all(|u| mine.contains(u)))
+            figures.iter().all(|f| mine_numbers.contains(f))
+                && (known || units.iter().all(|u| mine.contains(u)))
         });
         assert!(found, "no sentence of the report has every figure {figures:?} and unit {units:?} of the seed's: {sentence}");
         checked += 1;
@@ -246,7 +298,11 @@ fn spot_check_classes_equal_appendix_3() {
             totals = cells[1..].to_vec();
             continue;
         }
-        let name = aliases.get(cells[0].as_str()).copied().unwrap_or(&cells[0]).to_string();
+        let name = aliases
+            .get(cells[0].as_str())
+            .copied()
+            .unwrap_or(&cells[0])
+            .to_string();
         seed.insert(name, cells[1..].to_vec());
     }
     let mut mine: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -261,8 +317,15 @@ fn spot_check_classes_equal_appendix_3() {
     // Known difference: the seed lists ties in an order the rules do not define, and says
     // 新城办事处 / 铜城办事处 where the data's aliases resolve to the current names.
     assert_eq!(mine, seed);
-    assert_eq!(sums.iter().map(|s| s.to_string()).collect::<Vec<_>>(), totals);
+    assert_eq!(
+        sums.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        totals
+    );
     // Rows are ordered by the first class, then the second.
-    let firsts: Vec<i64> = ours.rows.iter().map(|r| r[1].display.parse().unwrap_or(0)).collect();
+    let firsts: Vec<i64> = ours
+        .rows
+        .iter()
+        .map(|r| r[1].display.parse().unwrap_or(0))
+        .collect();
     assert!(firsts.windows(2).all(|w| w[0] >= w[1]));
 }

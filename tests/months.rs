@@ -10,12 +10,16 @@ fn root() -> &'static Path {
 }
 
 fn render(data: &Path, month: &str) -> ReportModel {
-    let text = std::fs::read_to_string(root().join("policies/dong-e-monthly.policy")).expect("policy");
+    let text =
+        std::fs::read_to_string(root().join("policies/dong-e-monthly.policy")).expect("policy");
     let file = SourceFile::new("dong-e-monthly.policy", text);
     let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"));
     let month = hotline::Month::parse(month).expect("month");
     hotline::evaluate(&checked, data, month).unwrap_or_else(|p| {
-        let text: Vec<String> = p.into_iter().map(|p| hotline::render_diagnostic(&file, p, false)).collect();
+        let text: Vec<String> = p
+            .into_iter()
+            .map(|p| hotline::render_diagnostic(&file, p, false))
+            .collect();
         panic!("{}", text.join("\n"))
     })
 }
@@ -23,7 +27,11 @@ fn render(data: &Path, month: &str) -> ReportModel {
 fn copy_month(from: &str, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for name in ["tickets.csv", "spot-checks.csv", "deductions.xlsx"] {
-        std::fs::copy(root().join("tests/data/dong-e").join(from).join(name), to.join(name)).expect("copy");
+        std::fs::copy(
+            root().join("tests/data/dong-e").join(from).join(name),
+            to.join(name),
+        )
+        .expect("copy");
     }
 }
 
@@ -47,8 +55,16 @@ fn assert_complete(model: &ReportModel) {
 /// Rewrites a CSV file of the month, row by row.
 fn rewrite_tickets(path: &Path, edit: impl Fn(&mut Vec<String>, &[String])) {
     let mut reader = csv::Reader::from_path(path).expect("read");
-    let headers: Vec<String> = reader.headers().expect("headers").iter().map(str::to_string).collect();
-    let rows: Vec<Vec<String>> = reader.records().map(|r| r.expect("row").iter().map(str::to_string).collect()).collect();
+    let headers: Vec<String> = reader
+        .headers()
+        .expect("headers")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.expect("row").iter().map(str::to_string).collect())
+        .collect();
     let mut writer = csv::Writer::from_path(path).expect("write");
     writer.write_record(&headers).expect("header");
     for mut row in rows {
@@ -79,8 +95,19 @@ fn a_month_with_empty_classes_an_empty_band_and_a_unit_without_callbacks_renders
     copy_month("2023-03", &march);
     copy_month("2023-02", &data.join("2023-02"));
     let small: Vec<&str> = vec![
-        "县工信局", "县住房公积金", "县工业公司", "县应急管理局", "县司法局", "东阿黄河河务局", "县烟草公司", "县残联", "县消防大队",
-        "县融媒体中心", "县商务投资促进局", "县发改局", "县人民武装部",
+        "县工信局",
+        "县住房公积金",
+        "县工业公司",
+        "县应急管理局",
+        "县司法局",
+        "东阿黄河河务局",
+        "县烟草公司",
+        "县残联",
+        "县消防大队",
+        "县融媒体中心",
+        "县商务投资促进局",
+        "县发改局",
+        "县人民武装部",
     ];
     rewrite_tickets(&march.join("tickets.csv"), |row, headers| {
         let col = |name: &str| headers.iter().position(|h| h == name).expect("column");
@@ -102,7 +129,13 @@ fn a_month_with_empty_classes_an_empty_band_and_a_unit_without_callbacks_renders
     let fixed: String = text
         .lines()
         .enumerate()
-        .map(|(i, l)| if i == 0 { l.to_string() } else { l.replace(",否,", ",是,").replace(",是,否,", ",是,是,") })
+        .map(|(i, l)| {
+            if i == 0 {
+                l.to_string()
+            } else {
+                l.replace(",否,", ",是,").replace(",是,否,", ",是,是,")
+            }
+        })
         .map(|l| {
             let mut parts: Vec<String> = l.split(',').map(str::to_string).collect();
             if parts.len() == 5 && parts[2] != "是否解决" {
@@ -121,7 +154,10 @@ fn a_month_with_empty_classes_an_empty_band_and_a_unit_without_callbacks_renders
     assert!(md.contains("1、未解决、过程不满意 0 件。"), "{md}");
     assert!(md.contains("### 附表 2-3"), "the table stays, empty");
     assert!(md.contains("（无）"), "{md}");
-    assert!(md.contains("| 鱼山镇 | 88 | 100% | 5 | 100% | 5 | 100% | 40 | 100% | 50 | 0 | 100 |"), "no callbacks: 100 by the rules");
+    assert!(
+        md.contains("| 鱼山镇 | 88 | 100% | 5 | 100% | 5 | 100% | 40 | 100% | 50 | 0 | 100 |"),
+        "no callbacks: 100 by the rules"
+    );
     let html = hotline::render::html(&model);
     assert!(html.contains("（无）"));
 }

@@ -15,8 +15,16 @@ fn hotline(args: &[&str]) -> Output {
 fn the_dong_e_rules_pass_their_tests() {
     let out = hotline(&["test", "policies"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("ok      恰在中点的得分四舍五入"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("ok      恰在中点的得分四舍五入"),
+        "{stdout}"
+    );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
     assert!(stdout.contains("not exercised by any test:"), "{stdout}");
 }
@@ -69,7 +77,10 @@ test "故意写错" {
     assert!(stdout.contains("ok      三分之二"), "{stdout}");
     assert!(stdout.contains("FAILED  故意写错"), "{stdout}");
     assert!(stdout.contains("1 passed, 1 failed"), "{stdout}");
-    assert!(stderr.contains("p.test.policy:17:3"), "points into the test file: {stderr}");
+    assert!(
+        stderr.contains("p.test.policy:17:3"),
+        "points into the test file: {stderr}"
+    );
     assert!(stderr.contains("found 100%"), "{stderr}");
     assert!(stderr.contains("hotline::test::failed"), "{stderr}");
 }

@@ -33,7 +33,12 @@ fn model(name: &str, content: &str) -> hotline::report::ReportModel {
     std::fs::write(month.join("tickets.csv"), csv).expect("write");
     let file = SourceFile::new("t.policy", POLICY);
     let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"));
-    hotline::evaluate(&checked, &dir, hotline::Month::parse("2023-03").expect("month")).unwrap_or_else(|p| panic!("{p:?}"))
+    hotline::evaluate(
+        &checked,
+        &dir,
+        hotline::Month::parse("2023-03").expect("month"),
+    )
+    .unwrap_or_else(|p| panic!("{p:?}"))
 }
 
 #[test]
@@ -45,8 +50,16 @@ fn html_escapes_citizen_text() {
     assert!(!html.contains("<a href"), "{html}");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(html.contains("<svg"), "charts are inline SVG");
-    assert!(!html.contains("http://") || html.matches("http://").all(|_| html.contains("http://www.w3.org/2000/svg")));
-    assert!(!html.contains("<link") && !html.contains("src=\"http"), "self-contained");
+    assert!(
+        !html.contains("http://")
+            || html
+                .matches("http://")
+                .all(|_| html.contains("http://www.w3.org/2000/svg"))
+    );
+    assert!(
+        !html.contains("<link") && !html.contains("src=\"http"),
+        "self-contained"
+    );
 }
 
 #[test]
@@ -58,7 +71,10 @@ fn markdown_cells_cannot_break_the_table() {
 
 #[test]
 fn citizen_text_is_never_rendered_as_a_template() {
-    let m = model("template", "{{ 7 * 7 }} {% for x in range(3) %}x{% endfor %}");
+    let m = model(
+        "template",
+        "{{ 7 * 7 }} {% for x in range(3) %}x{% endfor %}",
+    );
     let md = hotline::render::markdown(&m);
     assert!(md.contains("{{ 7 \\* 7 }}"), "{md}");
     assert!(!md.contains("49"), "{md}");

@@ -6,11 +6,13 @@ use std::path::Path;
 
 fn render(format: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("policies/dong-e-monthly.policy")).expect("policy");
+    let text =
+        std::fs::read_to_string(root.join("policies/dong-e-monthly.policy")).expect("policy");
     let file = SourceFile::new("policies/dong-e-monthly.policy", text);
     let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"));
     let month = hotline::Month::parse("2023-03").expect("month");
-    let model = hotline::evaluate(&checked, &root.join("tests/data/dong-e"), month).unwrap_or_else(|p| panic!("{p:?}"));
+    let model = hotline::evaluate(&checked, &root.join("tests/data/dong-e"), month)
+        .unwrap_or_else(|p| panic!("{p:?}"));
     match format {
         "md" => hotline::render::markdown(&model),
         _ => hotline::render::html(&model),

@@ -162,7 +162,9 @@ pub enum CheckError {
     #[diagnostic(
         code(hotline::check::weights),
         severity(Warning),
-        help("adjust the weights, or say `weights lenient` in the policy header if this is intended")
+        help(
+            "adjust the weights, or say `weights lenient` in the policy header if this is intended"
+        )
     )]
     WeightsWarning {
         /// The score.
@@ -336,7 +338,9 @@ impl CheckError {
     pub fn is_warning(&self) -> bool {
         matches!(
             self,
-            CheckError::WeightsWarning { .. } | CheckError::Unused { .. } | CheckError::TieBreak { .. }
+            CheckError::WeightsWarning { .. }
+                | CheckError::Unused { .. }
+                | CheckError::TieBreak { .. }
         )
     }
 }
@@ -353,7 +357,11 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
         Some((_, c)) => format!("did you mean `{c}`?"),
         None if candidates.is_empty() => "nothing of that kind is defined".to_string(),
         None => {
-            let shown: Vec<String> = candidates.iter().take(8).map(|c| format!("`{c}`")).collect();
+            let shown: Vec<String> = candidates
+                .iter()
+                .take(8)
+                .map(|c| format!("`{c}`"))
+                .collect();
             let more = if candidates.len() > 8 { ", …" } else { "" };
             format!("defined are {}{more}", shown.join(", "))
         }

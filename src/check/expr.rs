@@ -25,9 +25,29 @@ pub(crate) enum Ctx {
     },
 }
 
-const AGGREGATES: &[&str] = &["count", "share", "mean", "sum", "min", "max", "mode", "mode_count", "top"];
+const AGGREGATES: &[&str] = &[
+    "count",
+    "share",
+    "mean",
+    "sum",
+    "min",
+    "max",
+    "mode",
+    "mode_count",
+    "top",
+];
 const FUNCTIONS: &[&str] = &[
-    "count", "share", "mean", "sum", "min", "max", "mode", "mode_count", "top", "round", "abs",
+    "count",
+    "share",
+    "mean",
+    "sum",
+    "min",
+    "max",
+    "mode",
+    "mode_count",
+    "top",
+    "round",
+    "abs",
 ];
 
 impl Checker {
@@ -42,7 +62,11 @@ impl Checker {
         let span = expr.span;
         let scalar = |b| Ty::new(b, Shape::Scalar);
         match &mut expr.kind {
-            ExprKind::Number(n) => scalar(if n.fract().is_zero() { Base::Int } else { Base::Number }),
+            ExprKind::Number(n) => scalar(if n.fract().is_zero() {
+                Base::Int
+            } else {
+                Base::Number
+            }),
             ExprKind::Percent(_) => scalar(Base::Percent),
             ExprKind::Duration(_) => scalar(Base::Duration),
             ExprKind::Str(_) => scalar(Base::Text),
@@ -52,7 +76,9 @@ impl Checker {
                 let ExprKind::Name(score) = &target.kind else {
                     self.errors.push(CheckError::Shape {
                         message: "only a score has parts".into(),
-                        help: "write `总得分.响应率` for the points `响应率` contributes to `总得分`".into(),
+                        help:
+                            "write `总得分.响应率` for the points `响应率` contributes to `总得分`"
+                                .into(),
                         span,
                     });
                     return Ty::error();
@@ -99,10 +125,16 @@ impl Checker {
                 match op {
                     UnaryOp::Not => {
                         self.expect_bool(&ty, operand.span);
-                        Ty { base: Base::Bool, ..ty }
+                        Ty {
+                            base: Base::Bool,
+                            ..ty
+                        }
                     }
                     UnaryOp::Neg => {
-                        if !matches!(ty.base, Base::Int | Base::Number | Base::Percent | Base::Duration) {
+                        if !matches!(
+                            ty.base,
+                            Base::Int | Base::Number | Base::Percent | Base::Duration
+                        ) {
                             self.errors.push(CheckError::Mismatch {
                                 expected: "a number".into(),
                                 found: ty.base.to_string(),
@@ -139,7 +171,10 @@ impl Checker {
                             return Ty::error();
                         }
                         self.label_literal(&lt, &label, op, rspan);
-                        return Ty { base: Base::Bool, ..lt };
+                        return Ty {
+                            base: Base::Bool,
+                            ..lt
+                        };
                     }
                 }
                 let rt = self.expr(right, ctx);
@@ -185,7 +220,9 @@ impl Checker {
                     }
                     match &result {
                         None => result = Some(vt),
-                        Some(r) if r.base == vt.base || super::numeric_compatible(&r.base, &vt.base) => {}
+                        Some(r)
+                            if r.base == vt.base
+                                || super::numeric_compatible(&r.base, &vt.base) => {}
                         Some(r) => self.errors.push(CheckError::Mismatch {
                             expected: r.base.to_string(),
                             found: vt.base.to_string(),
@@ -219,18 +256,29 @@ impl Checker {
 
     fn score_terms(&self, score: &str) -> Vec<String> {
         // Terms are found by the checker's caller in the tree; the names are kept on the def.
-        self.score_term_names.get(score).cloned().unwrap_or_default()
+        self.score_term_names
+            .get(score)
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn name(&mut self, name: &Ident, ctx: &Ctx) -> Ty {
         match ctx {
             Ctx::Row { source } => {
-                if let Some((_, ty)) = self.env.sources.get(*source).and_then(|s| s.field(&name.name)) {
+                if let Some((_, ty)) = self
+                    .env
+                    .sources
+                    .get(*source)
+                    .and_then(|s| s.field(&name.name))
+                {
                     return ty;
                 }
                 let names = self.field_names(*source);
                 let help = if self.env.defs.contains_key(&name.name) {
-                    format!("`{}` is a definition, not a field of this source", name.name)
+                    format!(
+                        "`{}` is a definition, not a field of this source",
+                        name.name
+                    )
                 } else {
                     did_you_mean(&name.name, names.iter().map(|s| s.as_str()))
                 };
@@ -243,7 +291,12 @@ impl Checker {
                 Ty::error()
             }
             Ctx::Group { source, domain } => {
-                if let Some((_, ty)) = self.env.sources.get(*source).and_then(|s| s.field(&name.name)) {
+                if let Some((_, ty)) = self
+                    .env
+                    .sources
+                    .get(*source)
+                    .and_then(|s| s.field(&name.name))
+                {
                     if let Some(Domain::Field(f)) = domain {
                         if *f == name.name {
                             return Ty::new(ty.base, Shape::Keyed(Domain::Field(f.clone())));
@@ -251,16 +304,27 @@ impl Checker {
                     }
                     self.errors.push(CheckError::Shape {
                         message: format!("the field `{}` is read outside an aggregate", name.name),
-                        help: format!("aggregate it: `mean({0})`, `sum({0})`, `max({0})`", name.name),
+                        help: format!(
+                            "aggregate it: `mean({0})`, `sum({0})`, `max({0})`",
+                            name.name
+                        ),
                         span: name.span,
                     });
                     return Ty::error();
                 }
-                let ty = self.definition(name, &Ctx::Domain { domain: domain.clone() });
+                let ty = self.definition(
+                    name,
+                    &Ctx::Domain {
+                        domain: domain.clone(),
+                    },
+                );
                 if let (Shape::Keyed(d), Some(g)) = (&ty.shape, domain) {
                     if d != g {
                         self.errors.push(CheckError::Shape {
-                            message: format!("`{}` is per {d}, but this metric is per {g}", name.name),
+                            message: format!(
+                                "`{}` is per {d}, but this metric is per {g}",
+                                name.name
+                            ),
                             help: "use a metric grouped the same way".into(),
                             span: name.span,
                         });
@@ -269,7 +333,10 @@ impl Checker {
                 }
                 if matches!(ty.shape, Shape::Keyed(_)) && domain.is_none() {
                     self.errors.push(CheckError::Shape {
-                        message: format!("`{}` has a value per key, but this metric has one value", name.name),
+                        message: format!(
+                            "`{}` has a value per key, but this metric has one value",
+                            name.name
+                        ),
                         help: "aggregate it, e.g. `sum(…)`, or add `by`".into(),
                         span: name.span,
                     });
@@ -341,7 +408,10 @@ impl Checker {
                 if self.env.unit_lookup.contains_key(label) {
                     return;
                 }
-                (self.env.units.iter().map(|u| u.name.clone()).collect(), "a unit".into())
+                (
+                    self.env.units.iter().map(|u| u.name.clone()).collect(),
+                    "a unit".into(),
+                )
             }
             Base::Band(bands) => {
                 let names = self.band_names.get(bands).cloned().unwrap_or_default();
@@ -394,10 +464,12 @@ impl Checker {
                     || (matches!(lt.base, Int | Number) && matches!(rt.base, Int | Number));
                 same.then_some(Bool)
             }
-            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => match (&lt.base, &rt.base) {
-                (Int | Number, Int | Number) | (Percent, Percent) | (DateTime, DateTime) | (Duration, Duration) => {
-                    Some(Bool)
-                }
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => match (&lt.base, &rt.base)
+            {
+                (Int | Number, Int | Number)
+                | (Percent, Percent)
+                | (DateTime, DateTime)
+                | (Duration, Duration) => Some(Bool),
                 _ => None,
             },
             BinaryOp::Add | BinaryOp::Sub => match (&lt.base, &rt.base) {
@@ -477,13 +549,23 @@ impl Checker {
             "round" => {
                 let [value, places] = args else {
                     self.mark_used(args, filter);
-                    return self.arguments(func, "a value and a number of decimals", "`round(总得分, 2)`", span);
+                    return self.arguments(
+                        func,
+                        "a value and a number of decimals",
+                        "`round(总得分, 2)`",
+                        span,
+                    );
                 };
                 let ty = self.expr(value, ctx);
                 let ok = matches!(places.kind, ExprKind::Number(n) if n.fract().is_zero() && n >= rust_decimal::Decimal::ZERO && n <= rust_decimal::Decimal::from(12));
                 self.expr(places, ctx);
                 if !ok {
-                    return self.arguments(func, "a whole number of decimals from 0 to 12", "`round(总得分, 2)`", places.span);
+                    return self.arguments(
+                        func,
+                        "a whole number of decimals from 0 to 12",
+                        "`round(总得分, 2)`",
+                        places.span,
+                    );
                 }
                 self.expect_number(&ty, value.span);
                 ty
@@ -513,7 +595,13 @@ impl Checker {
         self.used.extend(names);
     }
 
-    fn arguments(&mut self, func: &Ident, expected: &str, example: &str, span: crate::span::Span) -> Ty {
+    fn arguments(
+        &mut self,
+        func: &Ident,
+        expected: &str,
+        example: &str,
+        span: crate::span::Span,
+    ) -> Ty {
         self.errors.push(CheckError::Arguments {
             func: func.name.clone(),
             expected: expected.to_string(),
@@ -572,7 +660,12 @@ impl Checker {
         let args: &mut [Expr] = if name == "top" {
             let ok = matches!(args.get(1).map(|a| &a.kind), Some(ExprKind::Number(n)) if n.fract().is_zero() && *n >= rust_decimal::Decimal::ONE && *n <= rust_decimal::Decimal::from(100));
             if args.len() != 2 || !ok {
-                return self.arguments(func, "a value and how many of its most frequent values (1 to 100)", "`top(涉及对象, 2)`", span);
+                return self.arguments(
+                    func,
+                    "a value and how many of its most frequent values (1 to 100)",
+                    "`top(涉及对象, 2)`",
+                    span,
+                );
             }
             &mut args[..1]
         } else {

@@ -497,7 +497,10 @@ impl Checker {
             FieldType::Unit => {
                 if self.env.units.is_empty() && !quiet {
                     self.errors.push(CheckError::Declaration {
-                        message: format!("`{}` is a unit field but no units are declared", field.name.name),
+                        message: format!(
+                            "`{}` is a unit field but no units are declared",
+                            field.name.name
+                        ),
                         help: "declare the units: `units { 镇街: 鱼山镇, 姚寨镇 }`".into(),
                         span: field.span,
                     });
@@ -657,8 +660,11 @@ impl Checker {
                                     Some(Item::View(v)) => Some(&v.name),
                                     _ => None,
                                 };
-                                let mut names: Vec<String> =
-                                    cycle.iter().filter_map(view_name).map(|n| format!("`{}`", n.name)).collect();
+                                let mut names: Vec<String> = cycle
+                                    .iter()
+                                    .filter_map(view_name)
+                                    .map(|n| format!("`{}`", n.name))
+                                    .collect();
                                 names.extend(names.first().cloned());
                                 if let Some(first) = cycle.first().and_then(view_name) {
                                     self.errors.push(CheckError::Cycle {
@@ -678,7 +684,9 @@ impl Checker {
                             .env
                             .defs
                             .iter()
-                            .filter(|(_, d)| matches!(d.kind, DefKind::Source(_) | DefKind::View { .. }))
+                            .filter(|(_, d)| {
+                                matches!(d.kind, DefKind::Source(_) | DefKind::View { .. })
+                            })
                             .map(|(n, _)| n.clone())
                             .collect();
                         candidates.sort_unstable();
@@ -686,7 +694,10 @@ impl Checker {
                             self.errors.push(CheckError::UnknownName {
                                 what: "source",
                                 name: view.source.name.clone(),
-                                help: did_you_mean(&view.source.name, candidates.iter().map(|s| s.as_str())),
+                                help: did_you_mean(
+                                    &view.source.name,
+                                    candidates.iter().map(|s| s.as_str()),
+                                ),
                                 span: view.source.span,
                             });
                         }
@@ -798,7 +809,11 @@ impl Checker {
         match &mut metric.default {
             Some(default) => {
                 let dty = self.expr(default, &expr::Ctx::Domain { domain: None });
-                if !ty.is_error() && !dty.is_error() && !numeric_compatible(&ty.base, &dty.base) && ty.base != dty.base {
+                if !ty.is_error()
+                    && !dty.is_error()
+                    && !numeric_compatible(&ty.base, &dty.base)
+                    && ty.base != dty.base
+                {
                     self.errors.push(CheckError::Mismatch {
                         expected: ty.base.to_string(),
                         found: dty.base.to_string(),
@@ -1065,12 +1080,17 @@ impl Checker {
         // `like "附表 1"` copies the columns of an earlier table.
         let mut columns: HashMap<String, Vec<Column>> = HashMap::new();
         for section in &mut report.sections {
-            let Section::Table(table) = section else { continue };
+            let Section::Table(table) = section else {
+                continue;
+            };
             if let Some(like) = &table.like {
                 match columns.get(&like.value) {
                     Some(cols) if table.columns.is_empty() => table.columns = cols.clone(),
                     Some(_) => self.errors.push(CheckError::Declaration {
-                        message: format!("the table takes its columns from `{}` and also lists its own", like.value),
+                        message: format!(
+                            "the table takes its columns from `{}` and also lists its own",
+                            like.value
+                        ),
                         help: "remove `like`, or remove the columns".into(),
                         span: like.span,
                     }),
@@ -1140,7 +1160,10 @@ impl Checker {
     /// Checks a test's data sources and expectations.
     pub(crate) fn policy_test(&mut self, test: &mut PolicyTest) {
         for (source, _) in &test.data {
-            if !matches!(self.env.defs.get(&source.name).map(|d| &d.kind), Some(DefKind::Source(_))) {
+            if !matches!(
+                self.env.defs.get(&source.name).map(|d| &d.kind),
+                Some(DefKind::Source(_))
+            ) {
                 let names: Vec<&str> = self.env.sources.iter().map(|s| s.name.as_str()).collect();
                 self.errors.push(CheckError::UnknownName {
                     what: "source",
@@ -1173,7 +1196,15 @@ impl Checker {
             .env
             .defs
             .iter()
-            .filter(|(_, d)| matches!(d.kind, DefKind::Metric(_) | DefKind::Score(_) | DefKind::Bands(_) | DefKind::Ranking(_)))
+            .filter(|(_, d)| {
+                matches!(
+                    d.kind,
+                    DefKind::Metric(_)
+                        | DefKind::Score(_)
+                        | DefKind::Bands(_)
+                        | DefKind::Ranking(_)
+                )
+            })
             .map(|(n, _)| n.as_str())
             .collect();
         let is_value = |name: &str| values.contains(&name);
@@ -1214,7 +1245,12 @@ impl Checker {
             match &ty.shape {
                 Shape::Keyed(Domain::Unit) if !self.env.unit_lookup.contains_key(&key.name) => {
                     let names: Vec<&str> = self.env.units.iter().map(|u| u.name.as_str()).collect();
-                    return Err(CheckError::UnknownName { what: "unit", name: key.name.clone(), help: did_you_mean(&key.name, names), span: key.span });
+                    return Err(CheckError::UnknownName {
+                        what: "unit",
+                        name: key.name.clone(),
+                        help: did_you_mean(&key.name, names),
+                        span: key.span,
+                    });
                 }
                 Shape::Scalar => {
                     return Err(CheckError::Shape {
@@ -1229,7 +1265,11 @@ impl Checker {
         let part = match rest.get(1) {
             None => None,
             Some(term) => {
-                let terms = self.score_term_names.get(&def.name).cloned().unwrap_or_default();
+                let terms = self
+                    .score_term_names
+                    .get(&def.name)
+                    .cloned()
+                    .unwrap_or_default();
                 if !terms.contains(&term.name) {
                     return Err(CheckError::UnknownName {
                         what: "score term",
@@ -1241,7 +1281,11 @@ impl Checker {
                 Some(term.name.clone())
             }
         };
-        Ok(ExpectTarget { key: key.map(|k| k.name.clone()), name: def.name.clone(), part })
+        Ok(ExpectTarget {
+            key: key.map(|k| k.name.clone()),
+            name: def.name.clone(),
+            part,
+        })
     }
 
     /// Checks a selection of keys; returns their domain.
@@ -1249,7 +1293,11 @@ impl Checker {
         let domain = if rows.domain.name == "unit" {
             Domain::Unit
         } else {
-            let known = self.env.sources.iter().any(|s| s.field(&rows.domain.name).is_some());
+            let known = self
+                .env
+                .sources
+                .iter()
+                .any(|s| s.field(&rows.domain.name).is_some());
             if !known {
                 let mut names = vec!["unit".to_string()];
                 for s in &self.env.sources {
@@ -1284,7 +1332,9 @@ impl Checker {
         if let Shape::Keyed(d) = &ty.shape {
             if d != domain {
                 self.errors.push(CheckError::Shape {
-                    message: format!("this value is per {d}, but the table's rows are per {domain}"),
+                    message: format!(
+                        "this value is per {d}, but the table's rows are per {domain}"
+                    ),
                     help: "use metrics grouped by the table's row field".into(),
                     span,
                 });
@@ -1315,7 +1365,9 @@ impl Checker {
                 self.used.insert(name);
                 continue;
             }
-            if crate::template::CONTEXT_NAMES.contains(&name.as_str()) || crate::template::is_global(&env, &name) {
+            if crate::template::CONTEXT_NAMES.contains(&name.as_str())
+                || crate::template::is_global(&env, &name)
+            {
                 continue;
             }
             let span = self.find_in(text.span, &name);
@@ -1345,7 +1397,9 @@ impl Checker {
         self.text
             .get(within.start..within.end)
             .and_then(|slice| slice.find(needle))
-            .map_or(within, |at| Span::new(within.start + at, within.start + at + needle.len()))
+            .map_or(within, |at| {
+                Span::new(within.start + at, within.start + at + needle.len())
+            })
     }
 
     pub(crate) fn expect_bool(&mut self, ty: &Ty, span: Span) {
@@ -1413,7 +1467,14 @@ impl Checker {
         let mut reported: BTreeSet<String> = BTreeSet::new();
         for (key, _) in keys {
             let mut stack: Vec<String> = Vec::new();
-            self.visit(key, &deps, &mut state, &mut stack, &mut order, &mut reported);
+            self.visit(
+                key,
+                &deps,
+                &mut state,
+                &mut stack,
+                &mut order,
+                &mut reported,
+            );
         }
         // Definitions in a cycle are not checked; what they name still counts as used.
         for name in &reported {
@@ -1446,7 +1507,11 @@ impl Checker {
                 let span = deps.get(name).map(|d| d.1).unwrap_or_default();
                 self.errors.push(CheckError::Cycle {
                     name: name.to_string(),
-                    cycle: cycle.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" → "),
+                    cycle: cycle
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(" → "),
                     span,
                 });
                 return;
@@ -1481,7 +1546,8 @@ fn field_format(ty: &FieldType) -> Option<Span> {
 pub(crate) fn numeric_compatible(a: &Base, b: &Base) -> bool {
     matches!(
         (a, b),
-        (Base::Int | Base::Number, Base::Int | Base::Number) | (Base::Percent, Base::Int | Base::Number | Base::Percent)
+        (Base::Int | Base::Number, Base::Int | Base::Number)
+            | (Base::Percent, Base::Int | Base::Number | Base::Percent)
     )
 }
 

@@ -31,7 +31,9 @@ pub enum EvalError {
     /// ```text
     /// metric 承办量 from 工单 by 承办单位 = count()    # 直办 tickets have no 承办单位
     /// ```
-    #[error("{count} rows of `{file}` have an empty `{field}` and belong to no group (lines {lines})")]
+    #[error(
+        "{count} rows of `{file}` have an empty `{field}` and belong to no group (lines {lines})"
+    )]
     #[diagnostic(
         code(hotline::eval::empty_key),
         help("filter them out with `from … where {field} is not empty`, or fill the field")
@@ -55,7 +57,10 @@ pub enum EvalError {
     /// metric x = 99999999999999999999999999 * 99999999999999999999999999
     /// ```
     #[error("the result of this calculation is too large to represent exactly")]
-    #[diagnostic(code(hotline::eval::overflow), help("check the data for absurd values"))]
+    #[diagnostic(
+        code(hotline::eval::overflow),
+        help("check the data for absurd values")
+    )]
     Overflow {
         /// The calculation.
         #[label("overflows")]

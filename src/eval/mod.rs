@@ -11,7 +11,9 @@ use crate::ast::*;
 use crate::check::{Checked, DefKind, Env};
 use crate::data::{self, ColumnData, Table as DataTable, UnitResolver};
 use crate::number;
-use crate::report::{Cell, ChartModel, Definition, ReportModel, SectionModel, SourceSummary, TableModel};
+use crate::report::{
+    Cell, ChartModel, Definition, ReportModel, SectionModel, SourceSummary, TableModel,
+};
 use crate::span::Span;
 use crate::types::{Base, Domain, Shape, Ty};
 use crate::Problem;
@@ -45,9 +47,15 @@ impl Month {
     /// The month before.
     pub fn previous(self) -> Month {
         if self.month == 1 {
-            Month { year: self.year - 1, month: 12 }
+            Month {
+                year: self.year - 1,
+                month: 12,
+            }
         } else {
-            Month { year: self.year, month: self.month - 1 }
+            Month {
+                year: self.year,
+                month: self.month - 1,
+            }
         }
     }
 }
@@ -64,7 +72,10 @@ enum Computed {
     /// One value.
     Scalar(Value),
     /// One value per key; `absent` for keys without one.
-    Keyed { values: BTreeMap<Key, Value>, absent: Value },
+    Keyed {
+        values: BTreeMap<Key, Value>,
+        absent: Value,
+    },
 }
 
 impl Computed {
@@ -91,13 +102,21 @@ impl UnitResolver for Resolver<'_> {
 }
 
 /// Loads the sources of `month` and evaluates the policy.
-pub fn evaluate(checked: &Checked, data_dir: &Path, month: Month) -> Result<ReportModel, Vec<Problem>> {
+pub fn evaluate(
+    checked: &Checked,
+    data_dir: &Path,
+    month: Month,
+) -> Result<ReportModel, Vec<Problem>> {
     let tables = load(checked, data_dir, month)?;
     evaluate_tables(checked, tables, month, true)
 }
 
 /// Loads the sources of `month`, one table per source in declaration order.
-pub fn load(checked: &Checked, data_dir: &Path, month: Month) -> Result<Vec<DataTable>, Vec<Problem>> {
+pub fn load(
+    checked: &Checked,
+    data_dir: &Path,
+    month: Month,
+) -> Result<Vec<DataTable>, Vec<Problem>> {
     let env = &checked.env;
     let mut tables = Vec::new();
     let mut problems = Vec::new();
@@ -111,13 +130,20 @@ pub fn load(checked: &Checked, data_dir: &Path, month: Month) -> Result<Vec<Data
         })
         .collect();
     for source in &env.sources {
-        let m = if source.previous { month.previous() } else { month };
+        let m = if source.previous {
+            month.previous()
+        } else {
+            month
+        };
         let folder = data_dir.join(m.to_string());
         if !folder.is_dir() {
             problems.push(Problem::Eval(EvalError::MissingMonth {
                 month: m.to_string(),
                 path: folder.display().to_string(),
-                span: source_spans.get(source.name.as_str()).copied().unwrap_or_default(),
+                span: source_spans
+                    .get(source.name.as_str())
+                    .copied()
+                    .unwrap_or_default(),
             }));
             tables.push(None);
             continue;
@@ -132,7 +158,12 @@ pub fn load(checked: &Checked, data_dir: &Path, month: Month) -> Result<Vec<Data
                 },
             },
             Format::Xlsx => data::FileFormat::Xlsx {
-                sheet: source.file.sheet.as_ref().map(|s| s.value.clone()).unwrap_or_default(),
+                sheet: source
+                    .file
+                    .sheet
+                    .as_ref()
+                    .map(|s| s.value.clone())
+                    .unwrap_or_default(),
             },
             Format::Jsonl => data::FileFormat::Jsonl,
         };
@@ -152,8 +183,21 @@ pub fn load(checked: &Checked, data_dir: &Path, month: Month) -> Result<Vec<Data
 
 /// Evaluates a checked policy on loaded tables, one per source in declaration order.
 /// Without `with_report`, the model holds the values but no report sections.
-pub fn evaluate_tables(checked: &Checked, tables: Vec<DataTable>, month: Month, with_report: bool) -> Result<ReportModel, Vec<Problem>> {
-    evaluate_with(checked, tables, month, Options { with_report, explain: false })
+pub fn evaluate_tables(
+    checked: &Checked,
+    tables: Vec<DataTable>,
+    month: Month,
+    with_report: bool,
+) -> Result<ReportModel, Vec<Problem>> {
+    evaluate_with(
+        checked,
+        tables,
+        month,
+        Options {
+            with_report,
+            explain: false,
+        },
+    )
 }
 
 /// What an evaluation produces besides the values.
@@ -166,13 +210,30 @@ pub struct Options {
 }
 
 /// Loads the month and evaluates with options.
-pub fn evaluate_explained(checked: &Checked, data_dir: &Path, month: Month) -> Result<ReportModel, Vec<Problem>> {
+pub fn evaluate_explained(
+    checked: &Checked,
+    data_dir: &Path,
+    month: Month,
+) -> Result<ReportModel, Vec<Problem>> {
     let tables = load(checked, data_dir, month)?;
-    evaluate_with(checked, tables, month, Options { with_report: true, explain: true })
+    evaluate_with(
+        checked,
+        tables,
+        month,
+        Options {
+            with_report: true,
+            explain: true,
+        },
+    )
 }
 
 /// Evaluates a checked policy on loaded tables with options.
-pub fn evaluate_with(checked: &Checked, tables: Vec<DataTable>, month: Month, options: Options) -> Result<ReportModel, Vec<Problem>> {
+pub fn evaluate_with(
+    checked: &Checked,
+    tables: Vec<DataTable>,
+    month: Month,
+    options: Options,
+) -> Result<ReportModel, Vec<Problem>> {
     let with_report = options.with_report;
     let env = &checked.env;
     let mut evaluator = Evaluator {
@@ -197,11 +258,24 @@ pub fn evaluate_with(checked: &Checked, tables: Vec<DataTable>, month: Month, op
 /// What names mean where an expression is evaluated.
 enum Frame<'a> {
     /// A row of a table.
-    Row { table: &'a DataTable, source: usize, row: usize },
+    Row {
+        table: &'a DataTable,
+        source: usize,
+        row: usize,
+    },
     /// A group of rows, with its key.
-    Group { table: &'a DataTable, source: usize, rows: &'a [usize], key: Option<&'a Key>, by: Option<&'a str> },
+    Group {
+        table: &'a DataTable,
+        source: usize,
+        rows: &'a [usize],
+        key: Option<&'a Key>,
+        by: Option<&'a str>,
+    },
     /// A key (or none: the value for keys without rows).
-    Key { key: Option<&'a Key>, field: Option<&'a str> },
+    Key {
+        key: Option<&'a Key>,
+        field: Option<&'a str>,
+    },
 }
 
 struct Evaluator<'a> {
@@ -230,7 +304,9 @@ impl<'a> Evaluator<'a> {
     fn run(&mut self) {
         let order = self.env.order.clone();
         for name in &order {
-            let Some(def) = self.env.defs.get(name) else { continue };
+            let Some(def) = self.env.defs.get(name) else {
+                continue;
+            };
             let result = match def.kind {
                 DefKind::Metric(i) => match self.item(i) {
                     Some(Item::Metric(m)) => self.metric(m),
@@ -271,8 +347,18 @@ impl<'a> Evaluator<'a> {
     }
 
     fn store(&mut self, name: &str, value: Computed, ty: Option<&Ty>) {
-        if let (Computed::Keyed { values, .. }, Some(Ty { shape: Shape::Keyed(d), .. })) = (&value, ty) {
-            self.domain_keys.entry(d.clone()).or_default().extend(values.keys().cloned());
+        if let (
+            Computed::Keyed { values, .. },
+            Some(Ty {
+                shape: Shape::Keyed(d),
+                ..
+            }),
+        ) = (&value, ty)
+        {
+            self.domain_keys
+                .entry(d.clone())
+                .or_default()
+                .extend(values.keys().cloned());
         }
         self.computed.insert(name.to_string(), value);
     }
@@ -284,13 +370,18 @@ impl<'a> Evaluator<'a> {
     fn keys_of(&self, domain: &Domain) -> Vec<Key> {
         match domain {
             Domain::Unit => self.all_units(),
-            Domain::Field(_) => self.domain_keys.get(domain).map(|k| k.iter().cloned().collect()).unwrap_or_default(),
+            Domain::Field(_) => self
+                .domain_keys
+                .get(domain)
+                .map(|k| k.iter().cloned().collect())
+                .unwrap_or_default(),
         }
     }
 
     /// Rows of a source or view that pass every filter.
     fn rows(&self, name: &str, extra: Option<&Expr>) -> R<(usize, Vec<usize>)> {
-        let (source, filters): (usize, Vec<&Expr>) = match self.env.defs.get(name).map(|d| &d.kind) {
+        let (source, filters): (usize, Vec<&Expr>) = match self.env.defs.get(name).map(|d| &d.kind)
+        {
             Some(DefKind::Source(s)) => (*s, Vec::new()),
             Some(DefKind::View { source, items }) => {
                 let filters = items
@@ -329,7 +420,13 @@ impl<'a> Evaluator<'a> {
                 };
                 match &metric.by {
                     None => {
-                        let frame = Frame::Group { table, source, rows: &rows, key: None, by: None };
+                        let frame = Frame::Group {
+                            table,
+                            source,
+                            rows: &rows,
+                            key: None,
+                            by: None,
+                        };
                         self.explain_metric(metric, &frame, None)?;
                         Computed::Scalar(self.eval(&metric.expr, &frame)?)
                     }
@@ -337,11 +434,23 @@ impl<'a> Evaluator<'a> {
                         let groups = self.group(table, source, &rows, by)?;
                         let mut values = BTreeMap::new();
                         for (key, group_rows) in &groups {
-                            let frame = Frame::Group { table, source, rows: group_rows, key: Some(key), by: Some(&by.name) };
+                            let frame = Frame::Group {
+                                table,
+                                source,
+                                rows: group_rows,
+                                key: Some(key),
+                                by: Some(&by.name),
+                            };
                             self.explain_metric(metric, &frame, Some(key))?;
                             values.insert(key.clone(), self.eval(&metric.expr, &frame)?);
                         }
-                        let frame = Frame::Group { table, source, rows: &[], key: None, by: Some(&by.name) };
+                        let frame = Frame::Group {
+                            table,
+                            source,
+                            rows: &[],
+                            key: None,
+                            by: Some(&by.name),
+                        };
                         let absent = self.eval(&metric.expr, &frame)?;
                         Computed::Keyed { values, absent }
                     }
@@ -352,7 +461,13 @@ impl<'a> Evaluator<'a> {
         let Some(default) = &metric.default else {
             return Ok(computed);
         };
-        let fallback = self.eval(default, &Frame::Key { key: None, field: None })?;
+        let fallback = self.eval(
+            default,
+            &Frame::Key {
+                key: None,
+                field: None,
+            },
+        )?;
         let fill = |v: Value| if v.is_empty() { fallback.clone() } else { v };
         Ok(match computed {
             Computed::Scalar(v) => Computed::Scalar(fill(v)),
@@ -373,13 +488,25 @@ impl<'a> Evaluator<'a> {
                 };
                 let mut values = BTreeMap::new();
                 for key in self.keys_of(domain) {
-                    let v = self.eval(expr, &Frame::Key { key: Some(&key), field })?;
+                    let v = self.eval(
+                        expr,
+                        &Frame::Key {
+                            key: Some(&key),
+                            field,
+                        },
+                    )?;
                     values.insert(key, v);
                 }
                 let absent = self.eval(expr, &Frame::Key { key: None, field })?;
                 Ok(Computed::Keyed { values, absent })
             }
-            _ => Ok(Computed::Scalar(self.eval(expr, &Frame::Key { key: None, field: None })?)),
+            _ => Ok(Computed::Scalar(self.eval(
+                expr,
+                &Frame::Key {
+                    key: None,
+                    field: None,
+                },
+            )?)),
         }
     }
 
@@ -432,8 +559,16 @@ impl<'a> Evaluator<'a> {
     }
 
     fn label(&self, source: usize, column: usize, index: u32) -> Arc<str> {
-        match self.env.sources.get(source).and_then(|s| s.types.get(column)) {
-            Some(Base::Enum(labels)) => labels.get(index as usize).map(|l| Arc::from(l.as_str())).unwrap_or_else(|| Arc::from("")),
+        match self
+            .env
+            .sources
+            .get(source)
+            .and_then(|s| s.types.get(column))
+        {
+            Some(Base::Enum(labels)) => labels
+                .get(index as usize)
+                .map(|l| Arc::from(l.as_str()))
+                .unwrap_or_else(|| Arc::from("")),
             _ => Arc::from(""),
         }
     }
@@ -446,7 +581,10 @@ impl<'a> Evaluator<'a> {
             v.get(row).cloned().flatten()
         }
         match col {
-            ColumnData::Text(v) => v.get(row).and_then(|c| c.as_deref()).map_or(Value::Empty, |s| Value::Text(Arc::from(s))),
+            ColumnData::Text(v) => v
+                .get(row)
+                .and_then(|c| c.as_deref())
+                .map_or(Value::Empty, |s| Value::Text(Arc::from(s))),
             ColumnData::Integer(v) => get(v, row).map_or(Value::Empty, Value::Int),
             ColumnData::Decimal(v) => get(v, row).map_or(Value::Empty, Value::Num),
             ColumnData::Bool(v) => get(v, row).map_or(Value::Empty, Value::Bool),
@@ -463,7 +601,9 @@ impl<'a> Evaluator<'a> {
             let c = self.over_keys(&term.expr)?;
             computed_terms.push((term, c));
         }
-        let keyed = computed_terms.iter().any(|(_, c)| matches!(c, Computed::Keyed { .. }));
+        let keyed = computed_terms
+            .iter()
+            .any(|(_, c)| matches!(c, Computed::Keyed { .. }));
         let keys: Vec<Option<Key>> = if keyed {
             let mut set = BTreeSet::new();
             for (_, c) in &computed_terms {
@@ -511,20 +651,35 @@ impl<'a> Evaluator<'a> {
                     }
                 }
             }
-            let value = if empty { Value::Empty } else { Value::Num(total) };
+            let value = if empty {
+                Value::Empty
+            } else {
+                Value::Num(total)
+            };
             if let Some(store) = &self.explain {
                 let mut terms = Vec::new();
                 for (term, c) in &computed_terms {
                     let v = c.at(key.as_ref());
-                    let shown = v.decimal().map_or("—".to_string(), |d| d.normalize().to_string());
+                    let shown = v
+                        .decimal()
+                        .map_or("—".to_string(), |d| d.normalize().to_string());
                     let sign = if term.negative { "- " } else { "" };
                     terms.push(match term.weight {
-                        Some((w, _)) => format!("{sign}{}% × {shown}（{}）", w.normalize(), self.quote(&term.expr)),
+                        Some((w, _)) => format!(
+                            "{sign}{}% × {shown}（{}）",
+                            w.normalize(),
+                            self.quote(&term.expr)
+                        ),
                         None => format!("{sign}{shown}（{}）", self.quote(&term.expr)),
                     });
                 }
-                let total_text = value.decimal().map_or("—".to_string(), |d| d.normalize().to_string());
-                store.borrow_mut().insert((score.name.name.clone(), key.clone()), format!("{} = {total_text}", terms.join(" + ")));
+                let total_text = value
+                    .decimal()
+                    .map_or("—".to_string(), |d| d.normalize().to_string());
+                store.borrow_mut().insert(
+                    (score.name.name.clone(), key.clone()),
+                    format!("{} = {total_text}", terms.join(" + ")),
+                );
             }
             match key {
                 Some(k) => {
@@ -539,11 +694,18 @@ impl<'a> Evaluator<'a> {
             if name.is_empty() {
                 continue;
             }
-            let c = if keyed { Computed::Keyed { values, absent } } else { Computed::Scalar(absent) };
+            let c = if keyed {
+                Computed::Keyed { values, absent }
+            } else {
+                Computed::Scalar(absent)
+            };
             stored.insert(format!("{}.{}", score.name.name, name), c);
         }
         Ok(if keyed {
-            Computed::Keyed { values: totals, absent: absent_total }
+            Computed::Keyed {
+                values: totals,
+                absent: absent_total,
+            }
         } else {
             Computed::Scalar(absent_total)
         })
@@ -554,12 +716,16 @@ impl<'a> Evaluator<'a> {
     fn bands(&self, bands: &Bands) -> R<Computed> {
         let on = self.over_keys(&bands.on)?;
         let pick = |v: &Value| -> Value {
-            let Some(d) = v.decimal() else { return Value::Empty };
+            let Some(d) = v.decimal() else {
+                return Value::Empty;
+            };
             bands
                 .bands
                 .iter()
                 .find(|b| in_range(&b.range, d))
-                .map_or(Value::Empty, |b| Value::Band(Arc::from(b.name.name.as_str())))
+                .map_or(Value::Empty, |b| {
+                    Value::Band(Arc::from(b.name.name.as_str()))
+                })
         };
         Ok(match on {
             Computed::Scalar(v) => Computed::Scalar(pick(&v)),
@@ -588,14 +754,24 @@ impl<'a> Evaluator<'a> {
         for key in keys.iter() {
             let mut values = Vec::with_capacity(expanded.len());
             for k in &expanded {
-                values.push(self.eval(&k.expr, &Frame::Key { key: Some(key), field })?);
+                values.push(self.eval(
+                    &k.expr,
+                    &Frame::Key {
+                        key: Some(key),
+                        field,
+                    },
+                )?);
             }
             decorated.push((values, key.clone()));
         }
         decorated.sort_by(|(a, ka), (b, kb)| {
             for ((x, y), k) in a.iter().zip(b).zip(&expanded) {
                 let o = x.sort_cmp(y);
-                let o = if k.descending && !x.is_empty() && !y.is_empty() { o.reverse() } else { o };
+                let o = if k.descending && !x.is_empty() && !y.is_empty() {
+                    o.reverse()
+                } else {
+                    o
+                };
                 if o != Ordering::Equal {
                     return o;
                 }
@@ -609,7 +785,12 @@ impl<'a> Evaluator<'a> {
     }
 
     fn ranking(&self, ranking: &Ranking) -> R<Computed> {
-        let domain = match ranking.keys.first().and_then(|k| k.expr.ty.as_ref()).map(|t| &t.shape) {
+        let domain = match ranking
+            .keys
+            .first()
+            .and_then(|k| k.expr.ty.as_ref())
+            .map(|t| &t.shape)
+        {
             Some(Shape::Keyed(d)) => d.clone(),
             _ => Domain::Unit,
         };
@@ -620,7 +801,14 @@ impl<'a> Evaluator<'a> {
         let mut keys = Vec::new();
         for key in self.keys_of(&domain) {
             if let Some(filter) = &ranking.filter {
-                if self.eval(filter, &Frame::Key { key: Some(&key), field })? != Value::Bool(true) {
+                if self.eval(
+                    filter,
+                    &Frame::Key {
+                        key: Some(&key),
+                        field,
+                    },
+                )? != Value::Bool(true)
+                {
                     continue;
                 }
             }
@@ -634,7 +822,12 @@ impl<'a> Evaluator<'a> {
             for w in &ranking.within {
                 let v = if w.name == "group" {
                     match &key {
-                        Key::Unit(u) => self.env.units.get(*u as usize).map(|u| u.group.to_string()).unwrap_or_default(),
+                        Key::Unit(u) => self
+                            .env
+                            .units
+                            .get(*u as usize)
+                            .map(|u| u.group.to_string())
+                            .unwrap_or_default(),
                         Key::Text(_) => String::new(),
                     }
                 } else {
@@ -649,13 +842,20 @@ impl<'a> Evaluator<'a> {
             *n += 1;
             values.insert(key, Value::Int(*n));
         }
-        Ok(Computed::Keyed { values, absent: Value::Empty })
+        Ok(Computed::Keyed {
+            values,
+            absent: Value::Empty,
+        })
     }
 
     fn lookup(&self, name: &str, key: Option<&Key>) -> Value {
         match self.computed.get(name) {
             Some(c) => c.at(key),
-            None => self.parts.borrow().get(name).map_or(Value::Empty, |c| c.at(key)),
+            None => self
+                .parts
+                .borrow()
+                .get(name)
+                .map_or(Value::Empty, |c| c.at(key)),
         }
     }
 
@@ -669,16 +869,22 @@ impl<'a> Evaluator<'a> {
             ExprKind::Bool(b) => Value::Bool(*b),
             ExprKind::Name(n) => self.name(&n.name, frame),
             ExprKind::Member(target, member) => {
-                let ExprKind::Name(score) = &target.kind else { return Ok(Value::Empty) };
+                let ExprKind::Name(score) = &target.kind else {
+                    return Ok(Value::Empty);
+                };
                 let key = frame_key(frame);
                 self.lookup(&format!("{}.{}", score.name, member.name), key)
             }
-            ExprKind::Call { func, args, filter } => self.call(&func.name, args, filter.as_deref(), frame, span)?,
+            ExprKind::Call { func, args, filter } => {
+                self.call(&func.name, args, filter.as_deref(), frame, span)?
+            }
             ExprKind::Unary(op, inner) => {
                 let v = self.eval(inner, frame)?;
                 match (op, v) {
                     (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
-                    (UnaryOp::Neg, Value::Int(i)) => Value::Int(i.checked_neg().ok_or(EvalError::Overflow { span })?),
+                    (UnaryOp::Neg, Value::Int(i)) => {
+                        Value::Int(i.checked_neg().ok_or(EvalError::Overflow { span })?)
+                    }
                     (UnaryOp::Neg, Value::Num(d)) => Value::Num(-d),
                     (UnaryOp::Neg, Value::Duration(d)) => Value::Duration(-d),
                     _ => Value::Empty,
@@ -714,18 +920,30 @@ impl<'a> Evaluator<'a> {
                 }
                 let l = self.eval(left, frame)?;
                 if *op == BinaryOp::Coalesce {
-                    return if l.is_empty() { self.eval(right, frame) } else { Ok(l) };
+                    return if l.is_empty() {
+                        self.eval(right, frame)
+                    } else {
+                        Ok(l)
+                    };
                 }
                 let r = self.eval(right, frame)?;
                 binary(*op, l, r, span)?
             }
             ExprKind::LabelMap(target, entries) => {
                 let v = self.eval(target, frame)?;
-                let Value::Label(index) = v else { return Ok(Value::Empty) };
-                let Some(Ty { base: Base::Enum(labels), .. }) = target.ty.as_ref() else {
+                let Value::Label(index) = v else {
                     return Ok(Value::Empty);
                 };
-                let Some(label) = labels.get(index as usize) else { return Ok(Value::Empty) };
+                let Some(Ty {
+                    base: Base::Enum(labels),
+                    ..
+                }) = target.ty.as_ref()
+                else {
+                    return Ok(Value::Empty);
+                };
+                let Some(label) = labels.get(index as usize) else {
+                    return Ok(Value::Empty);
+                };
                 match entries.iter().find(|(l, _)| l.name == *label) {
                     Some((_, value)) => self.eval(value, frame)?,
                     None => Value::Empty,
@@ -755,10 +973,12 @@ impl<'a> Evaluator<'a> {
 
     fn name(&self, name: &str, frame: &Frame<'_>) -> Value {
         match frame {
-            Frame::Row { table, source, row } => match self.env.sources.get(*source).and_then(|s| s.field(name)) {
-                Some((column, _)) => self.cell(table, column, *row),
-                None => Value::Empty,
-            },
+            Frame::Row { table, source, row } => {
+                match self.env.sources.get(*source).and_then(|s| s.field(name)) {
+                    Some((column, _)) => self.cell(table, column, *row),
+                    None => Value::Empty,
+                }
+            }
             Frame::Group { key, by, .. } => {
                 if *by == Some(name) {
                     return key.map_or(Value::Empty, key_value);
@@ -768,7 +988,11 @@ impl<'a> Evaluator<'a> {
             Frame::Key { key, field } => match name {
                 "unit" => key.map_or(Value::Empty, key_value),
                 "group" => match key {
-                    Some(Key::Unit(u)) => self.env.units.get(*u as usize).map_or(Value::Empty, |u| Value::Group(u.group)),
+                    Some(Key::Unit(u)) => self
+                        .env
+                        .units
+                        .get(*u as usize)
+                        .map_or(Value::Empty, |u| Value::Group(u.group)),
                     _ => Value::Empty,
                 },
                 _ if *field == Some(name) => key.map_or(Value::Empty, key_value),
@@ -777,10 +1001,19 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn call(&self, func: &str, args: &[Expr], filter: Option<&Expr>, frame: &Frame<'_>, span: Span) -> R<Value> {
+    fn call(
+        &self,
+        func: &str,
+        args: &[Expr],
+        filter: Option<&Expr>,
+        frame: &Frame<'_>,
+        span: Span,
+    ) -> R<Value> {
         match func {
             "round" => {
-                let (Some(value), Some(places)) = (args.first(), args.get(1)) else { return Ok(Value::Empty) };
+                let (Some(value), Some(places)) = (args.first(), args.get(1)) else {
+                    return Ok(Value::Empty);
+                };
                 let v = self.eval(value, frame)?;
                 let places = match places.kind {
                     ExprKind::Number(n) => u32::try_from(n.trunc().mantissa()).unwrap_or(0),
@@ -792,10 +1025,14 @@ impl<'a> Evaluator<'a> {
                 });
             }
             "abs" => {
-                let Some(value) = args.first() else { return Ok(Value::Empty) };
+                let Some(value) = args.first() else {
+                    return Ok(Value::Empty);
+                };
                 return Ok(match self.eval(value, frame)? {
                     Value::Num(d) => Value::Num(d.abs()),
-                    Value::Int(i) => Value::Int(i.checked_abs().ok_or(EvalError::Overflow { span })?),
+                    Value::Int(i) => {
+                        Value::Int(i.checked_abs().ok_or(EvalError::Overflow { span })?)
+                    }
                     other => other,
                 });
             }
@@ -820,12 +1057,28 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Runs an aggregate over the rows of a group, or over keys.
-    fn collect(&self, func: &str, args: &[Expr], filter: Option<&Expr>, frame: &Frame<'_>, span: Span) -> R<Aggregate> {
+    fn collect(
+        &self,
+        func: &str,
+        args: &[Expr],
+        filter: Option<&Expr>,
+        frame: &Frame<'_>,
+        span: Span,
+    ) -> R<Aggregate> {
         let mut acc = Aggregate::new(func);
         match frame {
-            Frame::Group { table, source, rows, .. } => {
+            Frame::Group {
+                table,
+                source,
+                rows,
+                ..
+            } => {
                 for &row in rows.iter() {
-                    let rf = Frame::Row { table, source: *source, row };
+                    let rf = Frame::Row {
+                        table,
+                        source: *source,
+                        row,
+                    };
                     if let Some(f) = filter {
                         if self.eval(f, &rf)? != Value::Bool(true) {
                             continue;
@@ -844,13 +1097,18 @@ impl<'a> Evaluator<'a> {
                     .first()
                     .and_then(shape_of)
                     .or_else(|| filter.and_then(shape_of));
-                let Some(Shape::Keyed(domain)) = domain else { return Ok(acc) };
+                let Some(Shape::Keyed(domain)) = domain else {
+                    return Ok(acc);
+                };
                 let field = match &domain {
                     Domain::Field(f) => Some(f.as_str()),
                     Domain::Unit => None,
                 };
                 for key in self.keys_of(&domain) {
-                    let kf = Frame::Key { key: Some(&key), field };
+                    let kf = Frame::Key {
+                        key: Some(&key),
+                        field,
+                    };
                     if let Some(f) = filter {
                         if self.eval(f, &kf)? != Value::Bool(true) {
                             continue;
@@ -869,28 +1127,56 @@ impl<'a> Evaluator<'a> {
 
     /// The policy text of an expression.
     fn quote(&self, expr: &Expr) -> String {
-        self.env.text.get(expr.span.start..expr.span.end).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ")
+        self.env
+            .text
+            .get(expr.span.start..expr.span.end)
+            .unwrap_or("")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Records how a metric's value for `key` was computed, when its formula is one aggregate.
     fn explain_metric(&self, metric: &Metric, frame: &Frame<'_>, key: Option<&Key>) -> R<()> {
-        let Some(store) = &self.explain else { return Ok(()) };
-        let ExprKind::Call { func, args, filter } = &metric.expr.kind else { return Ok(()) };
+        let Some(store) = &self.explain else {
+            return Ok(());
+        };
+        let ExprKind::Call { func, args, filter } = &metric.expr.kind else {
+            return Ok(());
+        };
         if !matches!(func.name.as_str(), "count" | "share" | "mean" | "sum") {
             return Ok(());
         }
         let acc = self.collect(&func.name, args, filter.as_deref(), frame, metric.expr.span)?;
         let rows = metric.from.as_ref().map_or(String::new(), |f| {
-            let extra = f.filter.as_ref().map(|e| format!("（{}）", self.quote(e))).unwrap_or_default();
+            let extra = f
+                .filter
+                .as_ref()
+                .map(|e| format!("（{}）", self.quote(e)))
+                .unwrap_or_default();
             format!("`{}`{extra}", f.source.name)
         });
         let what = args.first().map(|a| self.quote(a)).unwrap_or_default();
-        let condition = filter.as_deref().map(|f| format!("，{}", self.quote(f))).unwrap_or_default();
+        let condition = filter
+            .as_deref()
+            .map(|f| format!("，{}", self.quote(f)))
+            .unwrap_or_default();
         let text = match func.name.as_str() {
-            "share" => format!("{} / {} 行{rows}满足 `{what}`{condition}", acc.hits, acc.count),
+            "share" => format!(
+                "{} / {} 行{rows}满足 `{what}`{condition}",
+                acc.hits, acc.count
+            ),
             "count" if args.is_empty() => format!("{} 行{rows}{condition}", acc.count),
-            "count" => format!("{} / {} 行{rows}满足 `{what}`{condition}", acc.hits, acc.count),
-            "mean" => format!("{} 个 `{what}` 之和 {} ÷ {}{condition}", acc.count, acc.sum.normalize(), acc.count),
+            "count" => format!(
+                "{} / {} 行{rows}满足 `{what}`{condition}",
+                acc.hits, acc.count
+            ),
+            "mean" => format!(
+                "{} 个 `{what}` 之和 {} ÷ {}{condition}",
+                acc.count,
+                acc.sum.normalize(),
+                acc.count
+            ),
             _ => format!("{} 个 `{what}` 之和{condition}", acc.count),
         };
         let text = if acc.count == 0 && matches!(func.name.as_str(), "share" | "mean") {
@@ -901,12 +1187,16 @@ impl<'a> Evaluator<'a> {
         } else {
             text
         };
-        store.borrow_mut().insert((metric.name.name.clone(), key.cloned()), text);
+        store
+            .borrow_mut()
+            .insert((metric.name.name.clone(), key.cloned()), text);
         Ok(())
     }
 
     fn explanations(&self, name: &str) -> Vec<(String, String)> {
-        let Some(store) = &self.explain else { return Vec::new() };
+        let Some(store) = &self.explain else {
+            return Vec::new();
+        };
         let store = store.borrow();
         let mut out: Vec<(Option<Key>, String)> = store
             .iter()
@@ -914,7 +1204,14 @@ impl<'a> Evaluator<'a> {
             .map(|((_, k), t)| (k.clone(), t.clone()))
             .collect();
         out.sort();
-        out.into_iter().map(|(k, t)| (k.map_or(String::new(), |k| self.text(&key_value(&k), None)), t)).collect()
+        out.into_iter()
+            .map(|(k, t)| {
+                (
+                    k.map_or(String::new(), |k| self.text(&key_value(&k), None)),
+                    t,
+                )
+            })
+            .collect()
     }
 }
 
@@ -933,8 +1230,20 @@ fn key_value(key: &Key) -> Value {
 }
 
 fn in_range(range: &Range, d: Decimal) -> bool {
-    let lower_ok = range.lower.is_none_or(|b| if b.inclusive { d >= b.value } else { d > b.value });
-    let upper_ok = range.upper.is_none_or(|b| if b.inclusive { d <= b.value } else { d < b.value });
+    let lower_ok = range.lower.is_none_or(|b| {
+        if b.inclusive {
+            d >= b.value
+        } else {
+            d > b.value
+        }
+    });
+    let upper_ok = range.upper.is_none_or(|b| {
+        if b.inclusive {
+            d <= b.value
+        } else {
+            d < b.value
+        }
+    });
     lower_ok && upper_ok
 }
 
@@ -951,7 +1260,11 @@ fn mul(a: Decimal, b: Decimal, span: Span) -> R<Decimal> {
 fn binary(op: BinaryOp, l: Value, r: Value, span: Span) -> R<Value> {
     use Value::*;
     if l.is_empty() || r.is_empty() {
-        return Ok(if op.is_comparison() { Bool(false) } else { Empty });
+        return Ok(if op.is_comparison() {
+            Bool(false)
+        } else {
+            Empty
+        });
     }
     let overflow = || EvalError::Overflow { span };
     if op.is_comparison() {
@@ -973,11 +1286,21 @@ fn binary(op: BinaryOp, l: Value, r: Value, span: Span) -> R<Value> {
         (BinaryOp::Add, Int(a), Int(b)) => Int(a.checked_add(b).ok_or_else(overflow)?),
         (BinaryOp::Sub, Int(a), Int(b)) => Int(a.checked_sub(b).ok_or_else(overflow)?),
         (BinaryOp::Mul, Int(a), Int(b)) => Int(a.checked_mul(b).ok_or_else(overflow)?),
-        (BinaryOp::Sub, DateTime(a), DateTime(b)) => Duration(a.checked_sub(b).ok_or_else(overflow)?),
-        (BinaryOp::Add, DateTime(a), Duration(b)) => DateTime(a.checked_add(b).ok_or_else(overflow)?),
-        (BinaryOp::Sub, DateTime(a), Duration(b)) => DateTime(a.checked_sub(b).ok_or_else(overflow)?),
-        (BinaryOp::Add, Duration(a), Duration(b)) => Duration(a.checked_add(b).ok_or_else(overflow)?),
-        (BinaryOp::Sub, Duration(a), Duration(b)) => Duration(a.checked_sub(b).ok_or_else(overflow)?),
+        (BinaryOp::Sub, DateTime(a), DateTime(b)) => {
+            Duration(a.checked_sub(b).ok_or_else(overflow)?)
+        }
+        (BinaryOp::Add, DateTime(a), Duration(b)) => {
+            DateTime(a.checked_add(b).ok_or_else(overflow)?)
+        }
+        (BinaryOp::Sub, DateTime(a), Duration(b)) => {
+            DateTime(a.checked_sub(b).ok_or_else(overflow)?)
+        }
+        (BinaryOp::Add, Duration(a), Duration(b)) => {
+            Duration(a.checked_add(b).ok_or_else(overflow)?)
+        }
+        (BinaryOp::Sub, Duration(a), Duration(b)) => {
+            Duration(a.checked_sub(b).ok_or_else(overflow)?)
+        }
         (BinaryOp::Mul, Duration(a), Int(b)) | (BinaryOp::Mul, Int(b), Duration(a)) => {
             Duration(a.checked_mul(b).ok_or_else(overflow)?)
         }
@@ -985,11 +1308,15 @@ fn binary(op: BinaryOp, l: Value, r: Value, span: Span) -> R<Value> {
             if b == 0 {
                 Empty
             } else {
-                Num(Decimal::from(a).checked_div(Decimal::from(b)).ok_or_else(overflow)?)
+                Num(Decimal::from(a)
+                    .checked_div(Decimal::from(b))
+                    .ok_or_else(overflow)?)
             }
         }
         (op, l, r) => {
-            let (Some(a), Some(b)) = (l.decimal(), r.decimal()) else { return Ok(Empty) };
+            let (Some(a), Some(b)) = (l.decimal(), r.decimal()) else {
+                return Ok(Empty);
+            };
             // Percentages are held in points: 5% is 5. Multiplying by one divides by 100.
             match op {
                 BinaryOp::Add => Num(a.checked_add(b).ok_or_else(overflow)?),
@@ -1045,7 +1372,15 @@ impl Aggregate {
             "top" => Func::Top(0),
             _ => Func::Max,
         };
-        Aggregate { func, tally: HashMap::new(), count: 0, hits: 0, sum: Decimal::ZERO, int_sum: Some(0), best: Value::Empty }
+        Aggregate {
+            func,
+            tally: HashMap::new(),
+            count: 0,
+            hits: 0,
+            sum: Decimal::ZERO,
+            int_sum: Some(0),
+            best: Value::Empty,
+        }
     }
 
     fn push(&mut self, v: Value, span: Span) -> R<()> {
@@ -1096,14 +1431,21 @@ impl Aggregate {
                     Value::Empty
                 } else {
                     let hits = mul(Decimal::from(self.hits), Decimal::ONE_HUNDRED, span)?;
-                    Value::Num(hits.checked_div(Decimal::from(self.count)).ok_or(EvalError::Overflow { span })?)
+                    Value::Num(
+                        hits.checked_div(Decimal::from(self.count))
+                            .ok_or(EvalError::Overflow { span })?,
+                    )
                 }
             }
             Func::Mean => {
                 if self.count == 0 {
                     Value::Empty
                 } else {
-                    Value::Num(self.sum.checked_div(Decimal::from(self.count)).ok_or(EvalError::Overflow { span })?)
+                    Value::Num(
+                        self.sum
+                            .checked_div(Decimal::from(self.count))
+                            .ok_or(EvalError::Overflow { span })?,
+                    )
                 }
             }
             Func::Sum => match self.int_sum {
@@ -1112,7 +1454,11 @@ impl Aggregate {
                 None => Value::Num(self.sum),
             },
             Func::Min | Func::Max => self.best,
-            Func::Mode => self.ranked().into_iter().next().map_or(Value::Empty, |(v, _)| v),
+            Func::Mode => self
+                .ranked()
+                .into_iter()
+                .next()
+                .map_or(Value::Empty, |(v, _)| v),
             Func::ModeCount => Value::Int(self.ranked().first().map_or(0, |(_, n)| *n)),
             // Converted to text by the caller, which knows the values' type.
             Func::Top(_) => Value::Empty,
@@ -1132,7 +1478,10 @@ impl<'a> Evaluator<'a> {
         let (places, rounding) = (self.env.decimals, self.env.rounding);
         let base = ty.map(|t| &t.base);
         match value {
-            Value::Empty => Cell { display: "—".into(), exact: None },
+            Value::Empty => Cell {
+                display: "—".into(),
+                exact: None,
+            },
             Value::Int(i) => Cell {
                 display: match base {
                     Some(Base::Percent) => format!("{i}%"),
@@ -1148,7 +1497,10 @@ impl<'a> Evaluator<'a> {
                 },
                 exact: Some(d.normalize().to_string()),
             },
-            other => Cell { display: self.text(other, base), exact: None },
+            other => Cell {
+                display: self.text(other, base),
+                exact: None,
+            },
         }
     }
 
@@ -1167,10 +1519,19 @@ impl<'a> Evaluator<'a> {
                 Some(Base::Enum(labels)) => labels.get(*i as usize).cloned().unwrap_or_default(),
                 _ => i.to_string(),
             },
-            Value::Unit(u) => self.env.units.get(*u as usize).map(|u| u.name.clone()).unwrap_or_default(),
+            Value::Unit(u) => self
+                .env
+                .units
+                .get(*u as usize)
+                .map(|u| u.name.clone())
+                .unwrap_or_default(),
             Value::Group(g) => self.env.groups.get(*g).cloned().unwrap_or_default(),
             Value::Band(b) => b.to_string(),
-            Value::List(items) => items.iter().map(|s| s.as_ref()).collect::<Vec<_>>().join("、"),
+            Value::List(items) => items
+                .iter()
+                .map(|s| s.as_ref())
+                .collect::<Vec<_>>()
+                .join("、"),
         }
     }
 
@@ -1188,7 +1549,14 @@ impl<'a> Evaluator<'a> {
         let mut keys = Vec::new();
         for key in self.keys_of(&domain) {
             if let Some(filter) = &rows.filter {
-                if self.eval(filter, &Frame::Key { key: Some(&key), field })? != Value::Bool(true) {
+                if self.eval(
+                    filter,
+                    &Frame::Key {
+                        key: Some(&key),
+                        field,
+                    },
+                )? != Value::Bool(true)
+                {
                     continue;
                 }
             }
@@ -1201,7 +1569,12 @@ impl<'a> Evaluator<'a> {
         Ok(keys)
     }
 
-    fn chart(&self, chart: &Chart, env: &minijinja::Environment<'_>, ctx: &minijinja::Value) -> R<ChartModel> {
+    fn chart(
+        &self,
+        chart: &Chart,
+        env: &minijinja::Environment<'_>,
+        ctx: &minijinja::Value,
+    ) -> R<ChartModel> {
         let field = match chart.rows.domain.name.as_str() {
             "unit" => None,
             f => Some(f),
@@ -1211,7 +1584,13 @@ impl<'a> Evaluator<'a> {
         for key in &keys {
             let mut cells = Vec::with_capacity(chart.bars.len());
             for bar in &chart.bars {
-                let v = self.eval(&bar.expr, &Frame::Key { key: Some(key), field })?;
+                let v = self.eval(
+                    &bar.expr,
+                    &Frame::Key {
+                        key: Some(key),
+                        field,
+                    },
+                )?;
                 cells.push(self.display(&v, bar.expr.ty.as_ref()));
             }
             values.push(cells);
@@ -1223,7 +1602,10 @@ impl<'a> Evaluator<'a> {
         Ok(ChartModel {
             name: chart.name.value.clone(),
             titles,
-            categories: keys.iter().map(|k| self.text(&key_value(k), None)).collect(),
+            categories: keys
+                .iter()
+                .map(|k| self.text(&key_value(k), None))
+                .collect(),
             series: chart.bars.iter().map(|b| b.header.value.clone()).collect(),
             values,
         })
@@ -1239,7 +1621,13 @@ impl<'a> Evaluator<'a> {
         for key in &keys {
             let mut cells = Vec::with_capacity(table.columns.len());
             for column in &table.columns {
-                let v = self.eval(&column.expr, &Frame::Key { key: Some(key), field })?;
+                let v = self.eval(
+                    &column.expr,
+                    &Frame::Key {
+                        key: Some(key),
+                        field,
+                    },
+                )?;
                 cells.push(self.display(&v, column.expr.ty.as_ref()));
             }
             rows.push(cells);
@@ -1247,7 +1635,11 @@ impl<'a> Evaluator<'a> {
         Ok(TableModel {
             name: table.name.value.clone(),
             titles: table.titles.iter().map(|t| t.value.clone()).collect(),
-            headers: table.columns.iter().map(|c| c.header.value.clone()).collect(),
+            headers: table
+                .columns
+                .iter()
+                .map(|c| c.header.value.clone())
+                .collect(),
             rows,
         })
     }
@@ -1262,14 +1654,21 @@ impl<'a> Evaluator<'a> {
                 Some(Base::Int) => NumKind::Count,
                 _ => NumKind::Number,
             };
-            minijinja::Value::from_object(Num { exact, kind, places: self.env.decimals, rounding: self.env.rounding })
+            minijinja::Value::from_object(Num {
+                exact,
+                kind,
+                places: self.env.decimals,
+                rounding: self.env.rounding,
+            })
         };
         match value {
             Value::Empty => minijinja::Value::from("—"),
             Value::Int(i) => number(Decimal::from(*i)),
             Value::Num(d) => number(*d),
             Value::Bool(b) => minijinja::Value::from(*b),
-            Value::List(items) => minijinja::Value::from(items.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+            Value::List(items) => {
+                minijinja::Value::from(items.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            }
             other => minijinja::Value::from(self.text(other, base)),
         }
     }
@@ -1299,20 +1698,36 @@ impl<'a> Evaluator<'a> {
         for item in &self.checked.policy.items {
             if let Item::List(list) = item {
                 let keys = self.select(&list.rows)?;
-                let names: Vec<String> = keys.iter().map(|k| self.text(&key_value(k), None)).collect();
+                let names: Vec<String> = keys
+                    .iter()
+                    .map(|k| self.text(&key_value(k), None))
+                    .collect();
                 ctx.insert(list.name.name.clone(), minijinja::Value::from(names));
             }
         }
         Ok(minijinja::Value::from(ctx))
     }
 
-    fn template(&self, env: &minijinja::Environment<'_>, text: &Str, ctx: &minijinja::Value) -> R<String> {
+    fn template(
+        &self,
+        env: &minijinja::Environment<'_>,
+        text: &Str,
+        ctx: &minijinja::Value,
+    ) -> R<String> {
         let fail = |e: minijinja::Error| {
             let mut names: Vec<&str> = self.computed.keys().map(|s| s.as_str()).collect();
             names.sort_unstable();
             EvalError::Template {
                 message: e.to_string(),
-                help: format!("values a template can use: `year`, `month`, {}", names.iter().take(12).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+                help: format!(
+                    "values a template can use: `year`, `month`, {}",
+                    names
+                        .iter()
+                        .take(12)
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 span: text.span,
             }
         };
@@ -1343,8 +1758,12 @@ impl<'a> Evaluator<'a> {
             }
             for section in &report.sections {
                 let result = match section {
-                    Section::Heading(h) => self.template(&env, h, &ctx).map(|text| SectionModel::Heading { text }),
-                    Section::Text(t) => self.template(&env, t, &ctx).map(|text| SectionModel::Text { text }),
+                    Section::Heading(h) => self
+                        .template(&env, h, &ctx)
+                        .map(|text| SectionModel::Heading { text }),
+                    Section::Text(t) => self
+                        .template(&env, t, &ctx)
+                        .map(|text| SectionModel::Text { text }),
                     Section::Chart(c) => self.chart(c, &env, &ctx).map(SectionModel::Chart),
                     Section::Table(t) => self.table(t).and_then(|mut model| {
                         let mut titles = Vec::new();
@@ -1363,7 +1782,9 @@ impl<'a> Evaluator<'a> {
         }
         let mut values = Vec::new();
         for name in &self.env.order {
-            let Some(def) = self.env.defs.get(name) else { continue };
+            let Some(def) = self.env.defs.get(name) else {
+                continue;
+            };
             let kind = match def.kind {
                 DefKind::Metric(_) => "metric",
                 DefKind::Score(_) => "score",
@@ -1377,7 +1798,8 @@ impl<'a> Evaluator<'a> {
             if kind == "score" {
                 let prefix = format!("{name}.");
                 let parts = self.parts.borrow();
-                let mut names: Vec<&String> = parts.keys().filter(|k| k.starts_with(&prefix)).collect();
+                let mut names: Vec<&String> =
+                    parts.keys().filter(|k| k.starts_with(&prefix)).collect();
                 names.sort();
                 for part in names {
                     if let Some(c) = parts.get(part) {
@@ -1396,7 +1818,15 @@ impl<'a> Evaluator<'a> {
                 file: t.path.display().to_string(),
                 rows: t.len(),
                 encoding: t.encoding.map(|(e, detected)| {
-                    format!("{}{}", if e == data::Encoding::Gbk { "gbk" } else { "utf8" }, if detected { " (detected)" } else { "" })
+                    format!(
+                        "{}{}",
+                        if e == data::Encoding::Gbk {
+                            "gbk"
+                        } else {
+                            "utf8"
+                        },
+                        if detected { " (detected)" } else { "" }
+                    )
                 }),
             })
             .collect();
@@ -1412,7 +1842,13 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn definition(&self, name: &str, kind: &'static str, c: &Computed, ty: Option<&Ty>) -> Definition {
+    fn definition(
+        &self,
+        name: &str,
+        kind: &'static str,
+        c: &Computed,
+        ty: Option<&Ty>,
+    ) -> Definition {
         let per = match ty.map(|t| &t.shape) {
             Some(Shape::Keyed(Domain::Unit)) => Some("unit".to_string()),
             Some(Shape::Keyed(Domain::Field(f))) => Some(f.clone()),
@@ -1438,7 +1874,10 @@ impl<'a> Evaluator<'a> {
                 kind,
                 per,
                 value: None,
-                values: values.iter().map(|(k, v)| (self.text(&key_value(k), None), exact(v))).collect(),
+                values: values
+                    .iter()
+                    .map(|(k, v)| (self.text(&key_value(k), None), exact(v)))
+                    .collect(),
                 explain: self.explanations(name),
             },
         }

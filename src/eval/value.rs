@@ -61,8 +61,11 @@ impl Value {
                 match (self, other) {
                     (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
                     (Value::Text(a), Value::Text(b)) => a.cmp(b),
-                    (Value::DateTime(a), Value::DateTime(b)) | (Value::Duration(a), Value::Duration(b)) => a.cmp(b),
-                    (Value::Label(a), Value::Label(b)) | (Value::Unit(a), Value::Unit(b)) => a.cmp(b),
+                    (Value::DateTime(a), Value::DateTime(b))
+                    | (Value::Duration(a), Value::Duration(b)) => a.cmp(b),
+                    (Value::Label(a), Value::Label(b)) | (Value::Unit(a), Value::Unit(b)) => {
+                        a.cmp(b)
+                    }
                     (Value::Group(a), Value::Group(b)) => a.cmp(b),
                     (Value::Band(a), Value::Band(b)) => a.cmp(b),
                     _ => Ordering::Equal,

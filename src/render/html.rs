@@ -99,14 +99,24 @@ pub fn html(model: &ReportModel) -> String {
     if open_appendix {
         out.push_str("</section>\n");
     }
-    let _ = write!(out, "<footer>{} · {} · hotline {}</footer>\n</main>\n</body>\n</html>\n", esc(&model.policy), esc(&model.month), env!("CARGO_PKG_VERSION"));
+    let _ = write!(
+        out,
+        "<footer>{} · {} · hotline {}</footer>\n</main>\n</body>\n</html>\n",
+        esc(&model.policy),
+        esc(&model.month),
+        env!("CARGO_PKG_VERSION")
+    );
     out
 }
 
 /// Writes a table; an appendix table's section is left open (returns true) for its charts.
 fn table_html(out: &mut String, table: &TableModel) -> bool {
     let appendix = table.name.starts_with("附表");
-    let _ = writeln!(out, "<section class=\"{}\">", if appendix { "appendix" } else { "table" });
+    let _ = writeln!(
+        out,
+        "<section class=\"{}\">",
+        if appendix { "appendix" } else { "table" }
+    );
     let _ = writeln!(out, "<p class=\"label\">{}：</p>", esc(&table.name));
     for title in &table.titles {
         let _ = writeln!(out, "<p class=\"caption\">{}</p>", esc(title));
@@ -119,13 +129,21 @@ fn table_html(out: &mut String, table: &TableModel) -> bool {
     for row in &table.rows {
         out.push_str("<tr>");
         for cell in row {
-            let class = if cell.exact.is_some() { " class=\"num\"" } else { "" };
+            let class = if cell.exact.is_some() {
+                " class=\"num\""
+            } else {
+                ""
+            };
             let _ = write!(out, "<td{class}>{}</td>", esc(&cell.display));
         }
         out.push_str("</tr>\n");
     }
     if table.rows.is_empty() {
-        let _ = writeln!(out, "<tr><td colspan=\"{}\">（无）</td></tr>", table.headers.len().max(1));
+        let _ = writeln!(
+            out,
+            "<tr><td colspan=\"{}\">（无）</td></tr>",
+            table.headers.len().max(1)
+        );
     }
     out.push_str("</tbody>\n</table>\n");
     if appendix {
@@ -138,7 +156,15 @@ fn table_html(out: &mut String, table: &TableModel) -> bool {
 
 /// Horizontal grouped bars; lengths computed exactly from the exact values.
 fn chart_svg(out: &mut String, chart: &ChartModel) {
-    let label_width = chart.categories.iter().map(|c| c.chars().count()).max().unwrap_or(2).min(14) * 13 + 12;
+    let label_width = chart
+        .categories
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(2)
+        .min(14)
+        * 13
+        + 12;
     let bar_height = 14usize;
     let group_height = bar_height * chart.series.len().max(1) + 8;
     let plot = Decimal::from(420);

@@ -27,7 +27,11 @@ pub fn markdown(model: &ReportModel) -> String {
                 for title in &table.titles {
                     out.push_str(&format!("{}\n\n", line(title)));
                 }
-                let rows: Vec<Vec<&str>> = table.rows.iter().map(|r| r.iter().map(|c| c.display.as_str()).collect()).collect();
+                let rows: Vec<Vec<&str>> = table
+                    .rows
+                    .iter()
+                    .map(|r| r.iter().map(|c| c.display.as_str()).collect())
+                    .collect();
                 pipe_table(&mut out, &table.headers, &rows);
             }
             SectionModel::Chart(chart) => {
@@ -41,7 +45,11 @@ pub fn markdown(model: &ReportModel) -> String {
                     .categories
                     .iter()
                     .zip(&chart.values)
-                    .map(|(c, vs)| std::iter::once(c.as_str()).chain(vs.iter().map(|v| v.display.as_str())).collect())
+                    .map(|(c, vs)| {
+                        std::iter::once(c.as_str())
+                            .chain(vs.iter().map(|v| v.display.as_str()))
+                            .collect()
+                    })
                     .collect();
                 pipe_table(&mut out, &headers, &rows);
             }
@@ -51,10 +59,20 @@ pub fn markdown(model: &ReportModel) -> String {
 }
 
 fn pipe_table(out: &mut String, headers: &[String], rows: &[Vec<&str>]) {
-    out.push_str(&format!("| {} |\n", headers.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | ")));
+    out.push_str(&format!(
+        "| {} |\n",
+        headers
+            .iter()
+            .map(|h| cell(h))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    ));
     out.push_str(&format!("|{}\n", " --- |".repeat(headers.len())));
     for row in rows {
-        out.push_str(&format!("| {} |\n", row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ")));
+        out.push_str(&format!(
+            "| {} |\n",
+            row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ")
+        ));
     }
     if rows.is_empty() {
         out.push_str("\n（无）\n");
@@ -64,7 +82,9 @@ fn pipe_table(out: &mut String, headers: &[String], rows: &[Vec<&str>]) {
 
 /// A table cell: pipes, backslashes, backticks and line breaks cannot break the table.
 fn cell(text: &str) -> String {
-    escape_text(text).replace('|', "\\|").replace(['\r', '\n'], " ")
+    escape_text(text)
+        .replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
 }
 
 /// Markdown and HTML that data might carry is shown as text.

@@ -16,7 +16,8 @@ use std::str::FromStr;
 
 /// The whole model as JSON, numbers as exact decimal strings.
 pub fn json(model: &ReportModel) -> String {
-    let mut text = serde_json::to_string_pretty(model).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut text =
+        serde_json::to_string_pretty(model).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
 }
@@ -24,8 +25,14 @@ pub fn json(model: &ReportModel) -> String {
 /// Writes a file through a temporary file in the same folder and a rename, so a failed
 /// write never leaves a truncated report behind.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -53,15 +60,18 @@ pub(crate) fn heading_level(text: &str) -> u8 {
 
 /// The exact value of a chart cell, for bar lengths.
 pub(crate) fn cell_value(cell: &crate::report::Cell) -> Option<Decimal> {
-    cell.exact.as_deref().and_then(|e| Decimal::from_str(e).ok())
+    cell.exact
+        .as_deref()
+        .and_then(|e| Decimal::from_str(e).ok())
 }
 
 /// `value / max * length`, exactly, rounded to two decimals; 0 for empty or non-positive.
 pub(crate) fn scaled(value: Option<Decimal>, max: Decimal, length: Decimal) -> Decimal {
     match value {
-        Some(v) if v > Decimal::ZERO && max > Decimal::ZERO => {
-            (v * length).checked_div(max).unwrap_or(Decimal::ZERO).round_dp(2)
-        }
+        Some(v) if v > Decimal::ZERO && max > Decimal::ZERO => (v * length)
+            .checked_div(max)
+            .unwrap_or(Decimal::ZERO)
+            .round_dp(2),
         _ => Decimal::ZERO,
     }
 }

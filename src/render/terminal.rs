@@ -3,7 +3,9 @@
 
 use super::{cell_value, heading_level, scaled};
 use crate::report::{ReportModel, SectionModel};
-use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, ColumnConstraint, ContentArrangement, Table};
+use comfy_table::{
+    presets::UTF8_FULL_CONDENSED, CellAlignment, ColumnConstraint, ContentArrangement, Table,
+};
 use rust_decimal::Decimal;
 
 /// The report for a terminal: `width` columns wide, or as wide as the terminal comfy-table
@@ -14,7 +16,11 @@ pub fn terminal(model: &ReportModel, width: Option<u16>) -> String {
     for section in &model.sections {
         match section {
             SectionModel::Heading { text } => {
-                let mark = if heading_level(text) <= 2 { "■" } else { "□" };
+                let mark = if heading_level(text) <= 2 {
+                    "■"
+                } else {
+                    "□"
+                };
                 out.push_str(&format!("{mark} {text}\n\n"));
             }
             SectionModel::Text { text } => {
@@ -54,8 +60,19 @@ pub fn terminal(model: &ReportModel, width: Option<u16>) -> String {
             }
             SectionModel::Chart(chart) => {
                 out.push_str(&format!("图：{}\n", chart.name));
-                let max = chart.values.iter().flatten().filter_map(cell_value).max().unwrap_or(Decimal::ZERO);
-                let label = chart.categories.iter().map(|c| c.chars().count()).max().unwrap_or(0);
+                let max = chart
+                    .values
+                    .iter()
+                    .flatten()
+                    .filter_map(cell_value)
+                    .max()
+                    .unwrap_or(Decimal::ZERO);
+                let label = chart
+                    .categories
+                    .iter()
+                    .map(|c| c.chars().count())
+                    .max()
+                    .unwrap_or(0);
                 for (category, values) in chart.categories.iter().zip(&chart.values) {
                     for (j, cell) in values.iter().enumerate() {
                         let bars = scaled(cell_value(cell), max, Decimal::from(40)).round();
@@ -63,7 +80,11 @@ pub fn terminal(model: &ReportModel, width: Option<u16>) -> String {
                         let name = if j == 0 { category.as_str() } else { "" };
                         let pad = " ".repeat((label - name.chars().count()) * 2);
                         let series = chart.series.get(j).map(String::as_str).unwrap_or("");
-                        out.push_str(&format!("  {name}{pad} {} {} {series}\n", "█".repeat(n), cell.display));
+                        out.push_str(&format!(
+                            "  {name}{pad} {} {} {series}\n",
+                            "█".repeat(n),
+                            cell.display
+                        ));
                     }
                 }
                 out.push('\n');

@@ -378,6 +378,29 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// The keys of a domain for which `filter` holds, in key order.
+    fn keys_where(
+        &self,
+        domain: &Domain,
+        filter: Option<&Expr>,
+        field: Option<&str>,
+    ) -> R<Vec<Key>> {
+        let mut keys = Vec::new();
+        for key in self.keys_of(domain) {
+            if let Some(filter) = filter {
+                let frame = Frame::Key {
+                    key: Some(&key),
+                    field,
+                };
+                if self.eval(filter, &frame)? != Value::Bool(true) {
+                    continue;
+                }
+            }
+            keys.push(key);
+        }
+        Ok(keys)
+    }
+
     /// Rows of a source or view that pass every filter.
     fn rows(&self, name: &str, extra: Option<&Expr>) -> R<(usize, Vec<usize>)> {
         let (source, filters): (usize, Vec<&Expr>) = match self.env.defs.get(name).map(|d| &d.kind)
@@ -798,22 +821,7 @@ impl<'a> Evaluator<'a> {
             Domain::Field(f) => Some(f.as_str()),
             Domain::Unit => None,
         };
-        let mut keys = Vec::new();
-        for key in self.keys_of(&domain) {
-            if let Some(filter) = &ranking.filter {
-                if self.eval(
-                    filter,
-                    &Frame::Key {
-                        key: Some(&key),
-                        field,
-                    },
-                )? != Value::Bool(true)
-                {
-                    continue;
-                }
-            }
-            keys.push(key);
-        }
+        let mut keys = self.keys_where(&domain, ranking.filter.as_ref(), field)?;
         self.sort(&mut keys, &ranking.keys, field)?;
         let mut counters: HashMap<Vec<String>, i64> = HashMap::new();
         let mut values = BTreeMap::new();
@@ -1546,22 +1554,7 @@ impl<'a> Evaluator<'a> {
             Domain::Field(f) => Some(f.as_str()),
             Domain::Unit => None,
         };
-        let mut keys = Vec::new();
-        for key in self.keys_of(&domain) {
-            if let Some(filter) = &rows.filter {
-                if self.eval(
-                    filter,
-                    &Frame::Key {
-                        key: Some(&key),
-                        field,
-                    },
-                )? != Value::Bool(true)
-                {
-                    continue;
-                }
-            }
-            keys.push(key);
-        }
+        let mut keys = self.keys_where(&domain, rows.filter.as_ref(), field)?;
         self.sort(&mut keys, &rows.order, field)?;
         if let Some((top, _)) = rows.top {
             keys.truncate(top as usize);

@@ -755,25 +755,10 @@ impl Lower {
     fn table(&mut self, pair: Pair<'_, Rule>) -> Table {
         let span = span_of(&pair);
         let mut inner = pair.into_inner();
-        let name = match inner.next() {
-            Some(p) => self.string(p),
-            None => Str {
-                value: String::new(),
-                span,
-            },
-        };
         let mut table = Table {
-            name,
+            name: self.next_string(&mut inner, span),
             titles: Vec::new(),
-            rows: Rows {
-                domain: Ident {
-                    name: "unit".into(),
-                    span,
-                },
-                filter: None,
-                order: Vec::new(),
-                top: None,
-            },
+            rows: unit_rows(span),
             like: None,
             columns: Vec::new(),
             span,
@@ -787,25 +772,31 @@ impl Lower {
                         table.like = Some(self.string(s));
                     }
                 }
-                Rule::rows_clause => {
-                    table.rows = self.rows(p.into_inner(), pspan);
-                }
-                Rule::column_decl => {
-                    let mut ci = p.into_inner();
-                    let header = match ci.next() {
-                        Some(h) => self.string(h),
-                        None => Str {
-                            value: String::new(),
-                            span: pspan,
-                        },
-                    };
-                    let expr = self.next_expr(&mut ci, pspan);
-                    table.columns.push(Column { header, expr });
-                }
+                Rule::rows_clause => table.rows = self.rows(p.into_inner(), pspan),
+                Rule::column_decl => table.columns.push(self.column(p)),
                 _ => {}
             }
         }
         table
+    }
+
+    /// `column "响应率" = 响应率` and `bar "本月" = 话题件数`.
+    fn column(&mut self, pair: Pair<'_, Rule>) -> Column {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let header = self.next_string(&mut inner, span);
+        let expr = self.next_expr(&mut inner, span);
+        Column { header, expr }
+    }
+
+    fn next_string(&mut self, pairs: &mut Pairs<'_, Rule>, span: Span) -> Str {
+        match pairs.next() {
+            Some(p) => self.string(p),
+            None => Str {
+                value: String::new(),
+                span,
+            },
+        }
     }
 
     /// `unit where … order by … top N`
@@ -842,25 +833,10 @@ impl Lower {
     fn chart(&mut self, pair: Pair<'_, Rule>) -> Chart {
         let span = span_of(&pair);
         let mut inner = pair.into_inner();
-        let name = match inner.next() {
-            Some(p) => self.string(p),
-            None => Str {
-                value: String::new(),
-                span,
-            },
-        };
         let mut chart = Chart {
-            name,
+            name: self.next_string(&mut inner, span),
             titles: Vec::new(),
-            rows: Rows {
-                domain: Ident {
-                    name: "unit".into(),
-                    span,
-                },
-                filter: None,
-                order: Vec::new(),
-                top: None,
-            },
+            rows: unit_rows(span),
             bars: Vec::new(),
             span,
         };
@@ -869,18 +845,7 @@ impl Lower {
             match p.as_rule() {
                 Rule::string => chart.titles.push(self.string(p)),
                 Rule::rows_clause => chart.rows = self.rows(p.into_inner(), pspan),
-                Rule::bar_decl => {
-                    let mut bi = p.into_inner();
-                    let header = match bi.next() {
-                        Some(h) => self.string(h),
-                        None => Str {
-                            value: String::new(),
-                            span: pspan,
-                        },
-                    };
-                    let expr = self.next_expr(&mut bi, pspan);
-                    chart.bars.push(Column { header, expr });
-                }
+                Rule::bar_decl => chart.bars.push(self.column(p)),
                 _ => {}
             }
         }
@@ -1187,6 +1152,19 @@ fn depth(expr: &Expr) -> usize {
         }
     }
     deepest
+}
+
+/// `rows unit`, before the policy says otherwise.
+fn unit_rows(span: Span) -> Rows {
+    Rows {
+        domain: Ident {
+            name: "unit".into(),
+            span,
+        },
+        filter: None,
+        order: Vec::new(),
+        top: None,
+    }
 }
 
 /// Removes the common indentation of a template's lines, and a leading and trailing blank line.

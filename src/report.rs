@@ -21,6 +21,37 @@ pub struct ReportModel {
     pub values: Vec<Definition>,
     /// Each source's file and row count.
     pub sources: Vec<SourceSummary>,
+    /// What the report was made from: short SHA-256 hashes of the policy and of each data
+    /// file, and the hotline version, printed in the footer.
+    pub fingerprint: Fingerprint,
+}
+
+/// The inputs of a report, by content.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Fingerprint {
+    /// The first 12 hex digits of the policy text's SHA-256.
+    pub policy: String,
+    /// Each data file's name and the first 12 hex digits of its SHA-256.
+    pub data: Vec<(String, String)>,
+    /// The hotline version.
+    pub hotline: String,
+}
+
+impl Fingerprint {
+    /// One line: `策略 3f2a… · tickets.csv 9be1… · hotline 0.1.0`.
+    pub fn line(&self) -> String {
+        let mut parts = vec![format!("策略 {}", self.policy)];
+        parts.extend(self.data.iter().map(|(file, hash)| format!("{file} {hash}")));
+        parts.push(format!("hotline {}", self.hotline));
+        parts.join(" · ")
+    }
+}
+
+/// The first 12 hex digits of the SHA-256 of `bytes`.
+pub fn short_hash(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 /// A source as loaded.

@@ -1832,6 +1832,32 @@ impl<'a> Evaluator<'a> {
             sections,
             values,
             sources,
+            fingerprint: self.fingerprint(),
+        }
+    }
+
+    /// Hashes of the policy and of every data file read (test data has no file).
+    fn fingerprint(&self) -> crate::report::Fingerprint {
+        let mut data = Vec::new();
+        for (source, table) in self.env.sources.iter().zip(&self.tables) {
+            let Ok(bytes) = std::fs::read(&table.path) else {
+                continue;
+            };
+            let month = table
+                .path
+                .parent()
+                .and_then(|p| p.file_name())
+                .map(|m| m.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let name = format!("{month}/{}", source.file.path.value);
+            if !data.iter().any(|(n, _): &(String, String)| *n == name) {
+                data.push((name, crate::report::short_hash(&bytes)));
+            }
+        }
+        crate::report::Fingerprint {
+            policy: crate::report::short_hash(self.env.text.as_bytes()),
+            data,
+            hotline: env!("CARGO_PKG_VERSION").to_string(),
         }
     }
 

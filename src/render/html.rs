@@ -101,10 +101,10 @@ pub fn html(model: &ReportModel) -> String {
     }
     let _ = write!(
         out,
-        "<footer>{} · {} · hotline {}</footer>\n</main>\n</body>\n</html>\n",
+        "<footer>{} · {}<br>{}</footer>\n</main>\n</body>\n</html>\n",
         esc(&model.policy),
         esc(&model.month),
-        env!("CARGO_PKG_VERSION")
+        esc(&model.fingerprint.line())
     );
     out
 }

@@ -55,6 +55,7 @@ pub fn markdown(model: &ReportModel) -> String {
             }
         }
     }
+    out.push_str(&format!("---\n\n{}\n", line(&model.fingerprint.line())));
     out
 }
 

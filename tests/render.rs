@@ -79,3 +79,22 @@ fn citizen_text_is_never_rendered_as_a_template() {
     assert!(md.contains("{{ 7 \\* 7 }}"), "{md}");
     assert!(!md.contains("49"), "{md}");
 }
+
+#[test]
+fn a_runaway_template_runs_out_of_fuel_instead_of_hanging() {
+    let policy = POLICY.replace(
+        r#"text """共"#,
+        r#"text """{% for i in range(10000) %}{% for j in range(10000) %}x{% endfor %}{% endfor %}共"#,
+    );
+    let dir = std::env::temp_dir().join(format!("hotline-render-{}-fuel", std::process::id()));
+    let month = dir.join("2023-03");
+    std::fs::create_dir_all(&month).expect("mkdir");
+    std::fs::write(month.join("tickets.csv"), "单位,内容\n甲镇,x\n").expect("write");
+    let file = SourceFile::new("t.policy", policy);
+    let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"));
+    let err = hotline::evaluate(&checked, &dir, hotline::Month::parse("2023-03").expect("month"))
+        .expect_err("must stop");
+    let text = format!("{}", err[0]);
+    assert!(text.contains("the template cannot be rendered"), "{text}");
+    assert!(text.contains("fuel"), "{text}");
+}

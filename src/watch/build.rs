@@ -1,0 +1,497 @@
+//! One rebuild: read and compile the policy, load the month's tables (through the cache),
+//! evaluate, render the page.
+//!
+//! When report sections fail (a template that does not render) but the values evaluate, the
+//! failing sections are replaced by placeholders and the policy is evaluated again, so the
+//! other sections stay fresh and each failing one shows its last good output, marked.
+
+use super::cache::{reading_hash, Origin, TableCache};
+use super::page::{self, Decor, Page};
+use crate::ast::{EncodingName, Format, Item, Section, Str};
+use crate::check::Checked;
+use crate::data::{self, Table};
+use crate::eval::{self, EvalError, Month, Options};
+use crate::report::ReportModel;
+use crate::span::{SourceFile, Span};
+use crate::Problem;
+use miette::Diagnostic;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How a build ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Everything rendered.
+    Ok,
+    /// Values evaluated, some report sections failed; the others are fresh.
+    Partial,
+    /// Nothing new: the page shows the last good report (or only the diagnostics).
+    Failed,
+}
+
+/// What a build produced.
+#[derive(Debug)]
+pub(crate) struct Build {
+    /// How it ended.
+    pub status: Status,
+    /// From reading the policy to the finished page.
+    pub elapsed: Duration,
+    /// Time spent per phase (`compile`, `load`, `evaluate`, `render`), in order.
+    pub phases: Vec<(&'static str, Duration)>,
+    /// Errors, rendered for the terminal (coloured when it is one).
+    pub errors_terminal: String,
+    /// Errors, plain.
+    pub errors_plain: String,
+    /// How many errors.
+    pub error_count: usize,
+    /// Warnings, rendered for the terminal.
+    pub warnings_terminal: String,
+    /// Warnings, plain.
+    pub warnings_plain: String,
+    /// How many warnings.
+    pub warning_count: usize,
+    /// Tables parsed from their files in this build.
+    pub tables_read: usize,
+    /// Tables found in the cache.
+    pub tables_cached: usize,
+    /// Table columns no definition was matched to, for the tooltips.
+    pub unmapped: Vec<String>,
+    /// The data files the policy reads (when it compiled).
+    pub data_files: Option<Vec<PathBuf>>,
+    /// Whether the policy declares tests (when it compiled).
+    pub has_tests: bool,
+    /// Whether the page shows an older report.
+    pub stale: bool,
+    /// Whether any build has succeeded yet.
+    pub has_good: bool,
+    /// The page.
+    pub page: Page,
+}
+
+/// The last build that rendered everything.
+struct Good {
+    model: ReportModel,
+    html: String,
+    tips: String,
+}
+
+/// Rebuilds on request, keeping loaded tables and the last good report.
+pub(crate) struct Builder {
+    policy: PathBuf,
+    data: PathBuf,
+    month: Month,
+    color: bool,
+    cache: TableCache,
+    last_good: Option<Good>,
+}
+
+/// The text of a placeholder section; it renders as `<p>MARKER</p>`.
+fn marker(index: usize) -> String {
+    format!("HOTLINEWATCHFAILEDSECTION{index}X")
+}
+
+struct Loaded {
+    tables: Vec<Table>,
+    read: usize,
+    cached: usize,
+}
+
+impl Builder {
+    /// A builder of `policy` on `data` for `month`; diagnostics for the terminal are coloured
+    /// when `color`.
+    pub(crate) fn new(policy: PathBuf, data: PathBuf, month: Month, color: bool) -> Builder {
+        Builder {
+            policy,
+            data,
+            month,
+            color,
+            cache: TableCache::default(),
+            last_good: None,
+        }
+    }
+
+    /// The data files a checked policy reads.
+    pub(crate) fn data_files(&self, checked: &Checked) -> Vec<PathBuf> {
+        checked
+            .env
+            .sources
+            .iter()
+            .map(|s| {
+                let m = if s.previous {
+                    self.month.previous()
+                } else {
+                    self.month
+                };
+                self.data.join(m.to_string()).join(&s.file.path.value)
+            })
+            .collect()
+    }
+
+    /// Rebuilds; the page is marked with `version`.
+    pub(crate) fn build(&mut self, version: u64) -> Build {
+        let start = Instant::now();
+        let mut build = Build {
+            status: Status::Failed,
+            elapsed: Duration::ZERO,
+            phases: Vec::new(),
+            errors_terminal: String::new(),
+            errors_plain: String::new(),
+            error_count: 0,
+            warnings_terminal: String::new(),
+            warnings_plain: String::new(),
+            warning_count: 0,
+            tables_read: 0,
+            tables_cached: 0,
+            unmapped: Vec::new(),
+            data_files: None,
+            has_tests: false,
+            stale: false,
+            has_good: self.last_good.is_some(),
+            page: page::diagnostics_only(&Decor::default()),
+        };
+        let file = match std::fs::read_to_string(&self.policy) {
+            Ok(text) => SourceFile::new(self.policy.display().to_string(), text),
+            Err(e) => {
+                let text = format!("error: cannot read `{}`: {e}\n", self.policy.display());
+                build.errors_terminal = text.clone();
+                build.errors_plain = text;
+                build.error_count = 1;
+                return self.failed(build, start, version);
+            }
+        };
+        let checked = match crate::compile(&file) {
+            Ok(c) => c,
+            Err(problems) => {
+                self.set_errors(&mut build, &file, problems);
+                return self.failed(build, start, version);
+            }
+        };
+        build.data_files = Some(self.data_files(&checked));
+        build.has_tests = checked
+            .policy
+            .items
+            .iter()
+            .any(|i| matches!(i, Item::Test(_)));
+        let warnings: Vec<Problem> = checked
+            .warnings
+            .iter()
+            .cloned()
+            .map(Problem::Check)
+            .collect();
+        build.warning_count = warnings.len();
+        (build.warnings_terminal, build.warnings_plain) = self.render(&file, warnings);
+        build.phases.push(("compile", start.elapsed()));
+        let loaded = match self.load(&checked) {
+            Ok(l) => l,
+            Err(problems) => {
+                self.set_errors(&mut build, &file, problems);
+                return self.failed(build, start, version);
+            }
+        };
+        build.tables_read = loaded.read;
+        build.tables_cached = loaded.cached;
+        let options = Options {
+            with_report: true,
+            explain: true,
+        };
+        build.phases.push(("load", start.elapsed()));
+        let evaluated = eval::evaluate_with(&checked, loaded.tables, self.month, options);
+        build.phases.push(("evaluate", start.elapsed()));
+        match evaluated {
+            Ok(model) => {
+                let html = crate::render::html(&model);
+                let (tips, unmapped) = page::tips(&model, &checked, &file);
+                build.unmapped = unmapped;
+                build.page = page::assemble(
+                    &html,
+                    &Decor {
+                        version,
+                        tips: Some(&tips),
+                        ..Decor::default()
+                    },
+                );
+                build.status = Status::Ok;
+                build.has_good = true;
+                self.last_good = Some(Good { model, html, tips });
+            }
+            Err(problems) => {
+                let failing = failing_sections(&checked, &problems);
+                self.set_errors(&mut build, &file, problems);
+                let partial = match failing {
+                    Some(f) => self.partial(&checked, &file, &f, version, &build),
+                    None => None,
+                };
+                match partial {
+                    Some((page, unmapped)) => {
+                        build.page = page;
+                        build.unmapped = unmapped;
+                        build.status = Status::Partial;
+                    }
+                    None => return self.failed(build, start, version),
+                }
+            }
+        }
+        build.elapsed = start.elapsed();
+        build.phases.push(("render", build.elapsed));
+        build.phases = durations(&build.phases);
+        build
+    }
+
+    /// Loads every source, through the cache; like [`eval::load`].
+    fn load(&mut self, checked: &Checked) -> Result<Loaded, Vec<Problem>> {
+        let env = &checked.env;
+        let mut loaded = Loaded {
+            tables: Vec::new(),
+            read: 0,
+            cached: 0,
+        };
+        let mut problems = Vec::new();
+        for source in &env.sources {
+            let m = if source.previous {
+                self.month.previous()
+            } else {
+                self.month
+            };
+            let folder = self.data.join(m.to_string());
+            if !folder.is_dir() {
+                let span = checked
+                    .policy
+                    .items
+                    .iter()
+                    .find_map(|i| match i {
+                        Item::Source(s) if s.name.name == source.name => Some(s.span),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                problems.push(Problem::Eval(EvalError::MissingMonth {
+                    month: m.to_string(),
+                    path: folder.display().to_string(),
+                    span,
+                }));
+                continue;
+            }
+            let path = folder.join(&source.file.path.value);
+            let format = match source.file.format {
+                Format::Csv => data::FileFormat::Csv {
+                    encoding: match source.file.encoding.map(|e| e.0) {
+                        Some(EncodingName::Utf8) => Some(data::Encoding::Utf8),
+                        Some(EncodingName::Gbk) => Some(data::Encoding::Gbk),
+                        Some(EncodingName::Auto) | None => None,
+                    },
+                },
+                Format::Xlsx => data::FileFormat::Xlsx {
+                    sheet: source
+                        .file
+                        .sheet
+                        .as_ref()
+                        .map(|s| s.value.clone())
+                        .unwrap_or_default(),
+                },
+                Format::Jsonl => data::FileFormat::Jsonl,
+            };
+            let reading = reading_hash(&format, &source.columns, &env.unit_lookup);
+            match self
+                .cache
+                .get(&path, &format, &source.columns, env, reading)
+            {
+                Ok((table, origin)) => {
+                    match origin {
+                        Origin::Cached => loaded.cached += 1,
+                        Origin::Read => loaded.read += 1,
+                    }
+                    loaded.tables.push(table);
+                }
+                Err(e) => problems.push(Problem::Data(e)),
+            }
+        }
+        if problems.is_empty() {
+            Ok(loaded)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Evaluates again with the failing sections replaced by placeholders, and renders the
+    /// fresh sections with each failing one showing its last good output.
+    fn partial(
+        &mut self,
+        checked: &Checked,
+        file: &SourceFile,
+        failing: &Failing,
+        version: u64,
+        build: &Build,
+    ) -> Option<(Page, Vec<String>)> {
+        let mut patched = checked.clone();
+        let mut index = 0;
+        for item in &mut patched.policy.items {
+            let Item::Report(report) = item else { continue };
+            if failing.title {
+                report.title = None;
+            }
+            for section in &mut report.sections {
+                if failing.sections.contains(&index) {
+                    *section = Section::Text(Str {
+                        value: marker(index),
+                        span: section_span(section),
+                    });
+                }
+                index += 1;
+            }
+        }
+        let loaded = self.load(&patched).ok()?;
+        let options = Options {
+            with_report: true,
+            explain: true,
+        };
+        let model = eval::evaluate_with(&patched, loaded.tables, self.month, options).ok()?;
+        let mut html = crate::render::html(&model);
+        let last_good = self
+            .last_good
+            .as_ref()
+            .filter(|g| g.model.sections.len() == index);
+        for &i in &failing.sections {
+            let previous = last_good.and_then(|g| page::section_html(&g.model, i));
+            let label = if previous.is_some() {
+                "此段有错误（见下方诊断），显示的是上一次成功的结果"
+            } else {
+                "此段有错误（见下方诊断），还没有成功的结果"
+            };
+            html = html.replace(
+                &format!("<p>{}</p>\n", marker(i)),
+                &page::failed_section(label, previous.as_deref()),
+            );
+        }
+        let (tips, unmapped) = page::tips(&model, checked, file);
+        let heading = format!(
+            "{} 个错误：部分段落未能生成，其余段落是最新结果",
+            build.error_count
+        );
+        let page = page::assemble(
+            &html,
+            &Decor {
+                version,
+                banner: None,
+                diagnostics: Some((&heading, &build.errors_plain)),
+                tips: Some(&tips),
+            },
+        );
+        Some((page, unmapped))
+    }
+
+    fn failed(&self, mut build: Build, start: Instant, version: u64) -> Build {
+        build.status = Status::Failed;
+        let heading = format!("{} 个错误", build.error_count);
+        let diagnostics = Some((heading.as_str(), build.errors_plain.as_str()));
+        build.page = match &self.last_good {
+            Some(good) => {
+                build.stale = true;
+                page::assemble(
+                    &good.html,
+                    &Decor {
+                        version,
+                        banner: Some(page::STALE_BANNER),
+                        diagnostics,
+                        tips: Some(&good.tips),
+                    },
+                )
+            }
+            None => page::diagnostics_only(&Decor {
+                version,
+                diagnostics,
+                ..Decor::default()
+            }),
+        };
+        build.elapsed = start.elapsed();
+        build.phases = durations(&build.phases);
+        build
+    }
+
+    fn set_errors(&self, build: &mut Build, file: &SourceFile, problems: Vec<Problem>) {
+        build.error_count = problems.iter().filter(|p| !p.is_warning()).count();
+        (build.errors_terminal, build.errors_plain) = self.render(file, problems);
+    }
+
+    /// Renders problems for the terminal and, without colour, for the page.
+    fn render(&self, file: &SourceFile, problems: Vec<Problem>) -> (String, String) {
+        let terminal: String = problems
+            .into_iter()
+            .map(|p| crate::render_diagnostic(file, p, self.color))
+            .collect();
+        let plain = page::strip_ansi(&terminal);
+        (terminal, plain)
+    }
+}
+
+/// Phase durations from the times at which phases ended.
+fn durations(ends: &[(&'static str, Duration)]) -> Vec<(&'static str, Duration)> {
+    let mut before = Duration::ZERO;
+    ends.iter()
+        .map(|&(name, end)| {
+            let d = end.saturating_sub(before);
+            before = end;
+            (name, d)
+        })
+        .collect()
+}
+
+/// The report sections (numbered across reports) and whether the title failed.
+#[derive(Debug, Default, PartialEq)]
+struct Failing {
+    sections: Vec<usize>,
+    title: bool,
+}
+
+fn section_span(section: &Section) -> Span {
+    match section {
+        Section::Heading(s) | Section::Text(s) => s.span,
+        Section::Table(t) => t.span,
+        Section::Chart(c) => c.span,
+    }
+}
+
+/// When every problem is an evaluation error inside a report section (or title), which
+/// sections; `None` when any problem lies elsewhere (the values themselves failed).
+fn failing_sections(checked: &Checked, problems: &[Problem]) -> Option<Failing> {
+    let mut spans = Vec::new();
+    let mut titles = Vec::new();
+    for item in &checked.policy.items {
+        let Item::Report(report) = item else { continue };
+        if let Some(t) = &report.title {
+            titles.push(t.span);
+        }
+        spans.extend(report.sections.iter().map(section_span));
+    }
+    let inside = |outer: &Span, start: usize, end: usize| outer.start <= start && end <= outer.end;
+    let mut failing = Failing::default();
+    for problem in problems {
+        if !matches!(problem, Problem::Eval(_)) {
+            return None;
+        }
+        let labels: Vec<(usize, usize)> = problem
+            .labels()?
+            .map(|l| (l.offset(), l.offset() + l.len()))
+            .collect();
+        let (start, end) = *labels.first()?;
+        if let Some(i) = spans.iter().position(|s| inside(s, start, end)) {
+            if !failing.sections.contains(&i) {
+                failing.sections.push(i);
+            }
+        } else if titles.iter().any(|s| inside(s, start, end)) {
+            failing.title = true;
+        } else {
+            return None;
+        }
+    }
+    failing.sections.sort_unstable();
+    Some(failing)
+}
+
+/// The test file next to a policy: `x.test.policy` for `x.policy`.
+pub(crate) fn test_file(policy: &Path) -> Option<PathBuf> {
+    let name = policy.file_name()?.to_str()?;
+    let stem = name.strip_suffix(".policy")?;
+    if stem.ends_with(".test") {
+        return None;
+    }
+    Some(policy.with_file_name(format!("{stem}.test.policy")))
+}

@@ -1,0 +1,201 @@
+//! Loaded tables, kept across rebuilds.
+//!
+//! A table is found again by its file's path, a hash of the file's bytes and a hash of how it
+//! is read (file format, column specs and the policy's unit registry, which turns unit names
+//! into indices). An edit of the policy that leaves a source's columns alone re-reads nothing;
+//! an edit of a data file re-reads that file only.
+
+use crate::data::{self, ColumnSpec, FileFormat, LoadError, Table, UnitResolver};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+/// How many tables are kept: those of the current month and of a few recent versions of them.
+const CAPACITY: usize = 16;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    path: PathBuf,
+    content: u64,
+    reading: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    table: Table,
+    used: u64,
+}
+
+/// Tables by path, content and how they are read.
+#[derive(Debug, Default)]
+pub(crate) struct TableCache {
+    entries: HashMap<Key, Entry>,
+    clock: u64,
+}
+
+/// Whether a table came from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Found in the cache: the file was hashed, not parsed.
+    Cached,
+    /// Parsed from the file.
+    Read,
+}
+
+/// The hash of a file's bytes.
+pub(crate) fn content_hash(bytes: &[u8]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    bytes.len().hash(&mut hasher);
+    hasher.write(bytes);
+    hasher.finish()
+}
+
+/// The hash of how a source is read: the format, the column specs and the unit registry.
+pub(crate) fn reading_hash(
+    format: &FileFormat,
+    specs: &[ColumnSpec],
+    units: &std::collections::HashMap<String, u32>,
+) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    // The specs have no `Hash`; their debug form names every field and type.
+    format!("{format:?}").hash(&mut hasher);
+    format!("{specs:?}").hash(&mut hasher);
+    let mut registry: Vec<(&String, &u32)> = units.iter().collect();
+    registry.sort();
+    registry.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl TableCache {
+    /// The table of `path`, from the cache when the file's bytes and the way it is read are
+    /// unchanged, else loaded (and kept).
+    pub(crate) fn get(
+        &mut self,
+        path: &Path,
+        format: &FileFormat,
+        specs: &[ColumnSpec],
+        units: &dyn UnitResolver,
+        reading: u64,
+    ) -> Result<(Table, Origin), LoadError> {
+        self.clock += 1;
+        let Ok(bytes) = std::fs::read(path) else {
+            // Let the loader say what is wrong with the file.
+            return data::load_table(path, format, specs, units).map(|t| (t, Origin::Read));
+        };
+        let key = Key {
+            path: path.to_path_buf(),
+            content: content_hash(&bytes),
+            reading,
+        };
+        drop(bytes);
+        if let Some(entry) = self.entries.get_mut(&key) {
+            entry.used = self.clock;
+            return Ok((entry.table.clone(), Origin::Cached));
+        }
+        let table = data::load_table(path, format, specs, units)?;
+        // The file may have changed between hashing and loading: keep the table only when
+        // the bytes are still the ones hashed, so a key never names other content.
+        let unchanged = std::fs::read(path).is_ok_and(|b| content_hash(&b) == key.content);
+        if unchanged {
+            self.entries.insert(
+                key,
+                Entry {
+                    table: table.clone(),
+                    used: self.clock,
+                },
+            );
+            self.evict();
+        }
+        Ok((table, Origin::Read))
+    }
+
+    fn evict(&mut self) {
+        while self.entries.len() > CAPACITY {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => {
+                    self.entries.remove(&k);
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// How many tables are kept.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::ColumnType;
+
+    struct NoUnits;
+    impl UnitResolver for NoUnits {
+        fn resolve(&self, _: &str) -> Option<u32> {
+            None
+        }
+        fn names(&self) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn reloads_only_changed_content() {
+        let dir = std::env::temp_dir().join(format!("hotline-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.csv");
+        std::fs::write(&path, "a\n1\n").unwrap();
+        let specs = vec![ColumnSpec {
+            name: "a".into(),
+            header: "a".into(),
+            ty: ColumnType::Integer,
+            nullable: false,
+        }];
+        let format = FileFormat::Csv { encoding: None };
+        let reading = reading_hash(&format, &specs, &HashMap::new());
+        let mut cache = TableCache::default();
+        let (_, o1) = cache
+            .get(&path, &format, &specs, &NoUnits, reading)
+            .unwrap();
+        let (_, o2) = cache
+            .get(&path, &format, &specs, &NoUnits, reading)
+            .unwrap();
+        assert_eq!((o1, o2), (Origin::Read, Origin::Cached));
+        std::fs::write(&path, "a\n2\n").unwrap();
+        let (t, o3) = cache
+            .get(&path, &format, &specs, &NoUnits, reading)
+            .unwrap();
+        assert_eq!(o3, Origin::Read);
+        assert_eq!(
+            t.columns[0],
+            crate::data::ColumnData::Integer(vec![Some(2)])
+        );
+        // Back to the first content: found again.
+        std::fs::write(&path, "a\n1\n").unwrap();
+        let (_, o4) = cache
+            .get(&path, &format, &specs, &NoUnits, reading)
+            .unwrap();
+        assert_eq!(o4, Origin::Cached);
+        // Read differently: loaded again.
+        let other = reading_hash(
+            &FileFormat::Csv {
+                encoding: Some(crate::data::Encoding::Utf8),
+            },
+            &specs,
+            &HashMap::new(),
+        );
+        let (_, o5) = cache.get(&path, &format, &specs, &NoUnits, other).unwrap();
+        assert_eq!(o5, Origin::Read);
+        assert_eq!(cache.len(), 3);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

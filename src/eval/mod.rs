@@ -244,6 +244,8 @@ pub fn evaluate_with(
         domain_keys: HashMap::new(),
         parts: Default::default(),
         explain: options.explain.then(Default::default),
+        view_rows: Default::default(),
+        groups: Default::default(),
         errors: Vec::new(),
     };
     evaluator.run();
@@ -288,8 +290,15 @@ struct Evaluator<'a> {
     parts: std::cell::RefCell<HashMap<String, Computed>>,
     /// How values were computed, by definition and key, when asked.
     explain: Option<std::cell::RefCell<Explanations>>,
+    /// Rows of each source or view, filtered once for all the metrics that read it.
+    view_rows: std::cell::RefCell<HashMap<String, std::rc::Rc<Vec<usize>>>>,
+    /// Rows of a source or view grouped by a field, once for all the metrics that group so.
+    groups: std::cell::RefCell<HashMap<(String, String), std::rc::Rc<Groups>>>,
     errors: Vec<EvalError>,
 }
+
+/// Rows by key.
+type Groups = BTreeMap<Key, Vec<usize>>;
 
 /// How each value was computed, by definition name and key.
 type Explanations = HashMap<(String, Option<Key>), String>;
@@ -402,7 +411,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Rows of a source or view that pass every filter.
-    fn rows(&self, name: &str, extra: Option<&Expr>) -> R<(usize, Vec<usize>)> {
+    fn rows(&self, name: &str, extra: Option<&Expr>) -> R<(usize, std::rc::Rc<Vec<usize>>)> {
         let (source, filters): (usize, Vec<&Expr>) = match self.env.defs.get(name).map(|d| &d.kind)
         {
             Some(DefKind::Source(s)) => (*s, Vec::new()),
@@ -416,22 +425,43 @@ impl<'a> Evaluator<'a> {
                     .collect();
                 (*source, filters)
             }
-            _ => return Ok((0, Vec::new())),
+            _ => return Ok((0, Default::default())),
         };
         let Some(table) = self.tables.get(source) else {
-            return Ok((source, Vec::new()));
+            return Ok((source, Default::default()));
         };
-        let mut rows = Vec::with_capacity(table.len());
-        'rows: for row in 0..table.len() {
-            for f in filters.iter().copied().chain(extra) {
-                let frame = Frame::Row { table, source, row };
-                if self.eval(f, &frame)? != Value::Bool(true) {
-                    continue 'rows;
+        let cached = self.view_rows.borrow().get(name).cloned();
+        let base = match cached {
+            Some(rows) => rows,
+            None => {
+                let mut rows = Vec::with_capacity(table.len());
+                'rows: for row in 0..table.len() {
+                    for f in &filters {
+                        let frame = Frame::Row { table, source, row };
+                        if self.eval(f, &frame)? != Value::Bool(true) {
+                            continue 'rows;
+                        }
+                    }
+                    rows.push(row);
                 }
+                let rows = std::rc::Rc::new(rows);
+                self.view_rows
+                    .borrow_mut()
+                    .insert(name.to_string(), rows.clone());
+                rows
             }
-            rows.push(row);
+        };
+        let Some(extra) = extra else {
+            return Ok((source, base));
+        };
+        let mut rows = Vec::with_capacity(base.len());
+        for &row in base.iter() {
+            let frame = Frame::Row { table, source, row };
+            if self.eval(extra, &frame)? == Value::Bool(true) {
+                rows.push(row);
+            }
         }
-        Ok((source, rows))
+        Ok((source, std::rc::Rc::new(rows)))
     }
 
     fn metric(&self, metric: &Metric) -> R<Computed> {
@@ -454,9 +484,23 @@ impl<'a> Evaluator<'a> {
                         Computed::Scalar(self.eval(&metric.expr, &frame)?)
                     }
                     Some(by) => {
-                        let groups = self.group(table, source, &rows, by)?;
+                        let cache_key = (from.source.name.clone(), by.name.clone());
+                        let cached = match from.filter {
+                            None => self.groups.borrow().get(&cache_key).cloned(),
+                            Some(_) => None,
+                        };
+                        let groups = match cached {
+                            Some(g) => g,
+                            None => {
+                                let g = std::rc::Rc::new(self.group(table, source, &rows, by)?);
+                                if from.filter.is_none() {
+                                    self.groups.borrow_mut().insert(cache_key, g.clone());
+                                }
+                                g
+                            }
+                        };
                         let mut values = BTreeMap::new();
-                        for (key, group_rows) in &groups {
+                        for (key, group_rows) in groups.iter() {
                             let frame = Frame::Group {
                                 table,
                                 source,

@@ -20,7 +20,10 @@
 //! Data flows one way. Errors are data; only the binary and the watch layer print them.
 
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod ast;
 pub mod check;
@@ -94,12 +97,18 @@ pub struct Outcome {
 
 /// Parses and checks a policy, returning every problem found.
 pub fn compile(file: &SourceFile) -> Result<check::Checked, Vec<Problem>> {
-    let policy = syntax::parse(file).map_err(|errors| errors.into_iter().map(Problem::Syntax).collect::<Vec<_>>())?;
-    check::check(policy, &file.text).map_err(|errors| errors.into_iter().map(Problem::Check).collect())
+    let policy = syntax::parse(file)
+        .map_err(|errors| errors.into_iter().map(Problem::Syntax).collect::<Vec<_>>())?;
+    check::check(policy, &file.text)
+        .map_err(|errors| errors.into_iter().map(Problem::Check).collect())
 }
 
 /// Loads a month of data and evaluates a checked policy on it.
-pub fn evaluate(checked: &check::Checked, data_dir: &Path, month: Month) -> Result<report::ReportModel, Vec<Problem>> {
+pub fn evaluate(
+    checked: &check::Checked,
+    data_dir: &Path,
+    month: Month,
+) -> Result<report::ReportModel, Vec<Problem>> {
     eval::evaluate(checked, data_dir, month)
 }
 
@@ -134,7 +143,11 @@ pub fn diagnostic_json(file: &SourceFile, problem: &Problem) -> serde_json::Valu
 
 /// A problem as a GitHub workflow annotation line: `::error file=…,line=…,col=…::message`.
 pub fn github_annotation(file: &SourceFile, problem: &Problem) -> String {
-    let kind = if problem.is_warning() { "warning" } else { "error" };
+    let kind = if problem.is_warning() {
+        "warning"
+    } else {
+        "error"
+    };
     let first = problem.labels().and_then(|mut l| l.next());
     let position = match first {
         Some(label) => {
@@ -144,16 +157,25 @@ pub fn github_annotation(file: &SourceFile, problem: &Problem) -> String {
         }
         None => String::new(),
     };
-    let title = problem.code().map(|c| format!(",title={}", escape_property(&c.to_string()))).unwrap_or_default();
+    let title = problem
+        .code()
+        .map(|c| format!(",title={}", escape_property(&c.to_string())))
+        .unwrap_or_default();
     let mut message = problem.to_string();
     if let Some(help) = problem.help() {
         message.push_str(&format!("\nhelp: {help}"));
     }
-    format!("::{kind} file={}{position}{title}::{}", escape_property(&file.name), escape_data(&message))
+    format!(
+        "::{kind} file={}{position}{title}::{}",
+        escape_property(&file.name),
+        escape_data(&message)
+    )
 }
 
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(text: &str) -> String {

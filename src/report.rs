@@ -41,7 +41,11 @@ impl Fingerprint {
     /// One line: `策略 3f2a… · tickets.csv 9be1… · hotline 0.1.0`.
     pub fn line(&self) -> String {
         let mut parts = vec![format!("策略 {}", self.policy)];
-        parts.extend(self.data.iter().map(|(file, hash)| format!("{file} {hash}")));
+        parts.extend(
+            self.data
+                .iter()
+                .map(|(file, hash)| format!("{file} {hash}")),
+        );
         parts.push(format!("hotline {}", self.hotline));
         parts.join(" · ")
     }

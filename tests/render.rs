@@ -92,8 +92,12 @@ fn a_runaway_template_runs_out_of_fuel_instead_of_hanging() {
     std::fs::write(month.join("tickets.csv"), "单位,内容\n甲镇,x\n").expect("write");
     let file = SourceFile::new("t.policy", policy);
     let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"));
-    let err = hotline::evaluate(&checked, &dir, hotline::Month::parse("2023-03").expect("month"))
-        .expect_err("must stop");
+    let err = hotline::evaluate(
+        &checked,
+        &dir,
+        hotline::Month::parse("2023-03").expect("month"),
+    )
+    .expect_err("must stop");
     let text = format!("{}", err[0]);
     assert!(text.contains("the template cannot be rendered"), "{text}");
     assert!(text.contains("fuel"), "{text}");

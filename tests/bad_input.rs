@@ -117,3 +117,18 @@ fn a_file_of_random_bytes_is_an_error_not_a_panic() {
         .is_err());
     }
 }
+
+#[test]
+fn rows_of_a_file_with_bare_cr_line_ends_have_their_own_line_numbers() {
+    let path = temp("cr").join("t.csv");
+    std::fs::write(&path, "单位,内容\r甲镇,a\r乙镇,b\r丙镇,c\r").expect("write");
+    let err = load_table(&path, &FileFormat::Csv { encoding: None }, &specs(), &Units)
+        .expect_err("丙镇 is no unit");
+    let rendered = format!("{:?}", err);
+    assert!(rendered.contains("line: 4"), "{rendered}");
+    let ok = temp("cr2").join("t.csv");
+    std::fs::write(&ok, "单位,内容\r甲镇,a\r\n乙镇,b\r").expect("write");
+    let table =
+        load_table(&ok, &FileFormat::Csv { encoding: None }, &specs(), &Units).expect("loads");
+    assert_eq!(table.lines, vec![2, 3]);
+}

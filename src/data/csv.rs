@@ -138,7 +138,7 @@ impl<'t> LineCounter<'t> {
             start += 1;
         }
         let skipped = self.text.get(self.pos..start).unwrap_or_default();
-        self.line += skipped.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.line += super::line_breaks(skipped);
         self.pos = start;
         (self.line, start)
     }

@@ -223,7 +223,17 @@ fn match_headers(
 /// 1-based line of byte offset `pos` in `bytes`.
 fn line_of(bytes: &[u8], pos: usize) -> u64 {
     let upto = bytes.get(..pos).unwrap_or(bytes);
-    upto.iter().filter(|&&b| b == b'\n').count() as u64 + 1
+    line_breaks(upto) + 1
+}
+
+/// Line breaks in `bytes` as the csv crate splits records: `\n`, `\r\n` (once) and a bare
+/// `\r` (the line ends of old Macintosh exports).
+pub(crate) fn line_breaks(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count() as u64
 }
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";

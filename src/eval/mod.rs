@@ -149,24 +149,7 @@ pub fn load(
             continue;
         }
         let path = folder.join(&source.file.path.value);
-        let format = match source.file.format {
-            Format::Csv => data::FileFormat::Csv {
-                encoding: match source.file.encoding.map(|e| e.0) {
-                    Some(EncodingName::Utf8) => Some(data::Encoding::Utf8),
-                    Some(EncodingName::Gbk) => Some(data::Encoding::Gbk),
-                    Some(EncodingName::Auto) | None => None,
-                },
-            },
-            Format::Xlsx => data::FileFormat::Xlsx {
-                sheet: source
-                    .file
-                    .sheet
-                    .as_ref()
-                    .map(|s| s.value.clone())
-                    .unwrap_or_default(),
-            },
-            Format::Jsonl => data::FileFormat::Jsonl,
-        };
+        let format = file_format(source);
         match data::load_table(&path, &format, &source.columns, &Resolver(env)) {
             Ok(t) => tables.push(Some(t)),
             Err(e) => {
@@ -254,6 +237,28 @@ pub fn evaluate_with(
         Ok(model)
     } else {
         Err(evaluator.errors.into_iter().map(Problem::Eval).collect())
+    }
+}
+
+/// How a source's file is read.
+pub fn file_format(source: &crate::check::SourceDef) -> data::FileFormat {
+    match source.file.format {
+        Format::Csv => data::FileFormat::Csv {
+            encoding: match source.file.encoding.map(|e| e.0) {
+                Some(EncodingName::Utf8) => Some(data::Encoding::Utf8),
+                Some(EncodingName::Gbk) => Some(data::Encoding::Gbk),
+                Some(EncodingName::Auto) | None => None,
+            },
+        },
+        Format::Xlsx => data::FileFormat::Xlsx {
+            sheet: source
+                .file
+                .sheet
+                .as_ref()
+                .map(|s| s.value.clone())
+                .unwrap_or_default(),
+        },
+        Format::Jsonl => data::FileFormat::Jsonl,
     }
 }
 

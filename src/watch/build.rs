@@ -7,9 +7,9 @@
 
 use super::cache::{reading_hash, Origin, TableCache};
 use super::page::{self, Decor, Page};
-use crate::ast::{EncodingName, Format, Item, Section, Str};
+use crate::ast::{Item, Section, Str};
 use crate::check::Checked;
-use crate::data::{self, Table};
+use crate::data::Table;
 use crate::eval::{self, EvalError, Month, Options};
 use crate::report::ReportModel;
 use crate::span::{SourceFile, Span};
@@ -271,24 +271,7 @@ impl Builder {
                 continue;
             }
             let path = folder.join(&source.file.path.value);
-            let format = match source.file.format {
-                Format::Csv => data::FileFormat::Csv {
-                    encoding: match source.file.encoding.map(|e| e.0) {
-                        Some(EncodingName::Utf8) => Some(data::Encoding::Utf8),
-                        Some(EncodingName::Gbk) => Some(data::Encoding::Gbk),
-                        Some(EncodingName::Auto) | None => None,
-                    },
-                },
-                Format::Xlsx => data::FileFormat::Xlsx {
-                    sheet: source
-                        .file
-                        .sheet
-                        .as_ref()
-                        .map(|s| s.value.clone())
-                        .unwrap_or_default(),
-                },
-                Format::Jsonl => data::FileFormat::Jsonl,
-            };
+            let format = crate::eval::file_format(source);
             let reading = reading_hash(&format, &source.columns, &env.unit_lookup);
             match self
                 .cache

@@ -132,3 +132,22 @@ fn rows_of_a_file_with_bare_cr_line_ends_have_their_own_line_numbers() {
         load_table(&ok, &FileFormat::Csv { encoding: None }, &specs(), &Units).expect("loads");
     assert_eq!(table.lines, vec![2, 3]);
 }
+
+#[test]
+fn a_long_chain_of_definitions_does_not_overflow_the_stack() {
+    // Found by fuzzing: the dependency sort was recursive, one frame per link.
+    let mut text = String::from("source 工单 from csv \"t.csv\" { 单位 text }\n");
+    let depth = 20_000;
+    for i in 0..depth {
+        text.push_str(&format!("metric m{i} = m{} + 1\n", i + 1));
+    }
+    text.push_str(&format!(
+        "metric m{depth} = 1\nreport {{ text \"{{{{ m0 }}}}\" }}\n"
+    ));
+    let file = hotline::span::SourceFile::new("chain.policy", text);
+    let errors = match hotline::compile(&file) {
+        Ok(_) => 0,
+        Err(p) => p.iter().filter(|p| !p.is_warning()).count(),
+    };
+    assert_eq!(errors, 0);
+}

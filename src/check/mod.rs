@@ -1485,53 +1485,68 @@ impl Checker {
         order
     }
 
+    /// Depth-first from `root`, with an explicit stack so that a long chain of definitions
+    /// cannot overflow the thread's stack; reports each cycle once.
     fn visit(
         &mut self,
-        name: &str,
+        root: &str,
         deps: &HashMap<String, (Vec<String>, Span)>,
         state: &mut HashMap<String, u8>,
         stack: &mut Vec<String>,
         order: &mut Vec<String>,
         reported: &mut BTreeSet<String>,
     ) {
-        match state.get(name) {
-            Some(2) => return,
-            Some(1) => {
-                let start = stack.iter().position(|n| n == name).unwrap_or(0);
-                let mut cycle: Vec<String> = stack.get(start..).unwrap_or(&[]).to_vec();
-                cycle.push(name.to_string());
-                if cycle.iter().any(|n| reported.contains(n)) {
-                    return;
-                }
-                reported.extend(cycle.iter().cloned());
-                let span = deps.get(name).map(|d| d.1).unwrap_or_default();
-                self.errors.push(CheckError::Cycle {
-                    name: name.to_string(),
-                    cycle: cycle
-                        .iter()
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(" → "),
-                    span,
-                });
-                return;
-            }
-            _ => {}
-        }
-        let Some((uses, _)) = deps.get(name) else {
+        if state.contains_key(root) || !deps.contains_key(root) {
             return;
-        };
-        state.insert(name.to_string(), 1);
-        stack.push(name.to_string());
-        for u in uses {
-            if deps.contains_key(u) {
-                self.visit(u, deps, state, stack, order, reported);
-            }
         }
-        stack.pop();
-        state.insert(name.to_string(), 2);
-        if !reported.contains(name) {
-            order.push(name.to_string());
+        // Each frame: a definition and the index of the next use to follow.
+        let mut frames: Vec<(String, usize)> = vec![(root.to_string(), 0)];
+        state.insert(root.to_string(), 1);
+        stack.push(root.to_string());
+        while let Some((name, next)) = frames.last().cloned() {
+            let uses = deps.get(&name).map(|d| &d.0);
+            let Some(used) = uses.and_then(|u| u.get(next)) else {
+                frames.pop();
+                stack.pop();
+                state.insert(name.clone(), 2);
+                if !reported.contains(&name) {
+                    order.push(name);
+                }
+                continue;
+            };
+            if let Some(frame) = frames.last_mut() {
+                frame.1 += 1;
+            }
+            if !deps.contains_key(used) {
+                continue;
+            }
+            match state.get(used.as_str()) {
+                Some(2) => {}
+                Some(_) => {
+                    let start = stack.iter().position(|n| n == used).unwrap_or(0);
+                    let mut cycle: Vec<String> = stack.get(start..).unwrap_or(&[]).to_vec();
+                    cycle.push(used.clone());
+                    if cycle.iter().any(|n| reported.contains(n)) {
+                        continue;
+                    }
+                    reported.extend(cycle.iter().cloned());
+                    let span = deps.get(used).map(|d| d.1).unwrap_or_default();
+                    self.errors.push(CheckError::Cycle {
+                        name: used.clone(),
+                        cycle: cycle
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(" → "),
+                        span,
+                    });
+                }
+                None => {
+                    state.insert(used.clone(), 1);
+                    stack.push(used.clone());
+                    frames.push((used.clone(), 0));
+                }
+            }
         }
     }
 }

@@ -641,6 +641,9 @@ impl Checker {
         let mut in_cycles: BTreeSet<usize> = BTreeSet::new();
         for (name, item) in views {
             let mut items = vec![item];
+            // The same views as `items`, for a constant-time cycle test.
+            let mut seen: std::collections::HashSet<usize> =
+                std::collections::HashSet::from([item]);
             let mut current = item;
             let source = loop {
                 let Some(Item::View(view)) = policy.items.get(current) else {
@@ -652,7 +655,11 @@ impl Checker {
                         let Some(next) = vi.first().copied() else {
                             break None;
                         };
-                        if let Some(start) = items.iter().position(|i| *i == next) {
+                        if let Some(start) = seen
+                            .contains(&next)
+                            .then(|| items.iter().position(|i| *i == next))
+                            .flatten()
+                        {
                             // Report each cycle once, from its first view.
                             let cycle: Vec<usize> = items.get(start..).unwrap_or(&[]).to_vec();
                             if cycle.iter().all(|i| in_cycles.insert(*i)) {
@@ -677,6 +684,7 @@ impl Checker {
                             break None;
                         }
                         items.push(next);
+                        seen.insert(next);
                         current = next;
                     }
                     _ => {

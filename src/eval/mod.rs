@@ -1611,39 +1611,49 @@ impl<'a> Evaluator<'a> {
         Ok(keys)
     }
 
+    /// The keys a selection picks and, per key, the cells of `columns`.
+    fn cells(&self, rows: &Rows, columns: &[Column]) -> R<(Vec<Key>, Vec<Vec<Cell>>)> {
+        let field = match rows.domain.name.as_str() {
+            "unit" => None,
+            f => Some(f),
+        };
+        let keys = self.select(rows)?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in &keys {
+            let frame = Frame::Key {
+                key: Some(key),
+                field,
+            };
+            let mut cells = Vec::with_capacity(columns.len());
+            for column in columns {
+                let v = self.eval(&column.expr, &frame)?;
+                cells.push(self.display(&v, column.expr.ty.as_ref()));
+            }
+            out.push(cells);
+        }
+        Ok((keys, out))
+    }
+
+    /// Title lines, each a template.
+    fn titles(
+        &self,
+        titles: &[Str],
+        env: &minijinja::Environment<'_>,
+        ctx: &minijinja::Value,
+    ) -> R<Vec<String>> {
+        titles.iter().map(|t| self.template(env, t, ctx)).collect()
+    }
+
     fn chart(
         &self,
         chart: &Chart,
         env: &minijinja::Environment<'_>,
         ctx: &minijinja::Value,
     ) -> R<ChartModel> {
-        let field = match chart.rows.domain.name.as_str() {
-            "unit" => None,
-            f => Some(f),
-        };
-        let keys = self.select(&chart.rows)?;
-        let mut values = Vec::with_capacity(keys.len());
-        for key in &keys {
-            let mut cells = Vec::with_capacity(chart.bars.len());
-            for bar in &chart.bars {
-                let v = self.eval(
-                    &bar.expr,
-                    &Frame::Key {
-                        key: Some(key),
-                        field,
-                    },
-                )?;
-                cells.push(self.display(&v, bar.expr.ty.as_ref()));
-            }
-            values.push(cells);
-        }
-        let mut titles = Vec::new();
-        for title in &chart.titles {
-            titles.push(self.template(env, title, ctx)?);
-        }
+        let (keys, values) = self.cells(&chart.rows, &chart.bars)?;
         Ok(ChartModel {
             name: chart.name.value.clone(),
-            titles,
+            titles: self.titles(&chart.titles, env, ctx)?,
             categories: keys
                 .iter()
                 .map(|k| self.text(&key_value(k), None))
@@ -1653,30 +1663,16 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    fn table(&self, table: &Table) -> R<TableModel> {
-        let field = match table.rows.domain.name.as_str() {
-            "unit" => None,
-            f => Some(f),
-        };
-        let keys = self.select(&table.rows)?;
-        let mut rows = Vec::with_capacity(keys.len());
-        for key in &keys {
-            let mut cells = Vec::with_capacity(table.columns.len());
-            for column in &table.columns {
-                let v = self.eval(
-                    &column.expr,
-                    &Frame::Key {
-                        key: Some(key),
-                        field,
-                    },
-                )?;
-                cells.push(self.display(&v, column.expr.ty.as_ref()));
-            }
-            rows.push(cells);
-        }
+    fn table(
+        &self,
+        table: &Table,
+        env: &minijinja::Environment<'_>,
+        ctx: &minijinja::Value,
+    ) -> R<TableModel> {
+        let (_, rows) = self.cells(&table.rows, &table.columns)?;
         Ok(TableModel {
             name: table.name.value.clone(),
-            titles: table.titles.iter().map(|t| t.value.clone()).collect(),
+            titles: self.titles(&table.titles, env, ctx)?,
             headers: table
                 .columns
                 .iter()
@@ -1807,14 +1803,7 @@ impl<'a> Evaluator<'a> {
                         .template(&env, t, &ctx)
                         .map(|text| SectionModel::Text { text }),
                     Section::Chart(c) => self.chart(c, &env, &ctx).map(SectionModel::Chart),
-                    Section::Table(t) => self.table(t).and_then(|mut model| {
-                        let mut titles = Vec::new();
-                        for title in &t.titles {
-                            titles.push(self.template(&env, title, &ctx)?);
-                        }
-                        model.titles = titles;
-                        Ok(SectionModel::Table(model))
-                    }),
+                    Section::Table(t) => self.table(t, &env, &ctx).map(SectionModel::Table),
                 };
                 match result {
                     Ok(s) => sections.push(s),

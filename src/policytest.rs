@@ -580,5 +580,6 @@ fn empty_table(source: &crate::check::SourceDef, rows: usize, lines: Vec<u64>) -
         columns,
         lines,
         encoding: None,
+        hash: None,
     }
 }

@@ -116,6 +116,8 @@ pub struct Table {
     /// The encoding used (CSV only), and whether it was detected rather
     /// than declared.
     pub encoding: Option<(Encoding, bool)>,
+    /// The first 12 hex digits of the file's SHA-256, for the report's footer.
+    pub hash: Option<String>,
 }
 
 impl Table {
@@ -140,11 +142,16 @@ pub fn load_table(
     specs: &[ColumnSpec],
     units: &dyn UnitResolver,
 ) -> Result<Table, LoadError> {
-    match format {
+    let mut table = match format {
         FileFormat::Csv { encoding } => csv::load(path, *encoding, specs, units),
         FileFormat::Xlsx { sheet } => xlsx::load(path, sheet, specs, units),
         FileFormat::Jsonl => jsonl::load(path, specs, units),
-    }
+    }?;
+    // Hashed once here, so evaluating the same tables again (watch) costs no hashing.
+    table.hash = std::fs::read(path)
+        .ok()
+        .map(|bytes| crate::report::short_hash(&bytes));
+    Ok(table)
 }
 
 /// Turns the collected bad cells into the result.
@@ -167,6 +174,7 @@ fn finish(
         columns: columns.into_iter().map(|c| c.data).collect(),
         lines,
         encoding,
+        hash: None,
     })
 }
 

@@ -1878,7 +1878,7 @@ impl<'a> Evaluator<'a> {
     fn fingerprint(&self) -> crate::report::Fingerprint {
         let mut data = Vec::new();
         for (source, table) in self.env.sources.iter().zip(&self.tables) {
-            let Ok(bytes) = std::fs::read(&table.path) else {
+            let Some(hash) = &table.hash else {
                 continue;
             };
             let month = table
@@ -1889,7 +1889,7 @@ impl<'a> Evaluator<'a> {
                 .unwrap_or_default();
             let name = format!("{month}/{}", source.file.path.value);
             if !data.iter().any(|(n, _): &(String, String)| *n == name) {
-                data.push((name, crate::report::short_hash(&bytes)));
+                data.push((name, hash.clone()));
             }
         }
         crate::report::Fingerprint {

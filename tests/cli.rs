@@ -1,6 +1,6 @@
 //! The real binary: exit codes, outputs, files.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn hotline(args: &[&str]) -> Output {
@@ -154,7 +154,6 @@ fn render_of_a_missing_month_fails_without_touching_the_output() {
         std::fs::read_to_string(&file).expect("read"),
         "last good report"
     );
-    let _ = Path::new(&file);
 }
 
 #[test]

@@ -562,7 +562,7 @@ fn empty_table(source: &crate::check::SourceDef, rows: usize, lines: Vec<u64>) -
         .iter()
         .map(|c| match c.ty {
             data::ColumnType::Text if !c.nullable => {
-                ColumnData::Text(vec![Some(Box::from(PLACEHOLDER)); rows])
+                ColumnData::Text(vec![Some(std::sync::Arc::from(PLACEHOLDER)); rows])
             }
             data::ColumnType::Text => ColumnData::Text(vec![None; rows]),
             data::ColumnType::Integer => ColumnData::Integer(vec![None; rows]),

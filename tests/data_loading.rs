@@ -189,7 +189,7 @@ fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }
 
-fn texts(table: &Table, i: usize) -> &[Option<Box<str>>] {
+fn texts(table: &Table, i: usize) -> &[Option<std::sync::Arc<str>>] {
     match &table.columns[i] {
         ColumnData::Text(v) => v,
         other => panic!("not text: {other:?}"),

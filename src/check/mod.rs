@@ -87,6 +87,11 @@ pub struct SourceDef {
 }
 
 impl SourceDef {
+    /// The index of a field.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
     /// The index and type of a field.
     pub fn field(&self, name: &str) -> Option<(usize, Ty)> {
         let i = self.columns.iter().position(|c| c.name == name)?;

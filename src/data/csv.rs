@@ -1,49 +1,284 @@
 //! CSV sources.
 
 use std::borrow::Cow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ::csv::{ByteRecord, ReaderBuilder};
 use encoding_rs::{DecoderResult, GB18030};
+use sha2::{Digest, Sha256};
 
 use super::value::{CellErrors, Column, Raw};
 use super::{
-    finish, line_of, match_headers, ColumnSpec, Encoding, LoadError, Table, UnitResolver, UTF8_BOM,
+    line_of, match_headers, ColumnData, ColumnSpec, Encoding, LoadError, Table, UnitResolver,
+    UTF8_BOM,
 };
 
-pub(crate) fn load(
+/// The size of the blocks a CSV file is read in. A block ends at a record
+/// boundary, so it may be longer when a record is.
+pub const BLOCK_BYTES: usize = 8 << 20;
+
+/// Where the declared columns are in a CSV file, and how it is encoded.
+#[derive(Debug, Clone)]
+pub(crate) struct CsvLayout {
+    /// The file position of each declared column, in declaration order.
+    positions: Vec<usize>,
+    /// Fields per record.
+    width: usize,
+    pub encoding: (Encoding, bool),
+}
+
+/// A run of whole records cut from a CSV file, not yet decoded.
+#[derive(Debug)]
+pub(crate) struct Block {
+    /// The records' bytes (without a leading byte-order mark).
+    pub bytes: Vec<u8>,
+    /// The 1-based line the block starts on.
+    pub first_line: u64,
+    /// The block's place in the file, from 0.
+    pub index: usize,
+}
+
+/// Records of one block, typed.
+#[derive(Debug)]
+pub(crate) struct BlockRows {
+    pub columns: Vec<ColumnData>,
+    pub lines: Vec<u64>,
+    pub errors: CellErrors,
+}
+
+/// Reads a CSV file block by block: the first block is read (and its header
+/// parsed) when the reader is opened; [`CsvReader::next_block`] gives the rest.
+/// The file is hashed as it is read.
+pub(crate) struct CsvReader {
+    path: PathBuf,
+    file: std::fs::File,
+    block_bytes: usize,
+    /// Bytes read but not yet handed out (the start of a record).
+    pending: Vec<u8>,
+    eof: bool,
+    /// The line `pending` starts on.
+    line: u64,
+    next_index: usize,
+    hasher: Sha256,
+    /// The layout found in the header.
+    pub layout: CsvLayout,
+    /// The first block's records.
+    pub first: Option<BlockRows>,
+}
+
+impl CsvReader {
+    /// Opens `path`, detects or checks its encoding, reads its header and
+    /// types the records of the first block.
+    pub fn open(
+        path: &Path,
+        declared: Option<Encoding>,
+        specs: &[ColumnSpec],
+        keep: &[bool],
+        units: &dyn UnitResolver,
+        block_bytes: usize,
+    ) -> Result<CsvReader, LoadError> {
+        let io = |source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut reader = CsvReader {
+            path: path.to_path_buf(),
+            file,
+            block_bytes: block_bytes.max(1),
+            pending: Vec::new(),
+            eof: false,
+            line: 1,
+            next_index: 0,
+            hasher: Sha256::new(),
+            layout: CsvLayout {
+                positions: Vec::new(),
+                width: 0,
+                encoding: (Encoding::Utf8, false),
+            },
+            first: None,
+        };
+        let first = reader.read_block().map_err(io)?.unwrap_or(Block {
+            bytes: Vec::new(),
+            first_line: 1,
+            index: 0,
+        });
+        let (layout, rows) = parse_first(path, &first, declared, specs, keep, units)?;
+        reader.layout = layout;
+        reader.first = Some(rows);
+        Ok(reader)
+    }
+
+    /// The next block of whole records, or `None` at the end of the file.
+    pub fn next_block(&mut self) -> Result<Option<Block>, LoadError> {
+        self.read_block().map_err(|source| LoadError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// The first 12 hex digits of the SHA-256 of everything read; call at the end.
+    pub fn hash(&self) -> String {
+        let digest = self.hasher.clone().finalize();
+        digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn read_block(&mut self) -> std::io::Result<Option<Block>> {
+        use std::io::Read;
+        loop {
+            if !self.eof && self.pending.len() < self.block_bytes {
+                let want = self.block_bytes - self.pending.len();
+                let before = self.pending.len();
+                self.pending.reserve(want);
+                let got = (&mut self.file)
+                    .take(want as u64)
+                    .read_to_end(&mut self.pending)?;
+                self.hasher.update(&self.pending[before..]);
+                if got == 0 {
+                    self.eof = true;
+                }
+                continue;
+            }
+            if self.pending.is_empty() {
+                return Ok(None);
+            }
+            let cut = if self.eof {
+                Some(self.pending.len())
+            } else {
+                record_boundary(&self.pending)
+            };
+            let Some(cut) = cut else {
+                // One record longer than a block: read on.
+                self.block_bytes = self.block_bytes.saturating_mul(2);
+                continue;
+            };
+            let rest = self.pending.split_off(cut);
+            let bytes = std::mem::replace(&mut self.pending, rest);
+            let block = Block {
+                first_line: self.line,
+                index: self.next_index,
+                bytes,
+            };
+            self.line += super::line_breaks(&block.bytes);
+            // A CR ending one block and an LF starting the next are one line end.
+            if block.bytes.last() == Some(&b'\r') && self.pending.first() == Some(&b'\n') {
+                self.line -= 1;
+            }
+            self.next_index += 1;
+            return Ok(Some(block));
+        }
+    }
+
+    /// What the records of the later blocks are typed with.
+    pub fn parser(&self) -> BlockParser {
+        BlockParser {
+            path: self.path.clone(),
+            layout: self.layout.clone(),
+        }
+    }
+}
+
+/// Types the blocks of one CSV file after the first (on any thread).
+#[derive(Debug, Clone)]
+pub(crate) struct BlockParser {
+    path: PathBuf,
+    layout: CsvLayout,
+}
+
+impl BlockParser {
+    /// Types the records of a block (not the first).
+    pub fn parse(
+        &self,
+        block: &Block,
+        specs: &[ColumnSpec],
+        keep: &[bool],
+        units: &dyn UnitResolver,
+    ) -> Result<BlockRows, LoadError> {
+        let (text, _) = decode(
+            &self.path,
+            &block.bytes,
+            Some(self.layout.encoding.0),
+            block.first_line,
+        )?;
+        parse_records(
+            &self.path,
+            text.as_bytes(),
+            block.first_line,
+            &self.layout,
+            specs,
+            keep,
+            units,
+        )
+    }
+}
+
+/// The end of the last whole record in `bytes`: just after the last line feed
+/// that is not inside a quoted field, following the csv crate's quoting rules.
+fn record_boundary(bytes: &[u8]) -> Option<usize> {
+    // The last line feed of each stretch outside quoted fields.
+    let last_feed = |from: usize, to: usize| {
+        bytes
+            .get(from..to)?
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map(|i| from + i + 1)
+    };
+    let mut best = None;
+    let mut outside_from = 0;
+    let mut pos = 0;
+    while let Some(q) = find_quote(bytes, pos) {
+        let at_field_start = q == 0 || matches!(bytes.get(q - 1), Some(b',' | b'\n' | b'\r'));
+        if !at_field_start {
+            pos = q + 1;
+            continue;
+        }
+        best = last_feed(outside_from, q).or(best);
+        let mut p = q + 1;
+        let close = loop {
+            match find_quote(bytes, p) {
+                None => break None,
+                Some(c) if bytes.get(c + 1) == Some(&b'"') => p = c + 2,
+                // A quote that ends the bytes read may be the first of a doubled
+                // quote: the field may go on.
+                Some(c) if c + 1 == bytes.len() => break None,
+                Some(c) => break Some(c),
+            }
+        };
+        match close {
+            Some(c) => {
+                outside_from = c + 1;
+                pos = c + 1;
+            }
+            None => return best,
+        }
+    }
+    last_feed(outside_from, bytes.len()).or(best)
+}
+
+/// Decodes the first block, reads the header and types the block's records.
+fn parse_first(
     path: &Path,
+    block: &Block,
     declared: Option<Encoding>,
     specs: &[ColumnSpec],
+    keep: &[bool],
     units: &dyn UnitResolver,
-) -> Result<Table, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let (text, encoding) = decode(path, &bytes, declared)?;
+) -> Result<(CsvLayout, BlockRows), LoadError> {
+    let bytes = &block.bytes;
+    let (text, encoding) = decode(path, bytes, declared, 1)?;
     let text_bytes = text.as_bytes();
-    // The csv crate is lenient about quotes; check them first.
-    check_quotes(path, text_bytes)?;
-
+    check_quotes(path, text_bytes, 1)?;
     let mut reader = ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text_bytes);
     let mut record = ByteRecord::new();
-    let malformed = |line: u64, e: ::csv::Error| LoadError::Malformed {
-        path: path.to_path_buf(),
-        line,
-        message: format!("line {line} cannot be read as CSV ({e})"),
-        hint: None,
-    };
-    let mut lines_at = LineCounter::new(text_bytes);
-
+    let mut lines_at = LineCounter::new(text_bytes, 1);
     // The header: the first record that is not a blank line.
     loop {
         let more = reader
             .read_byte_record(&mut record)
-            .map_err(|e| malformed(lines_at.line, e))?;
+            .map_err(|e| malformed(path, lines_at.line, e))?;
         if !more {
             return Err(LoadError::Empty {
                 path: path.to_path_buf(),
@@ -58,28 +293,101 @@ pub(crate) fn load(
         .iter()
         .map(|h| String::from_utf8_lossy(h).trim().to_string())
         .collect();
-    let width = headers.len();
     let positions = match_headers(path, &headers, specs, header_line, || {
-        encoding_hint(&bytes, encoding)
+        encoding_hint(bytes, encoding)
     })?;
+    let layout = CsvLayout {
+        positions,
+        width: headers.len(),
+        encoding,
+    };
+    let rows = type_records(
+        path,
+        text_bytes,
+        1,
+        &mut reader,
+        &mut lines_at,
+        &layout,
+        specs,
+        keep,
+        units,
+    )?;
+    Ok((layout, rows))
+}
 
+fn malformed(path: &Path, line: u64, e: ::csv::Error) -> LoadError {
+    LoadError::Malformed {
+        path: path.to_path_buf(),
+        line,
+        message: format!("line {line} cannot be read as CSV ({e})"),
+        hint: None,
+    }
+}
+
+/// Types the records of decoded `text`, which starts on `first_line`.
+#[allow(clippy::too_many_arguments)]
+fn parse_records(
+    path: &Path,
+    text: &[u8],
+    first_line: u64,
+    layout: &CsvLayout,
+    specs: &[ColumnSpec],
+    keep: &[bool],
+    units: &dyn UnitResolver,
+) -> Result<BlockRows, LoadError> {
+    check_quotes(path, text, first_line)?;
+    let mut reader = ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text);
+    let mut lines_at = LineCounter::new(text, first_line);
+    type_records(
+        path,
+        text,
+        first_line,
+        &mut reader,
+        &mut lines_at,
+        layout,
+        specs,
+        keep,
+        units,
+    )
+}
+
+/// Types the records `reader` has left.
+#[allow(clippy::too_many_arguments)]
+fn type_records(
+    path: &Path,
+    text: &[u8],
+    first_line: u64,
+    reader: &mut ::csv::Reader<&[u8]>,
+    lines_at: &mut LineCounter<'_>,
+    layout: &CsvLayout,
+    specs: &[ColumnSpec],
+    keep: &[bool],
+    units: &dyn UnitResolver,
+) -> Result<BlockRows, LoadError> {
+    let mut record = ByteRecord::new();
+    let width = layout.width;
     let mut columns: Vec<Column<'_>> = specs
         .iter()
-        .zip(&positions)
-        .map(|(spec, &p)| Column::new(spec, p as u64 + 1, false))
+        .zip(&layout.positions)
+        .enumerate()
+        .map(|(i, (spec, &p))| {
+            Column::new(spec, p as u64 + 1, false).keeping(keep.get(i).copied().unwrap_or(true))
+        })
         .collect();
-    // A rough row-count guess from the file size avoids most regrowing.
-    let guess = (text_bytes.len() / (64 * width.max(1))).min(1 << 20);
+    // A rough row-count guess from the size avoids most regrowing.
+    let guess = (text.len() / (64 * width.max(1))).min(1 << 20);
     for c in &mut columns {
         c.reserve(guess);
     }
     let mut lines: Vec<u64> = Vec::with_capacity(guess);
     let mut errors = CellErrors::default();
-
     loop {
         let more = reader
             .read_byte_record(&mut record)
-            .map_err(|e| malformed(lines_at.line, e))?;
+            .map_err(|e| malformed(path, lines_at.line, e))?;
         if !more {
             break;
         }
@@ -89,9 +397,11 @@ pub(crate) fn load(
                 continue;
             }
             let end = reader.position().byte() as usize;
-            return Err(ragged(path, text_bytes, &record, line, start, end, width));
+            return Err(ragged(
+                path, text, first_line, &record, line, start, end, width,
+            ));
         }
-        for (column, &p) in columns.iter_mut().zip(&positions) {
+        for (column, &p) in columns.iter_mut().zip(&layout.positions) {
             let field = record.get(p).unwrap_or_default();
             // The decoded text is UTF-8 and fields split at ASCII bytes.
             let raw = match std::str::from_utf8(field) {
@@ -105,8 +415,50 @@ pub(crate) fn load(
         }
         lines.push(line);
     }
+    Ok(BlockRows {
+        columns: columns.into_iter().map(|c| c.data).collect(),
+        lines,
+        errors,
+    })
+}
 
-    finish(path, columns, lines, Some(encoding), errors)
+/// Loads a whole CSV file into one table.
+pub(crate) fn load(
+    path: &Path,
+    declared: Option<Encoding>,
+    specs: &[ColumnSpec],
+    units: &dyn UnitResolver,
+) -> Result<Table, LoadError> {
+    let keep = vec![true; specs.len()];
+    let mut reader = CsvReader::open(path, declared, specs, &keep, units, BLOCK_BYTES)?;
+    let Some(first) = reader.first.take() else {
+        return Err(LoadError::Empty {
+            path: path.to_path_buf(),
+        });
+    };
+    let mut table = Table {
+        path: path.to_path_buf(),
+        columns: first.columns,
+        lines: first.lines,
+        encoding: Some(reader.layout.encoding),
+        hash: None,
+    };
+    let mut errors = first.errors;
+    let parser = reader.parser();
+    while let Some(block) = reader.next_block()? {
+        let rows = parser.parse(&block, specs, &keep, units)?;
+        errors.absorb(rows.errors);
+        table.append(rows.columns, rows.lines);
+    }
+    if errors.total > 0 {
+        return Err(LoadError::BadCells {
+            path: path.to_path_buf(),
+            errors: errors.kept,
+            total: errors.total,
+        });
+    }
+    table.hash = Some(reader.hash());
+    Ok(table)
 }
 
 /// Line numbers of records. The csv crate's own positions are off for CRLF
@@ -121,11 +473,11 @@ struct LineCounter<'t> {
 }
 
 impl<'t> LineCounter<'t> {
-    fn new(text: &'t [u8]) -> Self {
+    fn new(text: &'t [u8], first_line: u64) -> Self {
         LineCounter {
             text,
             pos: 0,
-            line: 1,
+            line: first_line,
         }
     }
 
@@ -150,9 +502,11 @@ fn is_blank(record: &ByteRecord) -> bool {
         || (record.len() == 1 && std::str::from_utf8(&record[0]).is_ok_and(|s| s.trim().is_empty()))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn ragged(
     path: &Path,
     text: &[u8],
+    first_line: u64,
     record: &ByteRecord,
     line: u64,
     start: usize,
@@ -160,7 +514,7 @@ fn ragged(
     width: usize,
 ) -> LoadError {
     let n = record.len();
-    let last_line = line_of(text, end.saturating_sub(1).max(start));
+    let last_line = first_line - 1 + line_of(text, end.saturating_sub(1).max(start));
     // The record's own trailing line break does not count.
     let spans = text
         .get(start..end)
@@ -196,10 +550,11 @@ enum QuoteProblem {
 }
 
 /// Rejects quoting that the (lenient) csv crate would silently accept.
-fn check_quotes(path: &Path, text: &[u8]) -> Result<(), LoadError> {
+fn check_quotes(path: &Path, text: &[u8], first_line: u64) -> Result<(), LoadError> {
     let Err(problem) = scan_quotes(text) else {
         return Ok(());
     };
+    let line_of = |text: &[u8], pos: usize| first_line - 1 + line_of(text, pos);
     let (message, hint) = match problem {
         QuoteProblem::Unclosed { open } => {
             let line = line_of(text, open);
@@ -303,7 +658,9 @@ fn decode<'b>(
     path: &Path,
     bytes: &'b [u8],
     declared: Option<Encoding>,
+    first_line: u64,
 ) -> Result<(Cow<'b, str>, (Encoding, bool)), LoadError> {
+    let line_of = |bytes: &[u8], pos: usize| first_line - 1 + line_of(bytes, pos);
     let bom = bytes.starts_with(UTF8_BOM);
     // `message` has `{line}` where the line of `pos` goes.
     let malformed = |pos: usize, message: &str, hint: &str| {
@@ -424,6 +781,59 @@ fn encoding_hint(bytes: &[u8], (encoding, detected): (Encoding, bool)) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_boundaries() {
+        assert_eq!(record_boundary(b"a,b\nc,d\ne"), Some(8));
+        assert_eq!(record_boundary(b"a,\"b\nc\",d\ne"), Some(10));
+        assert_eq!(record_boundary(b"a,b\nc,\"d\ne"), Some(4));
+        assert_eq!(record_boundary(b"a,\"b\nc"), None);
+        // Cut after a quote that may be the first of `""`: the field may go on.
+        assert_eq!(record_boundary(b"x\na,\"b\nc\""), Some(2));
+        assert_eq!(record_boundary(b"x\na,\"b\nc\"\"d\"\n"), Some(13));
+        // A literal quote inside an unquoted field opens nothing.
+        assert_eq!(record_boundary(b"a,5\"\nb,c\n"), Some(9));
+    }
+
+    /// Every cut of the sample data, at every block size tried, is a record boundary.
+    #[test]
+    fn cuts_are_record_boundaries() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dong-e/2023-02/tickets.csv");
+        let bytes = std::fs::read(path).expect("sample");
+        let mut reader = ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&bytes[..]);
+        let mut ends = std::collections::HashSet::new();
+        let mut record = ByteRecord::new();
+        while reader.read_byte_record(&mut record).expect("csv") {
+            ends.insert(reader.position().byte() as usize);
+        }
+        for window in [300usize, 1000, 4096, 70_000] {
+            let mut start = 0;
+            while start < bytes.len() {
+                let end = (start + window).min(bytes.len());
+                match record_boundary(&bytes[start..end]) {
+                    // The csv crate's record ends after the CR of a CRLF.
+                    Some(cut) => {
+                        let at = start + cut;
+                        assert!(
+                            ends.contains(&at) || ends.contains(&(at - 1)),
+                            "cut at {at} (window {window} from {start})"
+                        );
+                        start = at;
+                    }
+                    None if end == bytes.len() => break,
+                    None => {
+                        let more = (end - start) * 2;
+                        let end = (start + more).min(bytes.len());
+                        let cut = record_boundary(&bytes[start..end]).unwrap_or(end - start);
+                        start += cut;
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn quote_scanner() {

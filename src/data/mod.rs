@@ -7,17 +7,20 @@
 //! encodings, missing columns or sheets) are errors with line numbers.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-mod csv;
+pub(crate) mod csv;
 mod error;
 mod jsonl;
 mod value;
 mod xlsx;
 
+pub use csv::BLOCK_BYTES;
 pub use error::{CellError, LoadError, MAX_KEPT_CELL_ERRORS};
 pub use value::validate_datetime_format;
+pub(crate) use value::CellErrors;
 pub use xlsx::MAX_XLSX_CELLS;
 
 /// How a source file is read.
@@ -94,7 +97,7 @@ pub trait UnitResolver {
 /// A column of typed values, one per row. `None` = empty cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ColumnData {
-    Text(Vec<Option<Box<str>>>),
+    Text(Vec<Option<Arc<str>>>),
     Integer(Vec<Option<i64>>),
     /// Used for both `Decimal` and `Percent` columns.
     Decimal(Vec<Option<Decimal>>),
@@ -130,6 +133,14 @@ impl Table {
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }
+
+    /// Appends rows given as columns of the same types.
+    pub(crate) fn append(&mut self, columns: Vec<ColumnData>, lines: Vec<u64>) {
+        for (mine, more) in self.columns.iter_mut().zip(columns) {
+            mine.append(more);
+        }
+        self.lines.extend(lines);
+    }
 }
 
 /// Loads the columns `specs` of the file at `path`.
@@ -147,10 +158,13 @@ pub fn load_table(
         FileFormat::Xlsx { sheet } => xlsx::load(path, sheet, specs, units),
         FileFormat::Jsonl => jsonl::load(path, specs, units),
     }?;
-    // Hashed once here, so evaluating the same tables again (watch) costs no hashing.
-    table.hash = std::fs::read(path)
-        .ok()
-        .map(|bytes| crate::report::short_hash(&bytes));
+    // Hashed once here, so evaluating the same tables again (watch) costs no hashing;
+    // the CSV reader hashes as it reads.
+    if table.hash.is_none() {
+        table.hash = std::fs::read(path)
+            .ok()
+            .map(|bytes| crate::report::short_hash(&bytes));
+    }
     Ok(table)
 }
 

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::format::{Item, ParseErrorKind, StrftimeItems};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -113,14 +114,30 @@ pub(crate) struct CellErrors {
     pub total: usize,
 }
 
+impl CellErrors {
+    /// Adds the errors of a later part of the same file.
+    pub fn absorb(&mut self, later: CellErrors) {
+        self.total += later.total;
+        let room = MAX_KEPT_CELL_ERRORS.saturating_sub(self.kept.len());
+        self.kept.extend(later.kept.into_iter().take(room));
+    }
+}
+
 /// Precomputed per-column parsing state.
 enum Parser<'s> {
-    Text,
+    /// Equal texts share one allocation.
+    Text(std::collections::HashSet<Arc<str>>),
     Integer,
     Decimal,
     Percent,
-    Bool { t: &'s [String], f: &'s [String] },
-    DateTime { format: &'s str, fast: bool },
+    Bool {
+        t: &'s [String],
+        f: &'s [String],
+    },
+    DateTime {
+        format: &'s str,
+        fast: bool,
+    },
     Enum(HashMap<&'s str, u32>),
     Unit,
 }
@@ -133,13 +150,18 @@ pub(crate) struct Column<'s> {
     /// Spreadsheet source: messages name cells like `C12`.
     spreadsheet: bool,
     parser: Parser<'s>,
+    /// Whether values are kept; a column nothing reads is only checked.
+    keep: bool,
     pub data: ColumnData,
 }
 
 impl<'s> Column<'s> {
     pub fn new(spec: &'s ColumnSpec, file_column: u64, spreadsheet: bool) -> Self {
         let (parser, data) = match &spec.ty {
-            ColumnType::Text => (Parser::Text, ColumnData::Text(Vec::new())),
+            ColumnType::Text => (
+                Parser::Text(Default::default()),
+                ColumnData::Text(Vec::new()),
+            ),
             ColumnType::Integer => (Parser::Integer, ColumnData::Integer(Vec::new())),
             ColumnType::Decimal => (Parser::Decimal, ColumnData::Decimal(Vec::new())),
             ColumnType::Percent => (Parser::Percent, ColumnData::Decimal(Vec::new())),
@@ -175,11 +197,21 @@ impl<'s> Column<'s> {
             file_column,
             spreadsheet,
             parser,
+            keep: true,
             data,
         }
     }
 
+    /// Keeps the values (the default), or only checks them.
+    pub fn keeping(mut self, keep: bool) -> Self {
+        self.keep = keep;
+        self
+    }
+
     pub fn reserve(&mut self, n: usize) {
+        if !self.keep {
+            return;
+        }
         match &mut self.data {
             ColumnData::Text(v) => v.reserve(n),
             ColumnData::Integer(v) | ColumnData::DateTime(v) => v.reserve(n),
@@ -208,8 +240,13 @@ impl<'s> Column<'s> {
         } else {
             self.push_value(raw, units)
         };
+        if !self.keep {
+            self.data.clear();
+        }
         if let Err(problem) = outcome {
-            self.data.push_none();
+            if self.keep {
+                self.data.push_none();
+            }
             errors.total += 1;
             if errors.kept.len() < MAX_KEPT_CELL_ERRORS {
                 errors.kept.push(self.cell_error(problem, raw, line, units));
@@ -221,10 +258,21 @@ impl<'s> Column<'s> {
         if let Raw::Invalid { what, .. } = raw {
             return Err(Problem::Unusable(what));
         }
-        match (&self.parser, &mut self.data) {
-            (Parser::Text, ColumnData::Text(v)) => {
-                let text: Box<str> = match raw {
-                    Raw::Text(s) => s.trim().into(),
+        match (&mut self.parser, &mut self.data) {
+            (Parser::Text(_), ColumnData::Text(_)) if !self.keep => {}
+            (Parser::Text(seen), ColumnData::Text(v)) => {
+                let text: Arc<str> = match raw {
+                    Raw::Text(s) => {
+                        let s = s.trim();
+                        match seen.get(s) {
+                            Some(shared) => shared.clone(),
+                            None => {
+                                let shared: Arc<str> = Arc::from(s);
+                                seen.insert(shared.clone());
+                                shared
+                            }
+                        }
+                    }
                     Raw::Number {
                         text,
                         percent_style,
@@ -379,6 +427,31 @@ impl ColumnData {
     /// True when the column has no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Removes every value.
+    pub(crate) fn clear(&mut self) {
+        match self {
+            ColumnData::Text(v) => v.clear(),
+            ColumnData::Integer(v) | ColumnData::DateTime(v) => v.clear(),
+            ColumnData::Decimal(v) => v.clear(),
+            ColumnData::Bool(v) => v.clear(),
+            ColumnData::Enum(v) | ColumnData::Unit(v) => v.clear(),
+        }
+    }
+
+    /// Appends the values of a column of the same type.
+    pub(crate) fn append(&mut self, other: ColumnData) {
+        match (self, other) {
+            (ColumnData::Text(a), ColumnData::Text(b)) => a.extend(b),
+            (ColumnData::Integer(a), ColumnData::Integer(b))
+            | (ColumnData::DateTime(a), ColumnData::DateTime(b)) => a.extend(b),
+            (ColumnData::Decimal(a), ColumnData::Decimal(b)) => a.extend(b),
+            (ColumnData::Bool(a), ColumnData::Bool(b)) => a.extend(b),
+            (ColumnData::Enum(a), ColumnData::Enum(b))
+            | (ColumnData::Unit(a), ColumnData::Unit(b)) => a.extend(b),
+            _ => {}
+        }
     }
 
     fn push_none(&mut self) {

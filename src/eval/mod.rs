@@ -2,6 +2,7 @@
 //! Pure: data in, [`ReportModel`] out; nothing is printed.
 
 mod error;
+mod fold;
 mod value;
 
 pub use error::EvalError;
@@ -102,13 +103,110 @@ impl UnitResolver for Resolver<'_> {
 }
 
 /// Loads the sources of `month` and evaluates the policy.
+///
+/// CSV sources are streamed: read in blocks on all cores and folded into the
+/// metrics' aggregates, so memory does not grow with the file (see [`fold`]).
 pub fn evaluate(
     checked: &Checked,
     data_dir: &Path,
     month: Month,
 ) -> Result<ReportModel, Vec<Problem>> {
-    let tables = load(checked, data_dir, month)?;
-    evaluate_tables(checked, tables, month, true)
+    evaluate_in_blocks(
+        checked,
+        data_dir,
+        month,
+        Options {
+            with_report: true,
+            explain: false,
+        },
+        data::csv::BLOCK_BYTES,
+    )
+}
+
+/// Like [`evaluate`] with options, reading CSV files in blocks of about
+/// `block_bytes` (tests use tiny blocks to exercise the block boundaries).
+pub fn evaluate_in_blocks(
+    checked: &Checked,
+    data_dir: &Path,
+    month: Month,
+    options: Options,
+    block_bytes: usize,
+) -> Result<ReportModel, Vec<Problem>> {
+    let env = &checked.env;
+    let mut tables = Vec::new();
+    let mut folded = Vec::new();
+    let mut problems = Vec::new();
+    for (index, source) in env.sources.iter().enumerate() {
+        let path = match source_path(checked, data_dir, month, source) {
+            Ok(path) => path,
+            Err(missing) => {
+                problems.push(Problem::Eval(missing));
+                continue;
+            }
+        };
+        let format = file_format(source);
+        let result = match format {
+            data::FileFormat::Csv { encoding } => {
+                fold::fold_source(checked, index, &path, encoding, block_bytes).map(|f| {
+                    tables.push(f.table);
+                    folded.push((index, f.metrics, f.rows));
+                })
+            }
+            _ => data::load_table(&path, &format, &source.columns, &Resolver(env))
+                .map(|t| tables.push(t))
+                .map_err(|e| Box::new(Problem::Data(e))),
+        };
+        if let Err(problem) = result {
+            problems.push(*problem);
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut evaluator = Evaluator::new(checked, tables, options.explain);
+    for (index, metrics, rows) in folded {
+        evaluator.folded.extend(metrics);
+        evaluator.folded_rows.insert(index, rows);
+    }
+    evaluator.run();
+    let model = evaluator.model(month, options.with_report);
+    if evaluator.errors.is_empty() {
+        Ok(model)
+    } else {
+        Err(evaluator.errors.into_iter().map(Problem::Eval).collect())
+    }
+}
+
+/// The file of a source for `month`, or why there is none.
+fn source_path(
+    checked: &Checked,
+    data_dir: &Path,
+    month: Month,
+    source: &crate::check::SourceDef,
+) -> Result<std::path::PathBuf, EvalError> {
+    let m = if source.previous {
+        month.previous()
+    } else {
+        month
+    };
+    let folder = data_dir.join(m.to_string());
+    if !folder.is_dir() {
+        let span = checked
+            .policy
+            .items
+            .iter()
+            .find_map(|i| match i {
+                Item::Source(s) if s.name.name == source.name => Some(s.span),
+                _ => None,
+            })
+            .unwrap_or_default();
+        return Err(EvalError::MissingMonth {
+            month: m.to_string(),
+            path: folder.display().to_string(),
+            span,
+        });
+    }
+    Ok(folder.join(&source.file.path.value))
 }
 
 /// Loads the sources of `month`, one table per source in declaration order.
@@ -120,48 +218,24 @@ pub fn load(
     let env = &checked.env;
     let mut tables = Vec::new();
     let mut problems = Vec::new();
-    let source_spans: HashMap<&str, Span> = checked
-        .policy
-        .items
-        .iter()
-        .filter_map(|i| match i {
-            Item::Source(s) => Some((s.name.name.as_str(), s.span)),
-            _ => None,
-        })
-        .collect();
     for source in &env.sources {
-        let m = if source.previous {
-            month.previous()
-        } else {
-            month
+        let path = match source_path(checked, data_dir, month, source) {
+            Ok(path) => path,
+            Err(missing) => {
+                problems.push(Problem::Eval(missing));
+                continue;
+            }
         };
-        let folder = data_dir.join(m.to_string());
-        if !folder.is_dir() {
-            problems.push(Problem::Eval(EvalError::MissingMonth {
-                month: m.to_string(),
-                path: folder.display().to_string(),
-                span: source_spans
-                    .get(source.name.as_str())
-                    .copied()
-                    .unwrap_or_default(),
-            }));
-            tables.push(None);
-            continue;
-        }
-        let path = folder.join(&source.file.path.value);
         let format = file_format(source);
         match data::load_table(&path, &format, &source.columns, &Resolver(env)) {
-            Ok(t) => tables.push(Some(t)),
-            Err(e) => {
-                problems.push(Problem::Data(e));
-                tables.push(None);
-            }
+            Ok(t) => tables.push(t),
+            Err(e) => problems.push(Problem::Data(e)),
         }
     }
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(tables.into_iter().flatten().collect())
+    Ok(tables)
 }
 
 /// Evaluates a checked policy on loaded tables, one per source in declaration order.
@@ -192,21 +266,21 @@ pub struct Options {
     pub explain: bool,
 }
 
-/// Loads the month and evaluates with options.
+/// Loads the month and evaluates, recording how each value was computed.
 pub fn evaluate_explained(
     checked: &Checked,
     data_dir: &Path,
     month: Month,
 ) -> Result<ReportModel, Vec<Problem>> {
-    let tables = load(checked, data_dir, month)?;
-    evaluate_with(
+    evaluate_in_blocks(
         checked,
-        tables,
+        data_dir,
         month,
         Options {
             with_report: true,
             explain: true,
         },
+        data::csv::BLOCK_BYTES,
     )
 }
 
@@ -218,19 +292,7 @@ pub fn evaluate_with(
     options: Options,
 ) -> Result<ReportModel, Vec<Problem>> {
     let with_report = options.with_report;
-    let env = &checked.env;
-    let mut evaluator = Evaluator {
-        checked,
-        env,
-        tables,
-        computed: HashMap::new(),
-        domain_keys: HashMap::new(),
-        parts: Default::default(),
-        explain: options.explain.then(Default::default),
-        view_rows: Default::default(),
-        groups: Default::default(),
-        errors: Vec::new(),
-    };
+    let mut evaluator = Evaluator::new(checked, tables, options.explain);
     evaluator.run();
     let model = evaluator.model(month, with_report);
     if evaluator.errors.is_empty() {
@@ -278,6 +340,12 @@ enum Frame<'a> {
         key: Option<&'a Key>,
         by: Option<&'a str>,
     },
+    /// A group of rows already folded into one aggregate per call (see [`fold`]).
+    Folded {
+        aggregates: &'a fold::CallAggregates,
+        key: Option<&'a Key>,
+        by: Option<&'a str>,
+    },
     /// A key (or none: the value for keys without rows).
     Key {
         key: Option<&'a Key>,
@@ -299,6 +367,10 @@ struct Evaluator<'a> {
     view_rows: std::cell::RefCell<HashMap<String, std::rc::Rc<Vec<usize>>>>,
     /// Rows of a source or view grouped by a field, once for all the metrics that group so.
     groups: std::cell::RefCell<HashMap<(String, String), std::rc::Rc<Groups>>>,
+    /// Aggregates of the metrics that read a streamed source, by metric name.
+    folded: HashMap<String, fold::FoldedMetric>,
+    /// Rows of each streamed source, by source index.
+    folded_rows: HashMap<usize, usize>,
     errors: Vec<EvalError>,
 }
 
@@ -311,6 +383,23 @@ type Explanations = HashMap<(String, Option<Key>), String>;
 type R<T> = Result<T, EvalError>;
 
 impl<'a> Evaluator<'a> {
+    fn new(checked: &'a Checked, tables: Vec<DataTable>, explain: bool) -> Self {
+        Evaluator {
+            checked,
+            env: &checked.env,
+            tables,
+            computed: HashMap::new(),
+            domain_keys: HashMap::new(),
+            parts: Default::default(),
+            explain: explain.then(Default::default),
+            view_rows: Default::default(),
+            groups: Default::default(),
+            folded: HashMap::new(),
+            folded_rows: HashMap::new(),
+            errors: Vec::new(),
+        }
+    }
+
     fn item(&self, index: usize) -> Option<&'a Item> {
         self.checked.policy.items.get(index)
     }
@@ -471,6 +560,7 @@ impl<'a> Evaluator<'a> {
 
     fn metric(&self, metric: &Metric) -> R<Computed> {
         let computed = match &metric.from {
+            Some(_) if self.folded.contains_key(&metric.name.name) => self.folded_metric(metric)?,
             Some(from) => {
                 let (source, rows) = self.rows(&from.source.name, from.filter.as_ref())?;
                 let Some(table) = self.tables.get(source) else {
@@ -550,6 +640,49 @@ impl<'a> Evaluator<'a> {
         })
     }
 
+    /// A metric of a streamed source, from its folded aggregates.
+    fn folded_metric(&self, metric: &Metric) -> R<Computed> {
+        let Some(folded) = self.folded.get(&metric.name.name) else {
+            return Ok(Computed::Scalar(Value::Empty));
+        };
+        let Some(by) = &metric.by else {
+            let frame = Frame::Folded {
+                aggregates: &folded.whole,
+                key: None,
+                by: None,
+            };
+            self.explain_metric(metric, &frame, None)?;
+            return Ok(Computed::Scalar(self.eval(&metric.expr, &frame)?));
+        };
+        if folded.empty_keys > 0 {
+            return Err(empty_key_error(
+                &folded.file,
+                &by.name,
+                folded.empty_keys,
+                &folded.empty_lines,
+                by.span,
+            ));
+        }
+        let mut values = BTreeMap::new();
+        for (key, aggregates) in &folded.groups {
+            let frame = Frame::Folded {
+                aggregates,
+                key: Some(key),
+                by: Some(&by.name),
+            };
+            self.explain_metric(metric, &frame, Some(key))?;
+            values.insert(key.clone(), self.eval(&metric.expr, &frame)?);
+        }
+        let none = fold::CallAggregates::new();
+        let frame = Frame::Folded {
+            aggregates: &none,
+            key: None,
+            by: Some(&by.name),
+        };
+        let absent = self.eval(&metric.expr, &frame)?;
+        Ok(Computed::Keyed { values, absent })
+    }
+
     /// Evaluates a formula per key of its domain, or once.
     fn over_keys(&self, expr: &Expr) -> R<Computed> {
         match expr.ty.as_ref().map(|t| &t.shape) {
@@ -589,9 +722,40 @@ impl<'a> Evaluator<'a> {
         rows: &[usize],
         by: &Ident,
     ) -> R<BTreeMap<Key, Vec<usize>>> {
+        let (groups, empty) = self.split(table, source, rows, by);
+        if !empty.is_empty() {
+            let lines: Vec<u64> = empty
+                .iter()
+                .take(10)
+                .filter_map(|r| table.lines.get(*r).copied())
+                .collect();
+            return Err(empty_key_error(
+                &table.path.display().to_string(),
+                &by.name,
+                empty.len(),
+                &lines,
+                by.span,
+            ));
+        }
+        Ok(groups)
+    }
+
+    /// Rows by their value of `by`, and the rows where it is empty.
+    fn split(
+        &self,
+        table: &DataTable,
+        source: usize,
+        rows: &[usize],
+        by: &Ident,
+    ) -> (BTreeMap<Key, Vec<usize>>, Vec<usize>) {
         let mut groups: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
-        let Some((column, _)) = self.env.sources.get(source).and_then(|s| s.field(&by.name)) else {
-            return Ok(groups);
+        let Some(column) = self
+            .env
+            .sources
+            .get(source)
+            .and_then(|s| s.column(&by.name))
+        else {
+            return (groups, Vec::new());
         };
         let is_unit = matches!(table.columns.get(column), Some(ColumnData::Unit(_)));
         if is_unit {
@@ -612,22 +776,7 @@ impl<'a> Evaluator<'a> {
             };
             groups.entry(key).or_default().push(row);
         }
-        if !empty.is_empty() {
-            let lines: Vec<String> = empty
-                .iter()
-                .take(10)
-                .filter_map(|r| table.lines.get(*r).map(|l| l.to_string()))
-                .collect();
-            let more = if empty.len() > 10 { ", …" } else { "" };
-            return Err(EvalError::EmptyKey {
-                file: table.path.display().to_string(),
-                field: by.name.clone(),
-                count: empty.len(),
-                lines: format!("{}{more}", lines.join(", ")),
-                span: by.span,
-            });
-        }
-        Ok(groups)
+        (groups, empty)
     }
 
     fn label(&self, source: usize, column: usize, index: u32) -> Arc<str> {
@@ -653,10 +802,7 @@ impl<'a> Evaluator<'a> {
             v.get(row).cloned().flatten()
         }
         match col {
-            ColumnData::Text(v) => v
-                .get(row)
-                .and_then(|c| c.as_deref())
-                .map_or(Value::Empty, |s| Value::Text(Arc::from(s))),
+            ColumnData::Text(v) => get(v, row).map_or(Value::Empty, Value::Text),
             ColumnData::Integer(v) => get(v, row).map_or(Value::Empty, Value::Int),
             ColumnData::Decimal(v) => get(v, row).map_or(Value::Empty, Value::Num),
             ColumnData::Bool(v) => get(v, row).map_or(Value::Empty, Value::Bool),
@@ -1031,12 +1177,12 @@ impl<'a> Evaluator<'a> {
     fn name(&self, name: &str, frame: &Frame<'_>) -> Value {
         match frame {
             Frame::Row { table, source, row } => {
-                match self.env.sources.get(*source).and_then(|s| s.field(name)) {
-                    Some((column, _)) => self.cell(table, column, *row),
+                match self.env.sources.get(*source).and_then(|s| s.column(name)) {
+                    Some(column) => self.cell(table, column, *row),
                     None => Value::Empty,
                 }
             }
-            Frame::Group { key, by, .. } => {
+            Frame::Group { key, by, .. } | Frame::Folded { key, by, .. } => {
                 if *by == Some(name) {
                     return key.map_or(Value::Empty, key_value);
                 }
@@ -1146,6 +1292,11 @@ impl<'a> Evaluator<'a> {
                         None => Value::Bool(true),
                     };
                     acc.push(v, span)?;
+                }
+            }
+            Frame::Folded { aggregates, .. } => {
+                if let Some(folded) = aggregates.get(&(span.start, span.end)) {
+                    acc = folded.clone();
                 }
             }
             Frame::Key { .. } | Frame::Row { .. } => {
@@ -1272,9 +1423,22 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+/// Rows without a grouping key: an error, never dropped.
+fn empty_key_error(file: &str, field: &str, count: usize, lines: &[u64], span: Span) -> EvalError {
+    let shown: Vec<String> = lines.iter().take(10).map(u64::to_string).collect();
+    let more = if count > 10 { ", …" } else { "" };
+    EvalError::EmptyKey {
+        file: file.to_string(),
+        field: field.to_string(),
+        count,
+        lines: format!("{}{more}", shown.join(", ")),
+        span,
+    }
+}
+
 fn frame_key<'f>(frame: &'f Frame<'_>) -> Option<&'f Key> {
     match frame {
-        Frame::Group { key, .. } | Frame::Key { key, .. } => *key,
+        Frame::Group { key, .. } | Frame::Folded { key, .. } | Frame::Key { key, .. } => *key,
         Frame::Row { .. } => None,
     }
 }
@@ -1393,6 +1557,7 @@ fn binary(op: BinaryOp, l: Value, r: Value, span: Span) -> R<Value> {
 }
 
 /// A running aggregate.
+#[derive(Debug, Clone)]
 struct Aggregate {
     func: Func,
     tally: HashMap<Value, i64>,
@@ -1403,7 +1568,7 @@ struct Aggregate {
     best: Value,
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Func {
     Count,
     Share,
@@ -1475,6 +1640,33 @@ impl Aggregate {
                 if better {
                     self.best = v;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the values pushed into `later`, an aggregate of the same call over later rows.
+    fn merge(&mut self, later: Aggregate, span: Span) -> R<()> {
+        self.count += later.count;
+        self.hits += later.hits;
+        self.sum = add(self.sum, later.sum, span)?;
+        self.int_sum = match (self.int_sum, later.int_sum) {
+            (Some(a), Some(b)) => a.checked_add(b),
+            _ => None,
+        };
+        for (value, n) in later.tally {
+            *self.tally.entry(value).or_insert(0) += n;
+        }
+        if !later.best.is_empty() {
+            // As if its values were pushed after this one's: the first of equals stays.
+            let better = match self.best.sort_cmp(&later.best) {
+                _ if self.best.is_empty() => true,
+                Ordering::Greater => self.func == Func::Min,
+                Ordering::Less => self.func == Func::Max,
+                Ordering::Equal => false,
+            };
+            if better {
+                self.best = later.best;
             }
         }
         Ok(())
@@ -1844,10 +2036,11 @@ impl<'a> Evaluator<'a> {
             .sources
             .iter()
             .zip(&self.tables)
-            .map(|(s, t)| SourceSummary {
+            .enumerate()
+            .map(|(i, (s, t))| SourceSummary {
                 name: s.name.clone(),
                 file: t.path.display().to_string(),
-                rows: t.len(),
+                rows: self.folded_rows.get(&i).copied().unwrap_or(t.len()),
                 encoding: t.encoding.map(|(e, detected)| {
                     format!(
                         "{}{}",

@@ -1,0 +1,195 @@
+//! Streaming evaluation (CSV read in blocks on several threads, folded into
+//! aggregates) gives exactly what evaluating whole tables gives: the same
+//! report model, the same errors, the same lines.
+
+use hotline::eval::{self, Options};
+use hotline::span::SourceFile;
+use hotline::{Month, Problem};
+use std::path::{Path, PathBuf};
+
+const FULL: Options = Options {
+    with_report: true,
+    explain: true,
+};
+
+fn dong_e() -> hotline::check::Checked {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/dong-e-monthly.policy");
+    let text = std::fs::read_to_string(&path).expect("policy");
+    let file = SourceFile::new(path.display().to_string(), text);
+    hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"))
+}
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dong-e")
+}
+
+fn month(m: &str) -> Month {
+    Month::parse(m).expect("month")
+}
+
+#[test]
+fn blocks_fold_to_the_whole_table_result() {
+    let checked = dong_e();
+    for m in ["2023-03"] {
+        let tables = eval::load(&checked, &data_dir(), month(m)).expect("load");
+        let whole = eval::evaluate_with(&checked, tables, month(m), FULL).expect("whole");
+        // From one block (the files are smaller than a block) to blocks of a few records.
+        for block in [hotline::data::BLOCK_BYTES, 1 << 16, 4096, 700, 1] {
+            let streamed = eval::evaluate_in_blocks(&checked, &data_dir(), month(m), FULL, block)
+                .expect("streamed");
+            assert_eq!(streamed, whole, "{m}, blocks of {block} bytes");
+        }
+    }
+}
+
+/// A folder `2023-03/tickets.csv` with `csv` in it, for a small policy.
+fn folder(name: &str, csv: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hotline-stream-{}-{name}", std::process::id()));
+    let month = dir.join("2023-03");
+    std::fs::create_dir_all(&month).expect("mkdir");
+    std::fs::write(month.join("tickets.csv"), csv).expect("write");
+    dir
+}
+
+const POLICY: &str = r#"
+policy "t" { }
+source 工单 from csv "tickets.csv" {
+  单位 unit?
+  分类 text
+  分 decimal?
+  时 datetime
+}
+units { 镇街: 甲镇, 乙镇 }
+metric 件数 from 工单 by 单位 = count()
+metric 分类件数 from 工单 by 分类 = count()
+metric 均分 from 工单 by 单位 = mean(分)
+metric 最高 from 工单 = max(分)
+metric 最早 from 工单 = min(时)
+metric 主要 from 工单 = mode(分类)
+"#;
+
+fn small() -> hotline::check::Checked {
+    let file = SourceFile::new("t.policy", POLICY.to_string());
+    hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"))
+}
+
+/// Both paths' problems, rendered without colour.
+fn problems(
+    checked: &hotline::check::Checked,
+    dir: &Path,
+    block: usize,
+) -> (Vec<String>, Vec<String>) {
+    let file = SourceFile::new("t.policy", POLICY.to_string());
+    let render = |ps: Vec<Problem>| -> Vec<String> {
+        ps.into_iter()
+            .map(|p| hotline::render_diagnostic(&file, p, false))
+            .collect()
+    };
+    let whole = match eval::load(checked, dir, month("2023-03")) {
+        Ok(tables) => match eval::evaluate_with(checked, tables, month("2023-03"), FULL) {
+            Ok(_) => Vec::new(),
+            Err(p) => render(p),
+        },
+        Err(p) => render(p),
+    };
+    let streamed = match eval::evaluate_in_blocks(checked, dir, month("2023-03"), FULL, block) {
+        Ok(_) => Vec::new(),
+        Err(p) => render(p),
+    };
+    (whole, streamed)
+}
+
+fn rows(n: usize, row: impl Fn(usize) -> String) -> String {
+    let mut csv = String::from("单位,分类,分,时\r\n");
+    for i in 0..n {
+        csv.push_str(&row(i));
+        csv.push_str("\r\n");
+    }
+    csv
+}
+
+#[test]
+fn extremes_and_modes_across_blocks() {
+    // Equal extremes written differently (`7.0`, `7.00`): the first in the file is kept.
+    let csv = rows(300, |i| {
+        let score = match i % 50 {
+            3 => "7.0".to_string(),
+            40 => "7.00".to_string(),
+            k => format!("{}.5", k % 7),
+        };
+        let unit = if i % 3 == 0 { "甲镇" } else { "乙镇" };
+        let class = ["\"路灯, 照明\"", "供暖", "\"物业\"\"服务\"\"\""][i % 3];
+        format!("{unit},{class},{score},2023-03-{:02} 08:00:00", 28 - i % 27)
+    });
+    let dir = folder("extremes", &csv);
+    let checked = small();
+    let tables = eval::load(&checked, &dir, month("2023-03")).expect("load");
+    let whole = eval::evaluate_with(&checked, tables, month("2023-03"), FULL).expect("whole");
+    for block in [1usize, 64, 1000] {
+        let streamed = eval::evaluate_in_blocks(&checked, &dir, month("2023-03"), FULL, block)
+            .expect("streamed");
+        assert_eq!(streamed, whole, "blocks of {block} bytes");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn bad_cells_in_many_blocks_are_reported_in_file_order() {
+    // 44 bad scores and one bad date, spread over the file: the first 20 kept in
+    // order with their lines, all 45 counted.
+    let csv = rows(400, |i| {
+        let score = if i % 9 == 4 { "九十" } else { "90" };
+        let time = if i == 333 {
+            "2023-03-32 08:00:00"
+        } else {
+            "2023-03-02 08:00:00"
+        };
+        format!("甲镇,供暖,{score},{time}")
+    });
+    let dir = folder("bad-cells", &csv);
+    let checked = small();
+    for block in [1usize, 100, 4096] {
+        let (whole, streamed) = problems(&checked, &dir, block);
+        assert_eq!(whole.len(), 1, "{whole:?}");
+        assert!(whole[0].contains("20 of 45"), "{}", whole[0]);
+        assert_eq!(streamed, whole, "blocks of {block} bytes");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn structural_errors_name_the_same_line() {
+    let checked = small();
+    // A ragged row far into the file, and an unclosed quote.
+    let ragged = rows(500, |i| {
+        if i == 432 {
+            "甲镇,供暖,90".to_string()
+        } else {
+            "乙镇,供暖,90,2023-03-02 08:00:00".to_string()
+        }
+    });
+    let unclosed = rows(500, |i| {
+        if i == 250 {
+            "乙镇,\"供暖,90,2023-03-02 08:00:00".to_string()
+        } else {
+            "乙镇,供暖,90,2023-03-02 08:00:00".to_string()
+        }
+    });
+    let empty_unit = rows(500, |i| {
+        let unit = if i % 100 == 7 { "" } else { "甲镇" };
+        format!("{unit},供暖,90,2023-03-02 08:00:00")
+    });
+    for (name, csv) in [
+        ("ragged", ragged),
+        ("unclosed", unclosed),
+        ("empty-unit", empty_unit),
+    ] {
+        let dir = folder(name, &csv);
+        for block in [1usize, 333, 8192] {
+            let (whole, streamed) = problems(&checked, &dir, block);
+            assert!(!whole.is_empty(), "{name}");
+            assert_eq!(streamed, whole, "{name}, blocks of {block} bytes");
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

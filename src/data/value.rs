@@ -46,7 +46,7 @@ impl Raw<'_> {
     fn is_blank(&self) -> bool {
         match self {
             Raw::Empty => true,
-            Raw::Text(s) => s.trim().is_empty(),
+            Raw::Text(s) => trimmed(s).is_empty(),
             _ => false,
         }
     }
@@ -92,6 +92,17 @@ fn format_datetime(dt: &NaiveDateTime) -> String {
     // Writing into a String only fails for a bad format, and these are fixed.
     let _ = write!(s, "{}", dt.format(fmt));
     s
+}
+
+/// `s` without leading and trailing whitespace; cells rarely have any, so
+/// the first and last characters are looked at before anything else.
+pub(crate) fn trimmed(s: &str) -> &str {
+    let plain = |c: Option<char>| c.is_some_and(|c| !c.is_whitespace());
+    if plain(s.chars().next()) && plain(s.chars().next_back()) {
+        s
+    } else {
+        s.trim()
+    }
 }
 
 /// Why a cell was rejected.
@@ -263,7 +274,7 @@ impl<'s> Column<'s> {
             (Parser::Text(seen), ColumnData::Text(v)) => {
                 let text: Arc<str> = match raw {
                     Raw::Text(s) => {
-                        let s = s.trim();
+                        let s = trimmed(s);
                         match seen.get(s) {
                             Some(shared) => shared.clone(),
                             None => {
@@ -293,7 +304,7 @@ impl<'s> Column<'s> {
             }
             (Parser::Integer, ColumnData::Integer(v)) => {
                 let s = match raw {
-                    Raw::Text(s) => s.trim(),
+                    Raw::Text(s) => trimmed(s),
                     Raw::Number { text, .. } => text,
                     _ => return Err(Problem::Invalid),
                 };
@@ -301,7 +312,7 @@ impl<'s> Column<'s> {
             }
             (Parser::Decimal, ColumnData::Decimal(v)) => {
                 let d = match raw {
-                    Raw::Text(s) => parse_decimal(s.trim(), false),
+                    Raw::Text(s) => parse_decimal(trimmed(s), false),
                     Raw::Number { text, .. } => parse_decimal(text, true),
                     _ => None,
                 };
@@ -327,7 +338,7 @@ impl<'s> Column<'s> {
             (Parser::Bool { t, f }, ColumnData::Bool(v)) => {
                 let b = match raw {
                     Raw::Bool(b) => Some(b),
-                    Raw::Text(s) => spelled_bool(s.trim(), t, f),
+                    Raw::Text(s) => spelled_bool(trimmed(s), t, f),
                     Raw::Number { text, .. } => spelled_bool(text, t, f),
                     _ => None,
                 };
@@ -336,7 +347,7 @@ impl<'s> Column<'s> {
             (Parser::DateTime { format, fast }, ColumnData::DateTime(v)) => {
                 let secs = match raw {
                     Raw::DateTime(dt) => Some(dt.and_utc().timestamp()),
-                    Raw::Text(s) => parse_datetime(s.trim(), format, *fast),
+                    Raw::Text(s) => parse_datetime(trimmed(s), format, *fast),
                     Raw::Number { .. } => return Err(Problem::NumberForDateTime),
                     _ => None,
                 };
@@ -344,7 +355,7 @@ impl<'s> Column<'s> {
             }
             (Parser::Enum(map), ColumnData::Enum(v)) => {
                 let key = match raw {
-                    Raw::Text(s) => s.trim(),
+                    Raw::Text(s) => trimmed(s),
                     Raw::Number { text, .. } => text,
                     _ => return Err(Problem::Invalid),
                 };
@@ -352,7 +363,7 @@ impl<'s> Column<'s> {
             }
             (Parser::Unit, ColumnData::Unit(v)) => {
                 let name = match raw {
-                    Raw::Text(s) => s.trim(),
+                    Raw::Text(s) => trimmed(s),
                     Raw::Number { text, .. } => text,
                     _ => return Err(Problem::Invalid),
                 };
@@ -585,7 +596,7 @@ pub(crate) fn parse_decimal(s: &str, allow_exponent: bool) -> Option<Decimal> {
 
 /// A percentage in points: `87.5` or `87.5%` (also the full-width `％`).
 pub(crate) fn parse_percent(s: &str) -> Option<Decimal> {
-    let s = s.trim();
+    let s = trimmed(s);
     let s = s
         .strip_suffix('%')
         .or_else(|| s.strip_suffix('％'))

@@ -371,8 +371,13 @@ struct Evaluator<'a> {
     folded: HashMap<String, fold::FoldedMetric>,
     /// Rows of each streamed source, by source index.
     folded_rows: HashMap<usize, usize>,
+    /// Columns of field names met in row formulas (see `column_of`).
+    columns_seen: std::cell::RefCell<Vec<(NameAt, Option<usize>)>>,
     errors: Vec<EvalError>,
 }
+
+/// A field name by its address and length in the policy, and the source it is read from.
+type NameAt = (usize, usize, usize);
 
 /// Rows by key.
 type Groups = BTreeMap<Key, Vec<usize>>;
@@ -396,6 +401,7 @@ impl<'a> Evaluator<'a> {
             groups: Default::default(),
             folded: HashMap::new(),
             folded_rows: HashMap::new(),
+            columns_seen: Default::default(),
             errors: Vec::new(),
         }
     }
@@ -757,26 +763,85 @@ impl<'a> Evaluator<'a> {
         else {
             return (groups, Vec::new());
         };
-        let is_unit = matches!(table.columns.get(column), Some(ColumnData::Unit(_)));
-        if is_unit {
-            for k in self.all_units() {
-                groups.insert(k, Vec::new());
+        let mut empty = Vec::new();
+        // Rows are first split by a small id per value (a unit or label index, or the
+        // address of a shared text), then the few distinct values become keys.
+        match table.columns.get(column) {
+            Some(ColumnData::Unit(values)) => {
+                let mut by_unit: Vec<Vec<usize>> = vec![Vec::new(); self.env.units.len()];
+                for &row in rows {
+                    match values.get(row).copied().flatten() {
+                        Some(u) => match by_unit.get_mut(u as usize) {
+                            Some(unit_rows) => unit_rows.push(row),
+                            None => empty.push(row),
+                        },
+                        None => empty.push(row),
+                    }
+                }
+                for (u, unit_rows) in by_unit.into_iter().enumerate() {
+                    groups.insert(Key::Unit(u as u32), unit_rows);
+                }
+            }
+            Some(ColumnData::Enum(values)) => {
+                let mut by_label: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+                for &row in rows {
+                    match values.get(row).copied().flatten() {
+                        Some(l) => by_label.entry(l).or_default().push(row),
+                        None => empty.push(row),
+                    }
+                }
+                for (l, label_rows) in by_label {
+                    let key = Key::Text(self.label(source, column, l));
+                    join_rows(groups.entry(key).or_default(), label_rows);
+                }
+            }
+            Some(ColumnData::Text(values)) => {
+                let mut by_text: HashMap<usize, (Arc<str>, Vec<usize>)> = HashMap::new();
+                for &row in rows {
+                    match values.get(row).and_then(|t| t.as_ref()) {
+                        Some(t) => {
+                            let id = Arc::as_ptr(t) as *const u8 as usize;
+                            by_text
+                                .entry(id)
+                                .or_insert_with(|| (t.clone(), Vec::new()))
+                                .1
+                                .push(row);
+                        }
+                        None => empty.push(row),
+                    }
+                }
+                for (_, (text, text_rows)) in by_text {
+                    join_rows(groups.entry(Key::Text(text)).or_default(), text_rows);
+                }
+            }
+            _ => {
+                for &row in rows {
+                    let key = match self.cell(table, column, row) {
+                        Value::Unit(u) => Key::Unit(u),
+                        Value::Text(t) => Key::Text(t),
+                        Value::Label(l) => Key::Text(self.label(source, column, l)),
+                        _ => {
+                            empty.push(row);
+                            continue;
+                        }
+                    };
+                    groups.entry(key).or_default().push(row);
+                }
             }
         }
-        let mut empty = Vec::new();
-        for &row in rows {
-            let key = match self.cell(table, column, row) {
-                Value::Unit(u) => Key::Unit(u),
-                Value::Text(t) => Key::Text(t),
-                Value::Label(l) => Key::Text(self.label(source, column, l)),
-                _ => {
-                    empty.push(row);
-                    continue;
-                }
-            };
-            groups.entry(key).or_default().push(row);
-        }
         (groups, empty)
+    }
+
+    /// The column of a field, remembered by the address of the name in the
+    /// policy (looked up once per name instead of once per cell).
+    fn column_of(&self, source: usize, name: &str) -> Option<usize> {
+        let id = (name.as_ptr() as usize, name.len(), source);
+        if let Some((_, column)) = self.columns_seen.borrow().iter().find(|(k, _)| *k == id) {
+            return *column;
+        }
+        let column = self.env.sources.get(source).and_then(|s| s.column(name));
+        self.columns_seen.borrow_mut().push((id, column));
+        column
     }
 
     fn label(&self, source: usize, column: usize, index: u32) -> Arc<str> {
@@ -1176,12 +1241,10 @@ impl<'a> Evaluator<'a> {
 
     fn name(&self, name: &str, frame: &Frame<'_>) -> Value {
         match frame {
-            Frame::Row { table, source, row } => {
-                match self.env.sources.get(*source).and_then(|s| s.column(name)) {
-                    Some(column) => self.cell(table, column, *row),
-                    None => Value::Empty,
-                }
-            }
+            Frame::Row { table, source, row } => match self.column_of(*source, name) {
+                Some(column) => self.cell(table, column, *row),
+                None => Value::Empty,
+            },
             Frame::Group { key, by, .. } | Frame::Folded { key, by, .. } => {
                 if *by == Some(name) {
                     return key.map_or(Value::Empty, key_value);
@@ -1420,6 +1483,16 @@ impl<'a> Evaluator<'a> {
                 )
             })
             .collect()
+    }
+}
+
+/// Adds `more` rows to a group's, keeping them in file order.
+fn join_rows(rows: &mut Vec<usize>, more: Vec<usize>) {
+    if rows.is_empty() {
+        *rows = more;
+    } else {
+        rows.extend(more);
+        rows.sort_unstable();
     }
 }
 

@@ -570,6 +570,53 @@ fn survives_a_deleted_data_file() {
 }
 
 #[test]
+fn survives_a_truncated_and_an_unreadable_data_file() {
+    let ws = Workspace::new("faults");
+    let mut watch = start(&ws);
+    watch.state_where("the first build", |s| s["ok"] == true);
+    let file = ws.dir.join("data/2023-03/tickets.csv");
+    let whole = std::fs::read(&file).unwrap();
+
+    // Cut in the middle of a quoted, multi-line complaint, as a copy still being
+    // written leaves it.
+    let open_quote = whole
+        .windows(2)
+        .position(|w| w == b",\"")
+        .expect("a quoted field in the sample");
+    std::fs::write(&file, &whole[..open_quote + 5]).unwrap();
+    let state = watch.state_where("the truncated build", |s| s["ok"] == false);
+    let diagnostics = state["diagnostics"].as_str().unwrap().to_string();
+    assert!(diagnostics.contains("tickets.csv"), "{state}");
+    assert!(diagnostics.contains("never closed"), "{state}");
+    assert!(watch.get("/").body.contains(STALE));
+    std::fs::write(&file, &whole).unwrap();
+    watch.state_where("the rewritten build", |s| s["ok"] == true);
+    assert!(!watch.get("/").body.contains(STALE));
+
+    // Replaced by something that cannot be read as a file.
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    let state = watch.state_where("the unreadable build", |s| s["ok"] == false);
+    assert!(
+        state["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("cannot read"),
+        "{state}"
+    );
+    assert!(watch.get("/").body.contains(STALE));
+    assert!(
+        watch.child.try_wait().unwrap().is_none(),
+        "the watch exited\n{}",
+        watch.logs()
+    );
+    std::fs::remove_dir(&file).unwrap();
+    std::fs::write(&file, &whole).unwrap();
+    watch.state_where("the restored build", |s| s["ok"] == true);
+    assert!(!watch.get("/").body.contains(STALE));
+}
+
+#[test]
 fn without_a_server_it_only_prints() {
     let ws = Workspace::new("noserve");
     let watch = spawn(&ws, &["--no-serve"]);

@@ -214,24 +214,19 @@ impl BlockParser {
 /// The end of the last whole record in `bytes`: just after the last line feed
 /// that is not inside a quoted field, following the csv crate's quoting rules.
 fn record_boundary(bytes: &[u8]) -> Option<usize> {
-    // The last line feed of each stretch outside quoted fields.
-    let last_feed = |from: usize, to: usize| {
-        bytes
-            .get(from..to)?
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map(|i| from + i + 1)
-    };
-    let mut best = None;
+    // The stretches outside quoted fields, in order; the last line feed of the
+    // last stretch that has one is the boundary.
+    let mut stretches: Vec<(usize, usize)> = Vec::new();
     let mut outside_from = 0;
     let mut pos = 0;
+    let mut open = false;
     while let Some(q) = find_quote(bytes, pos) {
         let at_field_start = q == 0 || matches!(bytes.get(q - 1), Some(b',' | b'\n' | b'\r'));
         if !at_field_start {
             pos = q + 1;
             continue;
         }
-        best = last_feed(outside_from, q).or(best);
+        stretches.push((outside_from, q));
         let mut p = q + 1;
         let close = loop {
             match find_quote(bytes, p) {
@@ -248,10 +243,18 @@ fn record_boundary(bytes: &[u8]) -> Option<usize> {
                 outside_from = c + 1;
                 pos = c + 1;
             }
-            None => return best,
+            None => {
+                open = true;
+                break;
+            }
         }
     }
-    last_feed(outside_from, bytes.len()).or(best)
+    if !open {
+        stretches.push((outside_from, bytes.len()));
+    }
+    stretches.iter().rev().find_map(|&(from, to)| {
+        memchr::memrchr(b'\n', bytes.get(from..to)?).map(|i| from + i + 1)
+    })
 }
 
 /// Decodes the first block, reads the header and types the block's records.
@@ -677,19 +680,16 @@ fn scan_quotes(text: &[u8]) -> Result<(), QuoteProblem> {
 /// The offset of the next `"` at or after `from`.
 fn find_quote(text: &[u8], from: usize) -> Option<usize> {
     let hay = text.get(from..)?;
-    let mut chunks = hay.chunks_exact(32);
-    let mut offset = 0;
-    for chunk in &mut chunks {
-        // A branch-free test per chunk, which the compiler vectorises.
-        if chunk.iter().fold(false, |acc, &b| acc | (b == b'"')) {
-            break;
-        }
-        offset += 32;
+    memchr::memchr(b'"', hay).map(|i| from + i)
+}
+
+/// `bytes` as text when they are valid UTF-8 (checked with SIMD; the error
+/// path, rare, goes through the standard library for the position).
+fn as_utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(s) => Ok(s),
+        Err(_) => std::str::from_utf8(bytes),
     }
-    hay.get(offset..)?
-        .iter()
-        .position(|&b| b == b'"')
-        .map(|i| from + offset + i)
 }
 
 /// Decodes the file to UTF-8: returns the text (without BOM) and the
@@ -714,7 +714,7 @@ fn decode<'b>(
     };
     let utf8 = |detected: bool| {
         let body = bytes.get(UTF8_BOM.len()..).filter(|_| bom).unwrap_or(bytes);
-        match std::str::from_utf8(body) {
+        match as_utf8(body) {
             Ok(s) => Ok((Cow::Borrowed(s), (Encoding::Utf8, detected))),
             Err(e) => {
                 let pos = e.valid_up_to() + if bom { UTF8_BOM.len() } else { 0 };
@@ -739,7 +739,7 @@ fn decode<'b>(
         }
     };
     if declared.is_none() && !bom {
-        if let Ok(s) = std::str::from_utf8(bytes) {
+        if let Ok(s) = as_utf8(bytes) {
             return Ok((Cow::Borrowed(s), (Encoding::Utf8, true)));
         }
     }

@@ -14,7 +14,7 @@ use super::{
 
 /// The size of the blocks a CSV file is read in. A block ends at a record
 /// boundary, so it may be longer when a record is.
-pub const BLOCK_BYTES: usize = 8 << 20;
+pub const BLOCK_BYTES: usize = 2 << 20;
 
 /// Where the declared columns are in a CSV file, and how it is encoded.
 #[derive(Debug, Clone)]

@@ -376,7 +376,7 @@ pub(super) fn fold_source(
         .map_err(|e| Box::new(Problem::Data(e)))?;
     if let Some(second) = second {
         let workers = workers();
-        let (job_tx, job_rx) = mpsc::sync_channel::<Block>(workers * 2);
+        let (job_tx, job_rx) = mpsc::sync_channel::<Block>(workers);
         let jobs = Mutex::new(job_rx);
         let (done_tx, done_rx) = mpsc::channel::<(usize, BlockResult)>();
         let outcome: Result<(), Box<Problem>> = std::thread::scope(|scope| {

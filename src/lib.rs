@@ -112,6 +112,17 @@ pub fn evaluate(
     eval::evaluate(checked, data_dir, month)
 }
 
+/// Like [`evaluate`], telling `progress` how far each large file has been read
+/// (the file, bytes read, its size); the CLI draws a progress bar from it.
+pub fn evaluate_with_progress(
+    checked: &check::Checked,
+    data_dir: &Path,
+    month: Month,
+    progress: eval::Progress<'_>,
+) -> Result<report::ReportModel, Vec<Problem>> {
+    eval::evaluate_with_progress(checked, data_dir, month, progress)
+}
+
 /// A problem as JSON for tools: file, severity, code, message, help and labels with
 /// 1-based lines and columns (columns count characters).
 pub fn diagnostic_json(file: &SourceFile, problem: &Problem) -> serde_json::Value {

@@ -219,7 +219,12 @@ fn render(
         .map(Problem::Check)
         .collect();
     print_problems(&file, problems);
-    let model = match hotline::evaluate(&checked, data, month) {
+    let bar = LoadProgress::new();
+    let evaluated = hotline::evaluate_with_progress(&checked, data, month, &|path, read, size| {
+        bar.update(path, read, size)
+    });
+    bar.finish();
+    let model = match evaluated {
         Ok(m) => m,
         Err(problems) => {
             print_problems(&file, problems);
@@ -254,6 +259,57 @@ fn render(
         Err(e) => {
             eprintln!("error: cannot write the report: {e}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// A progress bar for reading large data files: drawn on a terminal only, and
+/// only once reading has taken more than a second.
+struct LoadProgress {
+    bar: Option<indicatif::ProgressBar>,
+    started: std::time::Instant,
+    shown: std::sync::atomic::AtomicBool,
+}
+
+impl LoadProgress {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::hidden(),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{msg} {wide_bar} {binary_bytes}/{binary_total_bytes} {eta}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        LoadProgress {
+            bar,
+            started: std::time::Instant::now(),
+            shown: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn update(&self, path: &std::path::Path, read: u64, size: u64) {
+        use std::sync::atomic::Ordering;
+        let Some(bar) = &self.bar else { return };
+        bar.set_message(path.display().to_string());
+        bar.set_length(size);
+        bar.set_position(read);
+        if !self.shown.load(Ordering::Relaxed)
+            && self.started.elapsed() >= std::time::Duration::from_secs(1)
+        {
+            self.shown.store(true, Ordering::Relaxed);
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 }

@@ -58,6 +58,8 @@ pub(crate) struct CsvReader {
     /// The line `pending` starts on.
     line: u64,
     next_index: usize,
+    /// Bytes read from the file so far.
+    read: u64,
     hasher: Sha256,
     /// The layout found in the header.
     pub layout: CsvLayout,
@@ -89,6 +91,7 @@ impl CsvReader {
             eof: false,
             line: 1,
             next_index: 0,
+            read: 0,
             hasher: Sha256::new(),
             layout: CsvLayout {
                 positions: Vec::new(),
@@ -106,6 +109,11 @@ impl CsvReader {
         reader.layout = layout;
         reader.first = Some(rows);
         Ok(reader)
+    }
+
+    /// How many bytes of the file have been read.
+    pub fn bytes_read(&self) -> u64 {
+        self.read
     }
 
     /// The next block of whole records, or `None` at the end of the file.
@@ -133,6 +141,7 @@ impl CsvReader {
                     .take(want as u64)
                     .read_to_end(&mut self.pending)?;
                 self.hasher.update(&self.pending[before..]);
+                self.read += got as u64;
                 if got == 0 {
                     self.eof = true;
                 }
@@ -252,9 +261,10 @@ fn record_boundary(bytes: &[u8]) -> Option<usize> {
     if !open {
         stretches.push((outside_from, bytes.len()));
     }
-    stretches.iter().rev().find_map(|&(from, to)| {
-        memchr::memrchr(b'\n', bytes.get(from..to)?).map(|i| from + i + 1)
-    })
+    stretches
+        .iter()
+        .rev()
+        .find_map(|&(from, to)| memchr::memrchr(b'\n', bytes.get(from..to)?).map(|i| from + i + 1))
 }
 
 /// Decodes the first block, reads the header and types the block's records.

@@ -348,7 +348,9 @@ pub(super) fn fold_source(
     path: &Path,
     declared: Option<Encoding>,
     block_bytes: usize,
+    progress: super::Progress<'_>,
 ) -> Result<FoldedSource, Box<Problem>> {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
     let env = &checked.env;
     let specs: &[ColumnSpec] = env
         .sources
@@ -371,6 +373,7 @@ pub(super) fn fold_source(
         errors.absorb(e);
     }
     let parser = reader.parser();
+    progress(path, reader.bytes_read(), size);
     let second = reader
         .next_block()
         .map_err(|e| Box::new(Problem::Data(e)))?;
@@ -435,6 +438,7 @@ pub(super) fn fold_source(
                 if failed.is_some() {
                     break;
                 }
+                progress(path, reader.bytes_read(), size);
                 match reader.next_block() {
                     Ok(b) => block = b,
                     Err(e) => {

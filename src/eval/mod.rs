@@ -123,6 +123,29 @@ pub fn evaluate(
     )
 }
 
+/// Told how far the reading of a large file is: the file, bytes read, its size.
+pub type Progress<'p> = &'p (dyn Fn(&Path, u64, u64) + Sync);
+
+/// Like [`evaluate`], telling `progress` how far each CSV file has been read.
+pub fn evaluate_with_progress(
+    checked: &Checked,
+    data_dir: &Path,
+    month: Month,
+    progress: Progress<'_>,
+) -> Result<ReportModel, Vec<Problem>> {
+    evaluate_streamed(
+        checked,
+        data_dir,
+        month,
+        Options {
+            with_report: true,
+            explain: false,
+        },
+        data::csv::BLOCK_BYTES,
+        progress,
+    )
+}
+
 /// Like [`evaluate`] with options, reading CSV files in blocks of about
 /// `block_bytes` (tests use tiny blocks to exercise the block boundaries).
 pub fn evaluate_in_blocks(
@@ -131,6 +154,24 @@ pub fn evaluate_in_blocks(
     month: Month,
     options: Options,
     block_bytes: usize,
+) -> Result<ReportModel, Vec<Problem>> {
+    evaluate_streamed(
+        checked,
+        data_dir,
+        month,
+        options,
+        block_bytes,
+        &|_, _, _| {},
+    )
+}
+
+fn evaluate_streamed(
+    checked: &Checked,
+    data_dir: &Path,
+    month: Month,
+    options: Options,
+    block_bytes: usize,
+    progress: Progress<'_>,
 ) -> Result<ReportModel, Vec<Problem>> {
     let env = &checked.env;
     let mut tables = Vec::new();
@@ -147,7 +188,7 @@ pub fn evaluate_in_blocks(
         let format = file_format(source);
         let result = match format {
             data::FileFormat::Csv { encoding } => {
-                fold::fold_source(checked, index, &path, encoding, block_bytes).map(|f| {
+                fold::fold_source(checked, index, &path, encoding, block_bytes, progress).map(|f| {
                     tables.push(f.table);
                     folded.push((index, f.metrics, f.rows));
                 })

@@ -106,6 +106,10 @@ fn drain(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
 }
 
 fn spawn(ws: &Workspace, extra: &[&str]) -> Watch {
+    spawn_with(ws, extra, &[])
+}
+
+fn spawn_with(ws: &Workspace, extra: &[&str], env: &[(&str, &str)]) -> Watch {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hotline"))
         .args([
             "watch",
@@ -117,6 +121,7 @@ fn spawn(ws: &Workspace, extra: &[&str]) -> Watch {
         ])
         .args(extra)
         .current_dir(&ws.dir)
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -135,7 +140,11 @@ fn spawn(ws: &Workspace, extra: &[&str]) -> Watch {
 
 /// Starts `hotline watch --port 0` and reads the port it prints.
 fn start(ws: &Workspace) -> Watch {
-    let mut watch = spawn(ws, &["--port", "0"]);
+    start_with(ws, &[])
+}
+
+fn start_with(ws: &Workspace, env: &[(&str, &str)]) -> Watch {
+    let mut watch = spawn_with(ws, &["--port", "0"], env);
     let stderr = watch.stderr.clone();
     watch.port = poll("the preview's address on stderr", || {
         let text = stderr.lock().unwrap().clone();
@@ -614,6 +623,41 @@ fn survives_a_truncated_and_an_unreadable_data_file() {
     std::fs::write(&file, &whole).unwrap();
     watch.state_where("the restored build", |s| s["ok"] == true);
     assert!(!watch.get("/").body.contains(STALE));
+}
+
+/// Above a size, data is streamed on every build instead of cached: the same
+/// report, edits still reload, and a broken data file is still reported.
+#[test]
+fn streams_large_data_on_every_build() {
+    let ws = Workspace::new("stream");
+    let watch = start_with(&ws, &[("HOTLINE_WATCH_STREAM_ABOVE", "0")]);
+    let first = watch.state_where("the first build", |s| s["ok"] == true);
+    assert_eq!(first["tables"]["cached"], 0, "{first}");
+    let page = watch.get("/").body;
+    assert!(page.contains("东阿县"), "{page}");
+    let policy = ws.read_policy();
+    ws.save_atomically(&policy.replace("东阿县12345市民热线承办件办理情况", "东阿县流式预览"));
+    let state = watch.state_where("the edited build", |s| {
+        s["ok"] == true && s["version"].as_u64() > first["version"].as_u64()
+    });
+    assert_eq!(state["tables"]["cached"], 0, "{state}");
+    poll("the edited title", || {
+        watch.get("/").body.contains("东阿县流式预览").then_some(())
+    });
+    let file = ws.dir.join("data/2023-03/tickets.csv");
+    let whole = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &whole[..whole.len() / 2]).unwrap();
+    let state = watch.state_where("the truncated build", |s| s["ok"] == false);
+    assert!(
+        state["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("tickets.csv"),
+        "{state}"
+    );
+    assert!(watch.get("/").body.contains(STALE));
+    std::fs::write(&file, &whole).unwrap();
+    watch.state_where("the restored build", |s| s["ok"] == true);
 }
 
 #[test]

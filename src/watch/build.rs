@@ -18,6 +18,11 @@ use miette::Diagnostic;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// Data larger than this (bytes of CSV) is streamed on every build instead of
+/// kept in memory between builds: memory stays small, and a build costs one read.
+/// `HOTLINE_WATCH_STREAM_ABOVE` overrides it (tests stream small data).
+pub(crate) const STREAM_ABOVE: u64 = 64 << 20;
+
 /// How a build ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Status {
@@ -127,6 +132,24 @@ impl Builder {
             .collect()
     }
 
+    /// Whether the data is read in blocks on every build rather than kept in
+    /// memory: when its CSV files are larger than [`STREAM_ABOVE`] together.
+    fn streams(&self, checked: &Checked) -> bool {
+        let csv: u64 = self
+            .data_files(checked)
+            .iter()
+            .zip(&checked.env.sources)
+            .filter(|(_, s)| matches!(eval::file_format(s), crate::data::FileFormat::Csv { .. }))
+            .filter_map(|(path, _)| std::fs::metadata(path).ok())
+            .map(|m| m.len())
+            .sum();
+        let limit = std::env::var("HOTLINE_WATCH_STREAM_ABOVE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(STREAM_ABOVE);
+        csv > limit
+    }
+
     /// Rebuilds; the page is marked with `version`.
     pub(crate) fn build(&mut self, version: u64) -> Build {
         let start = Instant::now();
@@ -181,21 +204,33 @@ impl Builder {
         build.warning_count = warnings.len();
         (build.warnings_terminal, build.warnings_plain) = self.render(&file, warnings);
         build.phases.push(("compile", start.elapsed()));
-        let loaded = match self.load(&checked) {
-            Ok(l) => l,
-            Err(problems) => {
-                self.set_errors(&mut build, &file, problems);
-                return self.failed(build, start, version);
-            }
-        };
-        build.tables_read = loaded.read;
-        build.tables_cached = loaded.cached;
         let options = Options {
             with_report: true,
             explain: true,
         };
-        build.phases.push(("load", start.elapsed()));
-        let evaluated = eval::evaluate_with(&checked, loaded.tables, self.month, options);
+        let evaluated = if self.streams(&checked) {
+            build.phases.push(("load", start.elapsed()));
+            build.tables_read = checked.env.sources.len();
+            eval::evaluate_in_blocks(
+                &checked,
+                &self.data,
+                self.month,
+                options,
+                crate::data::BLOCK_BYTES,
+            )
+        } else {
+            let loaded = match self.load(&checked) {
+                Ok(l) => l,
+                Err(problems) => {
+                    self.set_errors(&mut build, &file, problems);
+                    return self.failed(build, start, version);
+                }
+            };
+            build.tables_read = loaded.read;
+            build.tables_cached = loaded.cached;
+            build.phases.push(("load", start.elapsed()));
+            eval::evaluate_with(&checked, loaded.tables, self.month, options)
+        };
         build.phases.push(("evaluate", start.elapsed()));
         match evaluated {
             Ok(model) => {
@@ -321,12 +356,23 @@ impl Builder {
                 index += 1;
             }
         }
-        let loaded = self.load(&patched).ok()?;
         let options = Options {
             with_report: true,
             explain: true,
         };
-        let model = eval::evaluate_with(&patched, loaded.tables, self.month, options).ok()?;
+        let model = if self.streams(&patched) {
+            eval::evaluate_in_blocks(
+                &patched,
+                &self.data,
+                self.month,
+                options,
+                crate::data::BLOCK_BYTES,
+            )
+            .ok()?
+        } else {
+            let loaded = self.load(&patched).ok()?;
+            eval::evaluate_with(&patched, loaded.tables, self.month, options).ok()?
+        };
         let mut html = crate::render::html(&model);
         let last_good = self
             .last_good

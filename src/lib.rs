@@ -13,6 +13,11 @@
 //! | evaluate | [`eval`]          | checked policy + tables    | [`report::ReportModel`]         | [`eval::EvalError`]       |
 //! | render   | [`render`]        | [`report::ReportModel`]    | Markdown, HTML, terminal, JSON  | (none: the model is total)|
 //!
+//! For CSV sources, load and evaluate overlap ([`eval::evaluate`]): the file is read in blocks
+//! of whole records, each block is typed and folded into the metrics' aggregates on a worker
+//! thread, and the blocks are merged in file order, so memory does not grow with the data.
+//! Tables held whole ([`eval::load`], [`eval::evaluate_with`]) serve the watch cache and tests.
+//!
 //! Tools built on the pipeline: [`policytest`] (`hotline test`), [`explain`], [`fmt`] (from
 //! the AST and the comments of the text), [`diff`] (two evaluated models), [`init`] (a starter
 //! policy from an export), [`watch`] (the live preview).

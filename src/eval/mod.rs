@@ -105,7 +105,7 @@ impl UnitResolver for Resolver<'_> {
 /// Loads the sources of `month` and evaluates the policy.
 ///
 /// CSV sources are streamed: read in blocks on all cores and folded into the
-/// metrics' aggregates, so memory does not grow with the file (see [`fold`]).
+/// metrics' aggregates, so memory does not grow with the file (see `eval/fold.rs`).
 pub fn evaluate(
     checked: &Checked,
     data_dir: &Path,

@@ -16,7 +16,7 @@
 //! - Nothing is written to disk: pages are served from memory. Ctrl-C ends the process by
 //!   the default signal action (no handler is installed), which leaves no temporary file
 //!   behind and needs no clean-up.
-//! - Tables are cached by path, content hash and how they are read ([`cache`]): editing the
+//! - Tables are cached by path, content hash and how they are read (`watch/cache.rs`): editing the
 //!   policy re-reads no unchanged data file.
 //! - A failed build never ends the watch: the preview keeps the last good report, marked stale,
 //!   with the diagnostics over it; when only report sections fail, the other sections are fresh.

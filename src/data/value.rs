@@ -46,7 +46,7 @@ impl Raw<'_> {
     fn is_blank(&self) -> bool {
         match self {
             Raw::Empty => true,
-            Raw::Text(s) => trimmed(s).is_empty(),
+            Raw::Text(s) => s.is_empty() || trimmed(s).is_empty(),
             _ => false,
         }
     }
@@ -97,6 +97,25 @@ fn format_datetime(dt: &NaiveDateTime) -> String {
 /// `s` without leading and trailing whitespace; cells rarely have any, so
 /// the first and last characters are looked at before anything else.
 pub(crate) fn trimmed(s: &str) -> &str {
+    // A character that starts with one of these bytes may be whitespace (ASCII
+    // tab to carriage return and space; U+0085, U+00A0, U+1680, U+2000–U+205F,
+    // U+3000); any other never is.
+    let may_be_space = |lead: u8| matches!(lead, 0x09..=0x0D | 0x20 | 0xC2 | 0xE1..=0xE3);
+    let bytes = s.as_bytes();
+    let Some(&first) = bytes.first() else {
+        return s;
+    };
+    // The last character's first byte: step back over continuation bytes.
+    let last = bytes
+        .iter()
+        .rev()
+        .take(4)
+        .find(|&&b| b & 0xC0 != 0x80)
+        .copied()
+        .unwrap_or(first);
+    if !may_be_space(first) && !may_be_space(last) {
+        return s;
+    }
     let plain = |c: Option<char>| c.is_some_and(|c| !c.is_whitespace());
     if plain(s.chars().next()) && plain(s.chars().next_back()) {
         s
@@ -149,8 +168,34 @@ enum Parser<'s> {
         format: &'s str,
         fast: bool,
     },
-    Enum(HashMap<&'s str, u32>),
-    Unit,
+    /// The labels, first declaration first; few, so looked up in order.
+    Enum(Vec<(&'s str, u32)>),
+    /// Names already resolved (only names the policy knows, so a bounded set).
+    Unit(HashMap<Box<str>, u32, std::hash::BuildHasherDefault<Fnv>>),
+}
+
+/// FNV-1a: fast for short keys. Only for maps whose keys the policy bounds (it
+/// gives no protection against crafted collisions, which data-driven maps need).
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Builds one typed column.
@@ -194,14 +239,19 @@ impl<'s> Column<'s> {
                 ColumnData::DateTime(Vec::new()),
             ),
             ColumnType::Enum { labels } => {
-                let mut map = HashMap::with_capacity(labels.len());
+                let mut known: Vec<(&str, u32)> = Vec::with_capacity(labels.len());
                 for (i, l) in labels.iter().enumerate() {
                     // The first declaration of a label wins.
-                    map.entry(l.trim()).or_insert(i as u32);
+                    if !known.iter().any(|(k, _)| *k == l.trim()) {
+                        known.push((l.trim(), i as u32));
+                    }
                 }
-                (Parser::Enum(map), ColumnData::Enum(Vec::new()))
+                (Parser::Enum(known), ColumnData::Enum(Vec::new()))
             }
-            ColumnType::Unit => (Parser::Unit, ColumnData::Unit(Vec::new())),
+            ColumnType::Unit => (
+                Parser::Unit(HashMap::default()),
+                ColumnData::Unit(Vec::new()),
+            ),
         };
         Column {
             spec,
@@ -241,6 +291,11 @@ impl<'s> Column<'s> {
         units: &dyn UnitResolver,
         errors: &mut CellErrors,
     ) {
+        // Trimmed once here; the parsers below trim again, which is then free.
+        let raw = match raw {
+            Raw::Text(s) => Raw::Text(trimmed(s)),
+            other => other,
+        };
         let outcome = if raw.is_blank() {
             if self.spec.nullable {
                 self.data.push_none();
@@ -359,15 +414,24 @@ impl<'s> Column<'s> {
                     Raw::Number { text, .. } => text,
                     _ => return Err(Problem::Invalid),
                 };
-                v.push(Some(*map.get(key).ok_or(Problem::Invalid)?));
+                let found = map.iter().find(|(label, _)| *label == key);
+                v.push(Some(found.ok_or(Problem::Invalid)?.1));
             }
-            (Parser::Unit, ColumnData::Unit(v)) => {
+            (Parser::Unit(resolved), ColumnData::Unit(v)) => {
                 let name = match raw {
                     Raw::Text(s) => trimmed(s),
                     Raw::Number { text, .. } => text,
                     _ => return Err(Problem::Invalid),
                 };
-                v.push(Some(units.resolve(name).ok_or(Problem::Invalid)?));
+                let unit = match resolved.get(name) {
+                    Some(&unit) => unit,
+                    None => {
+                        let unit = units.resolve(name).ok_or(Problem::Invalid)?;
+                        resolved.insert(name.into(), unit);
+                        unit
+                    }
+                };
+                v.push(Some(unit));
             }
             // `new` pairs every parser with its data variant.
             _ => return Err(Problem::Invalid),
@@ -804,5 +868,28 @@ mod tests {
         assert!(validate_datetime_format("%Q").is_err());
         assert!(validate_datetime_format("").is_err());
         assert_eq!(datetime_example("%Y/%m/%d").as_deref(), Some("2023/03/01"));
+    }
+}
+
+#[cfg(test)]
+mod trim_tests {
+    use super::trimmed;
+
+    #[test]
+    fn trimmed_is_str_trim() {
+        let spaces = [
+            "", " ", "\t", "\r\n", "\u{85}", "\u{a0}", "\u{1680}", "\u{2000}", "\u{200a}",
+            "\u{2028}", "\u{2029}", "\u{202f}", "\u{205f}", "\u{3000}",
+        ];
+        let words = ["a", "中", "—", "“", "é", "\u{1f600}", "a b", "东 阿"];
+        for before in spaces {
+            for word in words {
+                for after in spaces {
+                    let s = format!("{before}{word}{after}");
+                    assert_eq!(trimmed(&s), s.trim(), "{s:?}");
+                }
+            }
+            assert_eq!(trimmed(before), before.trim(), "{before:?}");
+        }
     }
 }

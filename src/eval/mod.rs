@@ -1374,6 +1374,16 @@ impl<'a> Evaluator<'a> {
     ) -> R<Aggregate> {
         let mut acc = Aggregate::new(func);
         match frame {
+            // `count()` and `share()` of every row: each row would push `true`.
+            Frame::Group { rows, .. }
+                if args.is_empty()
+                    && filter.is_none()
+                    && matches!(acc.func, Func::Count | Func::Share) =>
+            {
+                let n = i64::try_from(rows.len()).map_err(|_| EvalError::Overflow { span })?;
+                acc.count = n;
+                acc.hits = n;
+            }
             Frame::Group {
                 table,
                 source,

@@ -86,35 +86,34 @@ fn metrics_of(checked: &Checked, source: usize) -> Vec<&Metric> {
         .collect()
 }
 
+/// The sub-expressions of an expression.
+fn children(expr: &Expr) -> Vec<&Expr> {
+    match &expr.kind {
+        ExprKind::Member(target, _) => vec![target],
+        ExprKind::Call { args, filter, .. } => args.iter().chain(filter.as_deref()).collect(),
+        ExprKind::Unary(_, inner) => vec![inner],
+        ExprKind::Binary(_, l, r) => vec![l, r],
+        ExprKind::LabelMap(target, entries) => std::iter::once(&**target)
+            .chain(entries.iter().map(|(_, v)| v))
+            .collect(),
+        ExprKind::IsEmpty { expr, .. } => vec![expr],
+        ExprKind::Name(_)
+        | ExprKind::Number(_)
+        | ExprKind::Percent(_)
+        | ExprKind::Duration(_)
+        | ExprKind::Str(_)
+        | ExprKind::Bool(_) => Vec::new(),
+    }
+}
+
 /// Every name an expression mentions.
 fn names(expr: &Expr, out: &mut HashSet<String>) {
     let mut stack = vec![expr];
     while let Some(e) = stack.pop() {
-        match &e.kind {
-            ExprKind::Name(n) => {
-                out.insert(n.name.clone());
-            }
-            ExprKind::Member(target, _) => stack.push(target),
-            ExprKind::Call { args, filter, .. } => {
-                stack.extend(args.iter());
-                stack.extend(filter.as_deref());
-            }
-            ExprKind::Unary(_, inner) => stack.push(inner),
-            ExprKind::Binary(_, l, r) => {
-                stack.push(l);
-                stack.push(r);
-            }
-            ExprKind::LabelMap(target, entries) => {
-                stack.push(target);
-                stack.extend(entries.iter().map(|(_, v)| v));
-            }
-            ExprKind::IsEmpty { expr, .. } => stack.push(expr),
-            ExprKind::Number(_)
-            | ExprKind::Percent(_)
-            | ExprKind::Duration(_)
-            | ExprKind::Str(_)
-            | ExprKind::Bool(_) => {}
+        if let ExprKind::Name(n) = &e.kind {
+            out.insert(n.name.clone());
         }
+        stack.extend(children(e));
     }
 }
 
@@ -152,24 +151,10 @@ fn call_sites<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
     let mut stack = vec![expr];
     while let Some(e) = stack.pop() {
         match &e.kind {
-            ExprKind::Call { func, args, .. } => {
-                if matches!(func.name.as_str(), "round" | "abs") {
-                    stack.extend(args.iter());
-                } else {
-                    out.push(e);
-                }
+            ExprKind::Call { func, .. } if !matches!(func.name.as_str(), "round" | "abs") => {
+                out.push(e);
             }
-            ExprKind::Unary(_, inner) => stack.push(inner),
-            ExprKind::Binary(_, l, r) => {
-                stack.push(l);
-                stack.push(r);
-            }
-            ExprKind::LabelMap(target, entries) => {
-                stack.push(target);
-                stack.extend(entries.iter().map(|(_, v)| v));
-            }
-            ExprKind::IsEmpty { expr, .. } => stack.push(expr),
-            _ => {}
+            _ => stack.extend(children(e)),
         }
     }
 }

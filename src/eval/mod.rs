@@ -111,16 +111,7 @@ pub fn evaluate(
     data_dir: &Path,
     month: Month,
 ) -> Result<ReportModel, Vec<Problem>> {
-    evaluate_in_blocks(
-        checked,
-        data_dir,
-        month,
-        Options {
-            with_report: true,
-            explain: false,
-        },
-        data::csv::BLOCK_BYTES,
-    )
+    evaluate_with_progress(checked, data_dir, month, &|_, _, _| {})
 }
 
 /// Told how far the reading of a large file is: the file, bytes read, its size.
@@ -219,7 +210,7 @@ fn evaluate_streamed(
 }
 
 /// The file of a source for `month`, or why there is none.
-fn source_path(
+pub(crate) fn source_path(
     checked: &Checked,
     data_dir: &Path,
     month: Month,

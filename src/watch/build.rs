@@ -10,7 +10,7 @@ use super::page::{self, Decor, Page};
 use crate::ast::{Item, Section, Str};
 use crate::check::Checked;
 use crate::data::Table;
-use crate::eval::{self, EvalError, Month, Options};
+use crate::eval::{self, Month, Options};
 use crate::report::ReportModel;
 use crate::span::{SourceFile, Span};
 use crate::Problem;
@@ -282,30 +282,13 @@ impl Builder {
         };
         let mut problems = Vec::new();
         for source in &env.sources {
-            let m = if source.previous {
-                self.month.previous()
-            } else {
-                self.month
+            let path = match eval::source_path(checked, &self.data, self.month, source) {
+                Ok(path) => path,
+                Err(missing) => {
+                    problems.push(Problem::Eval(missing));
+                    continue;
+                }
             };
-            let folder = self.data.join(m.to_string());
-            if !folder.is_dir() {
-                let span = checked
-                    .policy
-                    .items
-                    .iter()
-                    .find_map(|i| match i {
-                        Item::Source(s) if s.name.name == source.name => Some(s.span),
-                        _ => None,
-                    })
-                    .unwrap_or_default();
-                problems.push(Problem::Eval(EvalError::MissingMonth {
-                    month: m.to_string(),
-                    path: folder.display().to_string(),
-                    span,
-                }));
-                continue;
-            }
-            let path = folder.join(&source.file.path.value);
             let format = crate::eval::file_format(source);
             let reading = reading_hash(&format, &source.columns, &env.unit_lookup);
             match self

@@ -82,6 +82,9 @@ pub enum Command {
         /// Do not serve a preview; only print.
         #[arg(long)]
         no_serve: bool,
+        /// Also write each good report (HTML) to this file, atomically.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
     /// Where a unit's numbers come from: definition, inputs, exact value, rounding.
     Explain {

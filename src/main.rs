@@ -60,7 +60,9 @@ fn main() -> ExitCode {
             host,
             open,
             no_serve,
+            output,
         } => hotline::watch::run(hotline::watch::WatchOptions {
+            output,
             policy,
             data,
             month,

@@ -660,6 +660,43 @@ fn streams_large_data_on_every_build() {
     watch.state_where("the restored build", |s| s["ok"] == true);
 }
 
+/// `-o` writes each good report; a folder that cannot be written is reported and the
+/// watch keeps serving.
+#[test]
+fn writes_good_reports_and_survives_an_unwritable_output() {
+    let ws = Workspace::new("output");
+    let out = ws.dir.join("report.html");
+    let watch = spawn_with(&ws, &["--port", "0", "-o", "report.html"], &[]);
+    poll("the written report", || {
+        let text = std::fs::read_to_string(&out).ok()?;
+        text.contains("</html>").then_some(())
+    });
+    let first = std::fs::read_to_string(&out).unwrap();
+    assert!(first.contains("东阿县"), "{first}");
+    // A broken policy writes nothing: the last good report stays.
+    let policy = ws.read_policy();
+    ws.save_atomically(&policy.replace("metric 承办量 from", "metric 承办量 frm"));
+    poll("the diagnostics of the broken edit", || {
+        watch.logs().contains("frm").then_some(())
+    });
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), first);
+    drop(watch);
+
+    // The output's folder is a file: the report cannot be written there.
+    let blocker = ws.dir.join("not-a-folder");
+    std::fs::write(&blocker, "").unwrap();
+    ws.save_atomically(&policy);
+    let mut watch = spawn_with(&ws, &["--port", "0", "-o", "not-a-folder/report.html"], &[]);
+    poll("the warning", || {
+        watch.logs().contains("cannot write").then_some(())
+    });
+    assert!(
+        watch.child.try_wait().unwrap().is_none(),
+        "the watch exited\n{}",
+        watch.logs()
+    );
+}
+
 #[test]
 fn without_a_server_it_only_prints() {
     let ws = Workspace::new("noserve");

@@ -132,6 +132,14 @@ impl Builder {
             .collect()
     }
 
+    /// The report of `build`, when it rendered completely.
+    pub(crate) fn fresh_report(&self, build: &Build) -> Option<&str> {
+        match build.status {
+            Status::Ok => self.last_good.as_ref().map(|g| g.html.as_str()),
+            Status::Partial | Status::Failed => None,
+        }
+    }
+
     /// Whether the data is read in blocks on every build rather than kept in
     /// memory: when its CSV files are larger than [`STREAM_ABOVE`] together.
     fn streams(&self, checked: &Checked) -> bool {

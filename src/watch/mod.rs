@@ -57,6 +57,8 @@ pub struct WatchOptions {
     pub open: bool,
     /// Serve a preview.
     pub serve: bool,
+    /// Where each good report is also written (HTML), if anywhere.
+    pub output: Option<PathBuf>,
 }
 
 /// How long the file events of one save are gathered.
@@ -164,6 +166,16 @@ pub fn run(options: WatchOptions) -> ExitCode {
             state: Arc::new(state_json(&build, version, &Value::Null)),
         });
         print_run(&build, tty.then_some(heading.as_str()));
+        if let (Some(path), Some(html)) = (&options.output, builder.fresh_report(&build)) {
+            // A report that cannot be written is said, and the watch goes on serving it.
+            match crate::render::write_atomically(path, html.as_bytes()) {
+                Ok(()) => println!("wrote {}", path.display()),
+                Err(e) => eprintln!(
+                    "warning: cannot write `{}`: {e}; the preview still shows the report",
+                    path.display()
+                ),
+            }
+        }
         if build.data_files.is_some() {
             let results = run_tests(&options.policy, tests.as_deref(), build.has_tests);
             if !results.is_null() {

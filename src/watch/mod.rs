@@ -1,7 +1,7 @@
 //! `hotline watch`: the live notebook. This layer prints, like the CLI.
 //!
 //! ```text
-//!  file events ──debounce 100 ms──▶ relevant? ──▶ build (compile, cached tables, evaluate, render)
+//!  file events ──debounce 25 ms──▶ relevant? ──▶ build (compile, cached tables, evaluate, render)
 //!                                                   │
 //!                      terminal: clear, `rendered in N ms` or diagnostics
 //!                      server:   new page + `/state.json`, `reload` on every event stream
@@ -62,7 +62,7 @@ pub struct WatchOptions {
 }
 
 /// How long the file events of one save are gathered.
-const DEBOUNCE: Duration = Duration::from_millis(100);
+const DEBOUNCE: Duration = Duration::from_millis(25);
 
 type Watcher = Debouncer<notify::RecommendedWatcher, RecommendedCache>;
 

@@ -143,15 +143,7 @@ pub fn command(from: &Path, out: Option<&Path>) -> Outcome {
 
 /// Writes a new file through a temporary file in the same folder; never replaces a file.
 fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = crate::render::temp_beside(path);
     let result = (|| {
         let mut f = std::fs::OpenOptions::new()
             .write(true)

@@ -170,13 +170,7 @@ fn chart_svg(out: &mut String, chart: &ChartModel) {
     let plot = Decimal::from(420);
     let width = label_width + 420 + 70;
     let height = group_height * chart.categories.len().max(1) + 10;
-    let max = chart
-        .values
-        .iter()
-        .flatten()
-        .filter_map(cell_value)
-        .max()
-        .unwrap_or(Decimal::ZERO);
+    let max = super::chart_max(chart);
     let _ = writeln!(out, "<figure>");
     let _ = writeln!(
         out,

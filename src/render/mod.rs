@@ -4,6 +4,7 @@ mod html;
 mod markdown;
 mod terminal;
 
+pub(crate) use html::esc;
 pub use html::html;
 pub use markdown::markdown;
 pub use terminal::terminal;
@@ -25,15 +26,7 @@ pub fn json(model: &ReportModel) -> String {
 /// Writes a file through a temporary file in the same folder and a rename, so a failed
 /// write never leaves a truncated report behind.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = temp_beside(path);
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -44,6 +37,20 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// A temporary file's path in the folder of `path` (`.name.PID.tmp`), so that a
+/// rename onto `path` stays on one file system.
+pub(crate) fn temp_beside(path: &Path) -> std::path::PathBuf {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    dir.join(format!(".{name}.{}.tmp", std::process::id()))
 }
 
 /// Heading level from the county's numbering: `一、` is a section, `（一）` a subsection.
@@ -59,6 +66,17 @@ pub(crate) fn heading_level(text: &str) -> u8 {
 }
 
 /// The exact value of a chart cell, for bar lengths.
+/// The largest value a chart shows (zero when it shows none), which its bars are scaled to.
+pub(crate) fn chart_max(chart: &crate::report::ChartModel) -> Decimal {
+    chart
+        .values
+        .iter()
+        .flatten()
+        .filter_map(cell_value)
+        .max()
+        .unwrap_or(Decimal::ZERO)
+}
+
 pub(crate) fn cell_value(cell: &crate::report::Cell) -> Option<Decimal> {
     cell.exact
         .as_deref()

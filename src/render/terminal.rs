@@ -60,13 +60,7 @@ pub fn terminal(model: &ReportModel, width: Option<u16>) -> String {
             }
             SectionModel::Chart(chart) => {
                 out.push_str(&format!("图：{}\n", chart.name));
-                let max = chart
-                    .values
-                    .iter()
-                    .flatten()
-                    .filter_map(cell_value)
-                    .max()
-                    .unwrap_or(Decimal::ZERO);
+                let max = super::chart_max(chart);
                 let label = chart
                     .categories
                     .iter()

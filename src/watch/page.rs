@@ -8,6 +8,7 @@
 
 use crate::ast::Item;
 use crate::check::{Checked, DefKind};
+use crate::render::esc;
 use crate::report::{Definition, ReportModel, SectionModel, TableModel};
 use crate::span::SourceFile;
 use rust_decimal::Decimal;
@@ -235,22 +236,6 @@ pub(crate) fn failed_section(message: &str, last_good: Option<&str>) -> String {
         "<div class=\"hl-failed-section\"><div class=\"hl-failed-label\">{}</div>{body}</div>\n",
         esc(message)
     )
-}
-
-/// Escapes text for HTML content and attribute values.
-pub(crate) fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// JSON that can stand inside a `<script>` element: `<`, `>` and `&` (which occur only in

@@ -25,7 +25,8 @@ pub(crate) enum Ctx {
     },
 }
 
-const AGGREGATES: &[&str] = &[
+/// The functions that run over rows (or keys): everything but [`SCALAR_FUNCTIONS`].
+pub(crate) const AGGREGATES: &[&str] = &[
     "count",
     "share",
     "mean",
@@ -36,19 +37,8 @@ const AGGREGATES: &[&str] = &[
     "mode_count",
     "top",
 ];
-const FUNCTIONS: &[&str] = &[
-    "count",
-    "share",
-    "mean",
-    "sum",
-    "min",
-    "max",
-    "mode",
-    "mode_count",
-    "top",
-    "round",
-    "abs",
-];
+/// The functions of one value.
+pub(crate) const SCALAR_FUNCTIONS: &[&str] = &["round", "abs"];
 
 impl Checker {
     /// Infers, records and returns the type of `expr`.
@@ -524,11 +514,11 @@ impl Checker {
         span: crate::span::Span,
     ) -> Ty {
         let name = func.name.as_str();
-        if !FUNCTIONS.contains(&name) {
+        if !AGGREGATES.contains(&name) && !SCALAR_FUNCTIONS.contains(&name) {
             self.errors.push(CheckError::UnknownName {
                 what: "function",
                 name: name.to_string(),
-                help: did_you_mean(name, FUNCTIONS.iter().copied()),
+                help: did_you_mean(name, AGGREGATES.iter().chain(SCALAR_FUNCTIONS).copied()),
                 span: func.span,
             });
             self.mark_used(args, filter);

@@ -4,6 +4,7 @@
 mod bands;
 mod error;
 mod expr;
+pub(crate) use expr::AGGREGATES;
 
 pub use error::{did_you_mean, CheckError};
 

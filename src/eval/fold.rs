@@ -145,13 +145,15 @@ fn kept_columns(checked: &Checked, source: usize, metrics: &[&Metric]) -> Vec<bo
     })
 }
 
-/// The aggregate calls of a metric's formula (the calls other than `round`
-/// and `abs`, which are evaluated on the group's values).
+/// The aggregate calls of a metric's formula (`round` and `abs` are evaluated
+/// on the group's values, so the calls inside them are looked for).
 fn call_sites<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
     let mut stack = vec![expr];
     while let Some(e) = stack.pop() {
         match &e.kind {
-            ExprKind::Call { func, .. } if !matches!(func.name.as_str(), "round" | "abs") => {
+            ExprKind::Call { func, .. }
+                if crate::check::AGGREGATES.contains(&func.name.as_str()) =>
+            {
                 out.push(e);
             }
             _ => stack.extend(children(e)),

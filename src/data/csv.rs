@@ -241,9 +241,6 @@ fn record_boundary(bytes: &[u8]) -> Option<usize> {
             match find_quote(bytes, p) {
                 None => break None,
                 Some(c) if bytes.get(c + 1) == Some(&b'"') => p = c + 2,
-                // A quote that ends the bytes read may be the first of a doubled
-                // quote: the field may go on.
-                Some(c) if c + 1 == bytes.len() => break None,
                 Some(c) => break Some(c),
             }
         };
@@ -839,7 +836,8 @@ mod tests {
         assert_eq!(record_boundary(b"a,\"b\nc\",d\ne"), Some(10));
         assert_eq!(record_boundary(b"a,b\nc,\"d\ne"), Some(4));
         assert_eq!(record_boundary(b"a,\"b\nc"), None);
-        // Cut after a quote that may be the first of `""`: the field may go on.
+        // A quote ending the bytes read may be the first of `""`: taken as closing
+        // the field, it leaves nothing after it, so the cut is still before the field.
         assert_eq!(record_boundary(b"x\na,\"b\nc\""), Some(2));
         assert_eq!(record_boundary(b"x\na,\"b\nc\"\"d\"\n"), Some(13));
         // A literal quote inside an unquoted field opens nothing.
@@ -861,29 +859,50 @@ mod tests {
             ends.insert(reader.position().byte() as usize);
         }
         for window in [300usize, 1000, 4096, 70_000] {
-            let mut start = 0;
-            while start < bytes.len() {
-                let end = (start + window).min(bytes.len());
-                match record_boundary(&bytes[start..end]) {
+            let (mut start, mut cuts) = (0, 0);
+            let mut size = window;
+            while start + size < bytes.len() {
+                match record_boundary(&bytes[start..start + size]) {
                     // The csv crate's record ends after the CR of a CRLF.
                     Some(cut) => {
                         let at = start + cut;
                         assert!(
                             ends.contains(&at) || ends.contains(&(at - 1)),
-                            "cut at {at} (window {window} from {start})"
+                            "cut at {at} (window {size} from {start})"
                         );
                         start = at;
+                        size = window;
+                        cuts += 1;
                     }
-                    None if end == bytes.len() => break,
-                    None => {
-                        let more = (end - start) * 2;
-                        let end = (start + more).min(bytes.len());
-                        let cut = record_boundary(&bytes[start..end]).unwrap_or(end - start);
-                        start += cut;
-                    }
+                    // No whole record yet: read more, as the reader does.
+                    None => size *= 2,
+                }
+            }
+            assert!(cuts > bytes.len() / window / 2, "{cuts} cuts of {window}");
+        }
+        // Every end of the bytes read inside the sample's records that hold line
+        // feeds in a quoted field: the boundary is never one of those line feeds.
+        let mut starts: Vec<usize> = ends.iter().copied().collect();
+        starts.sort_unstable();
+        let mut tried = 0;
+        for triple in starts.windows(3) {
+            let (before, from, to) = (triple[0], triple[1], triple[2]);
+            let inside = &bytes[from..to];
+            if !inside.contains(&b'"') || inside.iter().filter(|&&b| b == b'\n').count() < 2 {
+                continue;
+            }
+            for end in from + 1..to {
+                if let Some(cut) = record_boundary(&bytes[before..end]) {
+                    let at = before + cut;
+                    tried += 1;
+                    assert!(
+                        ends.contains(&at) || ends.contains(&(at - 1)),
+                        "cut at {at} reading {before}..{end}"
+                    );
                 }
             }
         }
+        assert!(tried > 1_000, "{tried}");
     }
 
     /// The record splitter agrees with the csv crate on every input whose

@@ -898,6 +898,56 @@ fn all_bad_cells_are_counted_and_twenty_kept() {
     assert_eq!(errors[19].line, 24); // the 20th bad row
 }
 
+#[test]
+fn the_twenty_kept_are_the_first_in_file_order_across_columns() {
+    // Bad cells in three columns, declared in another order than the file's: the kept
+    // ones are the first 20 by line, and within a line in the order of the declarations.
+    let dir = temp_dir("many-columns");
+    let mut content = String::from("at,id,score\n");
+    for i in 0..15 {
+        let at = if i % 2 == 0 {
+            "soon"
+        } else {
+            "2023-03-01 08:00:00"
+        };
+        let score = if i % 3 == 0 { "90" } else { "ninety" };
+        content.push_str(&format!("{at},A{i},{score}\n"));
+    }
+    let path = write(&dir, "t.csv", &content);
+    let specs = [
+        text("id"),
+        spec("score", ColumnType::Decimal, false),
+        datetime("at", false),
+    ];
+    let (errors, total) = bad_cells(load_table(&path, &csv(), &specs, &Units));
+    // Rows 0..15: 8 bad dates (even rows), 10 bad scores (rows not divisible by 3).
+    assert_eq!(total, 18);
+    let mut expected = Vec::new();
+    for i in 0..15u64 {
+        let line = i + 2;
+        if i % 3 != 0 {
+            expected.push((line, 3)); // score, declared before `at`
+        }
+        if i % 2 == 0 {
+            expected.push((line, 1));
+        }
+    }
+    let got: Vec<(u64, u64)> = errors.iter().map(|e| (e.line, e.column)).collect();
+    assert_eq!(got, expected);
+
+    // With more than twenty, the twenty kept are the first ones in that order.
+    let mut content = String::from("at,id,score\n");
+    for i in 0..30 {
+        content.push_str(&format!("soon,A{i},ninety\n"));
+    }
+    let path = write(&dir, "u.csv", &content);
+    let (errors, total) = bad_cells(load_table(&path, &csv(), &specs, &Units));
+    assert_eq!(total, 60);
+    let got: Vec<(u64, u64)> = errors.iter().map(|e| (e.line, e.column)).collect();
+    let expected: Vec<(u64, u64)> = (2..12).flat_map(|line| [(line, 3), (line, 1)]).collect();
+    assert_eq!(got, expected);
+}
+
 // ---------------------------------------------------------------------------
 // XLSX
 

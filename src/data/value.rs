@@ -156,7 +156,7 @@ impl CellErrors {
 /// Precomputed per-column parsing state.
 enum Parser<'s> {
     /// Equal texts share one allocation.
-    Text(std::collections::HashSet<Arc<str>>),
+    Text(foldhash::HashSet<Arc<str>>),
     Integer,
     Decimal,
     Percent,

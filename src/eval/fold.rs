@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::{Aggregate, DataTable, Evaluator, Frame, Key, Resolver, R};
 use crate::ast::{Expr, ExprKind, Item, Metric};
@@ -201,7 +201,7 @@ fn fold_rows(
     if let Some(slot) = tables.get_mut(source) {
         *slot = table;
     }
-    let evaluator = Evaluator::new(checked, tables, false);
+    let evaluator = Evaluator::new(checked, tables.into_iter().map(Arc::new).collect(), false);
     let mut out = HashMap::new();
     // Metrics grouping the same rows by the same field share one split.
     type Split = std::rc::Rc<(BTreeMap<Key, Vec<usize>>, Vec<usize>)>;

@@ -3,13 +3,14 @@
 
 mod error;
 mod fold;
+mod row;
 mod value;
 
 pub use error::EvalError;
 pub use value::{Key, Value};
 
 use crate::ast::*;
-use crate::check::{Checked, DefKind, Env};
+use crate::check::{Checked, DefKind, Env, SourceDef};
 use crate::data::{self, ColumnData, Table as DataTable, UnitResolver};
 use crate::number;
 use crate::report::{
@@ -165,36 +166,71 @@ fn evaluate_streamed(
     progress: Progress<'_>,
 ) -> Result<ReportModel, Vec<Problem>> {
     let env = &checked.env;
+    let read = |index: usize, source: &SourceDef| -> Result<Read, Box<Problem>> {
+        let path = source_path(checked, data_dir, month, source)
+            .map_err(|e| Box::new(Problem::Eval(e)))?;
+        match file_format(source) {
+            data::FileFormat::Csv { encoding } => {
+                fold::fold_source(checked, index, &path, encoding, block_bytes, progress)
+                    .map(Read::Folded)
+            }
+            format => data::load_table(&path, &format, &source.columns, &Resolver(env))
+                .map(Read::Whole)
+                .map_err(|e| Box::new(Problem::Data(e))),
+        }
+    };
+    // Files of at most one block are read side by side (each is read by one thread,
+    // and together they hold at most a block each); larger CSV files one after
+    // another, each on all cores.
+    let small = |source: &SourceDef| {
+        let csv = matches!(file_format(source), data::FileFormat::Csv { .. });
+        !csv || source_path(checked, data_dir, month, source)
+            .ok()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .is_none_or(|m| m.len() <= block_bytes as u64)
+    };
+    let (side_by_side, in_turn): (Vec<_>, Vec<_>) =
+        env.sources.iter().enumerate().partition(|(_, s)| small(s));
+    let mut results: Vec<(usize, Result<Read, Box<Problem>>)> = std::thread::scope(|scope| {
+        let read = &read;
+        let handles: Vec<_> = side_by_side
+            .iter()
+            .skip(1)
+            .map(|&(i, s)| (i, scope.spawn(move || read(i, s))))
+            .collect();
+        let mut results: Vec<_> = side_by_side
+            .iter()
+            .take(1)
+            .chain(&in_turn)
+            .map(|&(i, s)| (i, read(i, s)))
+            .collect();
+        for (i, handle) in handles {
+            // A reader thread only panics on a bug: pass the panic on.
+            let result = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            results.push((i, result));
+        }
+        results
+    });
+    results.sort_by_key(|(i, _)| *i);
     let mut tables = Vec::new();
     let mut folded = Vec::new();
     let mut problems = Vec::new();
-    for (index, source) in env.sources.iter().enumerate() {
-        let path = match source_path(checked, data_dir, month, source) {
-            Ok(path) => path,
-            Err(missing) => {
-                problems.push(Problem::Eval(missing));
-                continue;
+    for (index, result) in results {
+        match result {
+            Ok(Read::Whole(table)) => tables.push(table),
+            Ok(Read::Folded(f)) => {
+                tables.push(f.table);
+                folded.push((index, f.metrics, f.rows));
             }
-        };
-        let format = file_format(source);
-        let result = match format {
-            data::FileFormat::Csv { encoding } => {
-                fold::fold_source(checked, index, &path, encoding, block_bytes, progress).map(|f| {
-                    tables.push(f.table);
-                    folded.push((index, f.metrics, f.rows));
-                })
-            }
-            _ => data::load_table(&path, &format, &source.columns, &Resolver(env))
-                .map(|t| tables.push(t))
-                .map_err(|e| Box::new(Problem::Data(e))),
-        };
-        if let Err(problem) = result {
-            problems.push(*problem);
+            Err(problem) => problems.push(*problem),
         }
     }
     if !problems.is_empty() {
         return Err(problems);
     }
+    let tables = tables.into_iter().map(Arc::new).collect();
     let mut evaluator = Evaluator::new(checked, tables, options.explain);
     for (index, metrics, rows) in folded {
         evaluator.folded.extend(metrics);
@@ -207,6 +243,14 @@ fn evaluate_streamed(
     } else {
         Err(evaluator.errors.into_iter().map(Problem::Eval).collect())
     }
+}
+
+/// A source as read for a streamed evaluation.
+enum Read {
+    /// Loaded whole (XLSX, JSONL).
+    Whole(DataTable),
+    /// Folded block by block (CSV).
+    Folded(fold::FoldedSource),
 }
 
 /// The file of a source for `month`, or why there is none.
@@ -323,6 +367,21 @@ pub fn evaluate_with(
     month: Month,
     options: Options,
 ) -> Result<ReportModel, Vec<Problem>> {
+    evaluate_shared(
+        checked,
+        tables.into_iter().map(Arc::new).collect(),
+        month,
+        options,
+    )
+}
+
+/// Like [`evaluate_with`], on tables shared with a cache (the watch), which are not copied.
+pub fn evaluate_shared(
+    checked: &Checked,
+    tables: Vec<Arc<DataTable>>,
+    month: Month,
+    options: Options,
+) -> Result<ReportModel, Vec<Problem>> {
     let with_report = options.with_report;
     let mut evaluator = Evaluator::new(checked, tables, options.explain);
     evaluator.run();
@@ -388,7 +447,7 @@ enum Frame<'a> {
 struct Evaluator<'a> {
     checked: &'a Checked,
     env: &'a Env,
-    tables: Vec<DataTable>,
+    tables: Vec<Arc<DataTable>>,
     computed: HashMap<String, Computed>,
     domain_keys: HashMap<Domain, BTreeSet<Key>>,
     /// The points each term contributes to a score, under `score.term`.
@@ -420,7 +479,7 @@ type Explanations = HashMap<(String, Option<Key>), String>;
 type R<T> = Result<T, EvalError>;
 
 impl<'a> Evaluator<'a> {
-    fn new(checked: &'a Checked, tables: Vec<DataTable>, explain: bool) -> Self {
+    fn new(checked: &'a Checked, tables: Vec<Arc<DataTable>>, explain: bool) -> Self {
         Evaluator {
             checked,
             env: &checked.env,
@@ -566,11 +625,14 @@ impl<'a> Evaluator<'a> {
         let base = match cached {
             Some(rows) => rows,
             None => {
+                let filters: Vec<_> = filters
+                    .iter()
+                    .map(|f| self.compile_row(f, source))
+                    .collect();
                 let mut rows = Vec::with_capacity(table.len());
                 'rows: for row in 0..table.len() {
                     for f in &filters {
-                        let frame = Frame::Row { table, source, row };
-                        if self.eval(f, &frame)? != Value::Bool(true) {
+                        if self.eval_row(f, table, source, row)? != Value::Bool(true) {
                             continue 'rows;
                         }
                     }
@@ -586,10 +648,10 @@ impl<'a> Evaluator<'a> {
         let Some(extra) = extra else {
             return Ok((source, base));
         };
+        let extra = self.compile_row(extra, source);
         let mut rows = Vec::with_capacity(base.len());
         for &row in base.iter() {
-            let frame = Frame::Row { table, source, row };
-            if self.eval(extra, &frame)? == Value::Bool(true) {
+            if self.eval_row(&extra, table, source, row)? == Value::Bool(true) {
                 rows.push(row);
             }
         }
@@ -828,7 +890,8 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Some(ColumnData::Text(values)) => {
-                let mut by_text: HashMap<usize, (Arc<str>, Vec<usize>)> = HashMap::new();
+                let mut by_text: foldhash::HashMap<usize, (Arc<str>, Vec<usize>)> =
+                    foldhash::HashMap::default();
                 for &row in rows {
                     match values.get(row).and_then(|t| t.as_ref()) {
                         Some(t) => {
@@ -1178,18 +1241,7 @@ impl<'a> Evaluator<'a> {
             ExprKind::Call { func, args, filter } => {
                 self.call(&func.name, args, filter.as_deref(), frame, span)?
             }
-            ExprKind::Unary(op, inner) => {
-                let v = self.eval(inner, frame)?;
-                match (op, v) {
-                    (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
-                    (UnaryOp::Neg, Value::Int(i)) => {
-                        Value::Int(i.checked_neg().ok_or(EvalError::Overflow { span })?)
-                    }
-                    (UnaryOp::Neg, Value::Num(d)) => Value::Num(-d),
-                    (UnaryOp::Neg, Value::Duration(d)) => Value::Duration(-d),
-                    _ => Value::Empty,
-                }
-            }
+            ExprKind::Unary(op, inner) => unary(*op, self.eval(inner, frame)?, span)?,
             ExprKind::Binary(op, left, right) => {
                 if *op == BinaryOp::And || *op == BinaryOp::Or {
                     let l = self.eval(left, frame)?;
@@ -1381,19 +1433,16 @@ impl<'a> Evaluator<'a> {
                 rows,
                 ..
             } => {
+                let filter = filter.map(|f| self.compile_row(f, *source));
+                let arg = args.first().map(|a| self.compile_row(a, *source));
                 for &row in rows.iter() {
-                    let rf = Frame::Row {
-                        table,
-                        source: *source,
-                        row,
-                    };
-                    if let Some(f) = filter {
-                        if self.eval(f, &rf)? != Value::Bool(true) {
+                    if let Some(f) = &filter {
+                        if self.eval_row(f, table, *source, row)? != Value::Bool(true) {
                             continue;
                         }
                     }
-                    let v = match args.first() {
-                        Some(a) => self.eval(a, &rf)?,
+                    let v = match &arg {
+                        Some(a) => self.eval_row(a, table, *source, row)?,
                         None => Value::Bool(true),
                     };
                     acc.push(v, span)?;
@@ -1591,6 +1640,19 @@ fn mul(a: Decimal, b: Decimal, span: Span) -> R<Decimal> {
     a.checked_mul(b).ok_or(EvalError::Overflow { span })
 }
 
+/// `not` and `-` on a value; anything else gives an empty value.
+fn unary(op: UnaryOp, v: Value, span: Span) -> R<Value> {
+    Ok(match (op, v) {
+        (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
+        (UnaryOp::Neg, Value::Int(i)) => {
+            Value::Int(i.checked_neg().ok_or(EvalError::Overflow { span })?)
+        }
+        (UnaryOp::Neg, Value::Num(d)) => Value::Num(-d),
+        (UnaryOp::Neg, Value::Duration(d)) => Value::Duration(-d),
+        _ => Value::Empty,
+    })
+}
+
 /// Arithmetic and comparison on two values; empty operands give empty results,
 /// and comparisons with an empty value are false.
 fn binary(op: BinaryOp, l: Value, r: Value, span: Span) -> R<Value> {
@@ -1675,7 +1737,7 @@ fn binary(op: BinaryOp, l: Value, r: Value, span: Span) -> R<Value> {
 #[derive(Debug, Clone)]
 struct Aggregate {
     func: Func,
-    tally: HashMap<Value, i64>,
+    tally: foldhash::HashMap<Value, i64>,
     count: i64,
     hits: i64,
     sum: Decimal,
@@ -1711,7 +1773,7 @@ impl Aggregate {
         };
         Aggregate {
             func,
-            tally: HashMap::new(),
+            tally: foldhash::HashMap::default(),
             count: 0,
             hits: 0,
             sum: Decimal::ZERO,

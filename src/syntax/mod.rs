@@ -219,6 +219,15 @@ pub(crate) fn unclosed(text: &str) -> Option<(Span, char)> {
 /// The length of `text` without the whitespace and comments at its end. A pest rule that
 /// ends in an optional part keeps the layout skipped before that part failed.
 pub(crate) fn content_len(text: &str) -> usize {
+    // Most texts end in code: no layout at the end, and no comment on the last line.
+    let ends_in_layout = text
+        .chars()
+        .next_back()
+        .is_none_or(|c| matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{3000}' | '\u{FEFF}'));
+    let last_line = text.rsplit('\n').next().unwrap_or(text);
+    if !ends_in_layout && !last_line.contains('#') && !last_line.contains("//") {
+        return text.len();
+    }
     Pieces::new(text)
         .filter(|(_, _, piece)| *piece != Piece::Layout)
         .last()

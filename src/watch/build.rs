@@ -16,6 +16,7 @@ use crate::span::{SourceFile, Span};
 use crate::Problem;
 use miette::Diagnostic;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Data larger than this (bytes of CSV) is streamed on every build instead of
@@ -96,7 +97,7 @@ fn marker(index: usize) -> String {
 }
 
 struct Loaded {
-    tables: Vec<Table>,
+    tables: Vec<Arc<Table>>,
     read: usize,
     cached: usize,
 }
@@ -237,7 +238,7 @@ impl Builder {
             build.tables_read = loaded.read;
             build.tables_cached = loaded.cached;
             build.phases.push(("load", start.elapsed()));
-            eval::evaluate_with(&checked, loaded.tables, self.month, options)
+            eval::evaluate_shared(&checked, loaded.tables, self.month, options)
         };
         build.phases.push(("evaluate", start.elapsed()));
         match evaluated {
@@ -362,7 +363,7 @@ impl Builder {
             .ok()?
         } else {
             let loaded = self.load(&patched).ok()?;
-            eval::evaluate_with(&patched, loaded.tables, self.month, options).ok()?
+            eval::evaluate_shared(&patched, loaded.tables, self.month, options).ok()?
         };
         let mut html = crate::render::html(&model);
         let last_good = self

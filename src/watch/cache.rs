@@ -10,6 +10,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// How many tables are kept: those of the current month and of a few recent versions of them.
 const CAPACITY: usize = 16;
@@ -23,7 +24,7 @@ struct Key {
 
 #[derive(Debug)]
 struct Entry {
-    table: Table,
+    table: Arc<Table>,
     used: u64,
 }
 
@@ -77,11 +78,12 @@ impl TableCache {
         specs: &[ColumnSpec],
         units: &dyn UnitResolver,
         reading: u64,
-    ) -> Result<(Table, Origin), LoadError> {
+    ) -> Result<(Arc<Table>, Origin), LoadError> {
         self.clock += 1;
         let Ok(bytes) = std::fs::read(path) else {
             // Let the loader say what is wrong with the file.
-            return data::load_table(path, format, specs, units).map(|t| (t, Origin::Read));
+            return data::load_table(path, format, specs, units)
+                .map(|t| (Arc::new(t), Origin::Read));
         };
         let key = Key {
             path: path.to_path_buf(),
@@ -93,7 +95,7 @@ impl TableCache {
             entry.used = self.clock;
             return Ok((entry.table.clone(), Origin::Cached));
         }
-        let table = data::load_table(path, format, specs, units)?;
+        let table = Arc::new(data::load_table(path, format, specs, units)?);
         // The file may have changed between hashing and loading: keep the table only when
         // the bytes are still the ones hashed, so a key never names other content.
         let unchanged = std::fs::read(path).is_ok_and(|b| content_hash(&b) == key.content);

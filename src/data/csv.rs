@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::value::{CellErrors, Column, Raw};
 use super::{
-    line_of, match_headers, CellError, ColumnData, ColumnSpec, Encoding, LoadError, Table,
-    UnitResolver, MAX_KEPT_CELL_ERRORS, UTF8_BOM,
+    line_of, match_headers, ColumnData, ColumnSpec, Encoding, LoadError, Table, UnitResolver,
+    UTF8_BOM,
 };
 
 /// The size of the blocks a CSV file is read in. A block ends at a record
@@ -482,11 +482,7 @@ fn type_records<'t>(
         c.reserve(guess);
     }
     let mut lines: Vec<u64> = Vec::with_capacity(guess);
-    // The records are split first and their declared fields kept, row after row;
-    // then each column is typed down all rows, so that the typing of one kind of
-    // value runs without switching between kinds at every cell.
-    let declared = layout.positions.len();
-    let mut cells: Vec<Cow<'t, str>> = Vec::with_capacity(guess * declared);
+    let mut errors = CellErrors::default();
     let mut fields = Vec::with_capacity(width);
     while let Some(record) = records.next_record(&mut fields) {
         if fields.len() != width {
@@ -502,32 +498,12 @@ fn type_records<'t>(
                 width,
             ));
         }
-        for &p in &layout.positions {
-            cells.push(fields.get(p).cloned().unwrap_or_default());
+        for (column, &p) in columns.iter_mut().zip(&layout.positions) {
+            let field = fields.get(p).map_or("", |f| f.as_ref());
+            column.push(Raw::Text(field), record.line, units, &mut errors);
         }
         lines.push(record.line);
     }
-    let mut found: Vec<(u64, usize, CellError)> = Vec::new();
-    let mut total = 0;
-    for (index, column) in columns.iter_mut().enumerate() {
-        let mut errors = CellErrors::default();
-        let column_cells = cells.iter().skip(index).step_by(declared.max(1));
-        for (cell, &line) in column_cells.zip(&lines) {
-            column.push(Raw::Text(cell), line, units, &mut errors);
-        }
-        total += errors.total;
-        found.extend(errors.kept.into_iter().map(|e| (e.line, index, e)));
-    }
-    // The first bad cells in the order of the file: by line, then as declared.
-    found.sort_by_key(|(line, index, _)| (*line, *index));
-    let errors = CellErrors {
-        kept: found
-            .into_iter()
-            .take(MAX_KEPT_CELL_ERRORS)
-            .map(|(_, _, e)| e)
-            .collect(),
-        total,
-    };
     Ok(BlockRows {
         columns: columns.into_iter().map(|c| c.data).collect(),
         lines,

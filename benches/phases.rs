@@ -7,7 +7,8 @@
 //!
 //! Prints the median and the fastest of N runs (default 30) for: parse + check
 //! (`compile`), loading whole tables (`load`, as the watch cache does), evaluating on
-//! loaded tables (`evaluate`), loading and evaluating in one streamed pass as
+//! loaded tables (`evaluate`; `evaluate explained` records explanations, as the
+//! watch does), loading and evaluating in one streamed pass as
 //! `hotline render` does (`evaluate streamed`), and rendering Markdown and HTML.
 //! `--only STAGE` times one stage alone (for a profiler).
 
@@ -68,6 +69,13 @@ fn main() -> ExitCode {
     });
     time(only.as_deref(), "evaluate", runs, || {
         let _ = hotline::eval::evaluate_tables(&checked, tables.clone(), month, true);
+    });
+    time(only.as_deref(), "evaluate explained", runs, || {
+        let options = hotline::eval::Options {
+            with_report: true,
+            explain: true,
+        };
+        let _ = hotline::eval::evaluate_with(&checked, tables.clone(), month, options);
     });
     time(only.as_deref(), "evaluate streamed", runs, || {
         let _ = hotline::evaluate(&checked, &data, month);

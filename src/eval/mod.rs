@@ -675,8 +675,7 @@ impl<'a> Evaluator<'a> {
                             key: None,
                             by: None,
                         };
-                        self.explain_metric(metric, &frame, None)?;
-                        Computed::Scalar(self.eval(&metric.expr, &frame)?)
+                        Computed::Scalar(self.metric_value(metric, &frame, None)?)
                     }
                     Some(by) => {
                         let cache_key = (from.source.name.clone(), by.name.clone());
@@ -703,8 +702,8 @@ impl<'a> Evaluator<'a> {
                                 key: Some(key),
                                 by: Some(&by.name),
                             };
-                            self.explain_metric(metric, &frame, Some(key))?;
-                            values.insert(key.clone(), self.eval(&metric.expr, &frame)?);
+                            values
+                                .insert(key.clone(), self.metric_value(metric, &frame, Some(key))?);
                         }
                         let frame = Frame::Group {
                             table,
@@ -751,8 +750,7 @@ impl<'a> Evaluator<'a> {
                 key: None,
                 by: None,
             };
-            self.explain_metric(metric, &frame, None)?;
-            return Ok(Computed::Scalar(self.eval(&metric.expr, &frame)?));
+            return Ok(Computed::Scalar(self.metric_value(metric, &frame, None)?));
         };
         if folded.empty_keys > 0 {
             return Err(empty_key_error(
@@ -770,8 +768,7 @@ impl<'a> Evaluator<'a> {
                 key: Some(key),
                 by: Some(&by.name),
             };
-            self.explain_metric(metric, &frame, Some(key))?;
-            values.insert(key.clone(), self.eval(&metric.expr, &frame)?);
+            values.insert(key.clone(), self.metric_value(metric, &frame, Some(key))?);
         }
         let none = fold::CallAggregates::new();
         let frame = Frame::Folded {
@@ -1499,15 +1496,30 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Records how a metric's value for `key` was computed, when its formula is one aggregate.
-    fn explain_metric(&self, metric: &Metric, frame: &Frame<'_>, key: Option<&Key>) -> R<()> {
+    /// A metric's value for one group (or all rows), with its explanation when asked.
+    fn metric_value(&self, metric: &Metric, frame: &Frame<'_>, key: Option<&Key>) -> R<Value> {
+        match self.explain_metric(metric, frame, key)? {
+            Some(value) => Ok(value),
+            None => self.eval(&metric.expr, frame),
+        }
+    }
+
+    /// Records how a metric that is one `count`, `share`, `mean` or `sum` is computed,
+    /// and gives its value from the same aggregate; `None` for other metrics.
+    fn explain_metric(
+        &self,
+        metric: &Metric,
+        frame: &Frame<'_>,
+        key: Option<&Key>,
+    ) -> R<Option<Value>> {
         let Some(store) = &self.explain else {
-            return Ok(());
+            return Ok(None);
         };
         let ExprKind::Call { func, args, filter } = &metric.expr.kind else {
-            return Ok(());
+            return Ok(None);
         };
         if !matches!(func.name.as_str(), "count" | "share" | "mean" | "sum") {
-            return Ok(());
+            return Ok(None);
         }
         let acc = self.collect(&func.name, args, filter.as_deref(), frame, metric.expr.span)?;
         let rows = metric.from.as_ref().map_or(String::new(), |f| {
@@ -1552,7 +1564,8 @@ impl<'a> Evaluator<'a> {
         store
             .borrow_mut()
             .insert((metric.name.name.clone(), key.cloned()), text);
-        Ok(())
+        // What evaluating the call gives (see `call`), without running it again.
+        acc.finish(metric.expr.span).map(Some)
     }
 
     fn explanations(&self, name: &str) -> Vec<(String, String)> {

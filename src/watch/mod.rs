@@ -1,7 +1,7 @@
 //! `hotline watch`: the live notebook. This layer prints, like the CLI.
 //!
 //! ```text
-//!  file events ──debounce 25 ms──▶ relevant? ──▶ build (compile, cached tables, evaluate, render)
+//!  file events ──relevant? until 15 ms quiet──▶ build (compile, cached tables, evaluate, render)
 //!                                                   │
 //!                      terminal: clear, `rendered in N ms` or diagnostics
 //!                      server:   new page + `/state.json`, `reload` on every event stream
@@ -28,17 +28,16 @@ mod server;
 
 use build::{Build, Builder, Status};
 use notify::event::{AccessKind, AccessMode};
-use notify::{EventKind, RecursiveMode};
-use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
+use notify::{EventKind, RecursiveMode, Watcher as _};
 use serde_json::{json, Value};
 use server::{Published, Shared};
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What `hotline watch` was asked to do.
 #[derive(Debug, Clone)]
@@ -61,10 +60,11 @@ pub struct WatchOptions {
     pub output: Option<PathBuf>,
 }
 
-/// How long the file events of one save are gathered.
-const DEBOUNCE: Duration = Duration::from_millis(25);
+/// How long after a relevant file event a build waits for more: the events of one save
+/// (a temporary file written and renamed) come within a millisecond or two of each other.
+const QUIET: Duration = Duration::from_millis(15);
 
-type Watcher = Debouncer<notify::RecommendedWatcher, RecommendedCache>;
+type Watcher = notify::RecommendedWatcher;
 
 /// Watches and re-renders until interrupted.
 pub fn run(options: WatchOptions) -> ExitCode {
@@ -113,8 +113,8 @@ pub fn run(options: WatchOptions) -> ExitCode {
         }
     }
 
-    let (tx, rx) = mpsc::channel::<DebounceEventResult>();
-    let mut watcher = match new_debouncer(DEBOUNCE, None, tx) {
+    let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
+    let mut watcher = match notify::recommended_watcher(tx) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("error: cannot watch files: {e}");
@@ -309,37 +309,37 @@ fn relevant(event: &notify::Event, files: &[PathBuf]) -> bool {
             .any(|p| files.iter().any(|f| f.starts_with(p)))
 }
 
-/// Waits for a relevant change, then takes every event already queued (a burst of saves
-/// becomes one build). The folders touched; `None` when the watcher has stopped.
+/// Waits for a relevant change, then for the burst it belongs to to end: events are taken
+/// until no relevant one has come for [`QUIET`] (an editor's save, a burst of saves, become
+/// one build). The folders touched; `None` when the watcher has stopped.
 fn wait(
-    rx: &Receiver<DebounceEventResult>,
+    rx: &Receiver<notify::Result<notify::Event>>,
     files: &[PathBuf],
     watched: &Watched,
 ) -> Option<BTreeSet<PathBuf>> {
     let mut touched = BTreeSet::new();
-    let mut any = false;
+    // When the burst ends unless another relevant event comes.
+    let mut until: Option<Instant> = None;
     loop {
-        let next = if any {
-            match rx.try_recv() {
-                Ok(r) => r,
-                Err(TryRecvError::Empty) => return Some(touched),
-                Err(TryRecvError::Disconnected) => return None,
+        let next = match until {
+            None => rx.recv().ok()?,
+            Some(end) => {
+                let left = end.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(left) {
+                    Ok(r) => r,
+                    Err(RecvTimeoutError::Timeout) => return Some(touched),
+                    Err(RecvTimeoutError::Disconnected) => return None,
+                }
             }
-        } else {
-            rx.recv().ok()?
         };
         match next {
-            Ok(events) => {
-                for event in &events {
-                    touched.extend(watched.touched_by(event));
-                    any |= relevant(event, files);
+            Ok(event) => {
+                touched.extend(watched.touched_by(&event));
+                if relevant(&event, files) {
+                    until = Some(Instant::now() + QUIET);
                 }
             }
-            Err(errors) => {
-                for e in errors {
-                    eprintln!("warning: watching files: {e}");
-                }
-            }
+            Err(e) => eprintln!("warning: watching files: {e}"),
         }
     }
 }

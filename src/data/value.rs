@@ -291,12 +291,16 @@ impl<'s> Column<'s> {
         units: &dyn UnitResolver,
         errors: &mut CellErrors,
     ) {
-        // Trimmed once here; the parsers below trim again, which is then free.
+        // Trimmed once here: the parsers below take the text as it is.
         let raw = match raw {
             Raw::Text(s) => Raw::Text(trimmed(s)),
             other => other,
         };
-        let outcome = if raw.is_blank() {
+        let blank = match raw {
+            Raw::Text(s) => s.is_empty(),
+            ref other => other.is_blank(),
+        };
+        let outcome = if blank {
             if self.spec.nullable {
                 self.data.push_none();
                 Ok(())
@@ -320,6 +324,7 @@ impl<'s> Column<'s> {
         }
     }
 
+    /// Types a value that is not blank; text comes trimmed (by `push`).
     fn push_value(&mut self, raw: Raw<'_>, units: &dyn UnitResolver) -> Result<(), Problem> {
         if let Raw::Invalid { what, .. } = raw {
             return Err(Problem::Unusable(what));
@@ -329,7 +334,6 @@ impl<'s> Column<'s> {
             (Parser::Text(seen), ColumnData::Text(v)) => {
                 let text: Arc<str> = match raw {
                     Raw::Text(s) => {
-                        let s = trimmed(s);
                         match seen.get(s) {
                             Some(shared) => shared.clone(),
                             None => {
@@ -359,7 +363,7 @@ impl<'s> Column<'s> {
             }
             (Parser::Integer, ColumnData::Integer(v)) => {
                 let s = match raw {
-                    Raw::Text(s) => trimmed(s),
+                    Raw::Text(s) => s,
                     Raw::Number { text, .. } => text,
                     _ => return Err(Problem::Invalid),
                 };
@@ -367,7 +371,7 @@ impl<'s> Column<'s> {
             }
             (Parser::Decimal, ColumnData::Decimal(v)) => {
                 let d = match raw {
-                    Raw::Text(s) => parse_decimal(trimmed(s), false),
+                    Raw::Text(s) => parse_decimal(s, false),
                     Raw::Number { text, .. } => parse_decimal(text, true),
                     _ => None,
                 };
@@ -393,7 +397,7 @@ impl<'s> Column<'s> {
             (Parser::Bool { t, f }, ColumnData::Bool(v)) => {
                 let b = match raw {
                     Raw::Bool(b) => Some(b),
-                    Raw::Text(s) => spelled_bool(trimmed(s), t, f),
+                    Raw::Text(s) => spelled_bool(s, t, f),
                     Raw::Number { text, .. } => spelled_bool(text, t, f),
                     _ => None,
                 };
@@ -402,7 +406,7 @@ impl<'s> Column<'s> {
             (Parser::DateTime { format, fast }, ColumnData::DateTime(v)) => {
                 let secs = match raw {
                     Raw::DateTime(dt) => Some(dt.and_utc().timestamp()),
-                    Raw::Text(s) => parse_datetime(trimmed(s), format, *fast),
+                    Raw::Text(s) => parse_datetime(s, format, *fast),
                     Raw::Number { .. } => return Err(Problem::NumberForDateTime),
                     _ => None,
                 };
@@ -410,7 +414,7 @@ impl<'s> Column<'s> {
             }
             (Parser::Enum(map), ColumnData::Enum(v)) => {
                 let key = match raw {
-                    Raw::Text(s) => trimmed(s),
+                    Raw::Text(s) => s,
                     Raw::Number { text, .. } => text,
                     _ => return Err(Problem::Invalid),
                 };
@@ -419,7 +423,7 @@ impl<'s> Column<'s> {
             }
             (Parser::Unit(resolved), ColumnData::Unit(v)) => {
                 let name = match raw {
-                    Raw::Text(s) => trimmed(s),
+                    Raw::Text(s) => s,
                     Raw::Number { text, .. } => text,
                     _ => return Err(Problem::Invalid),
                 };

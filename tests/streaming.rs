@@ -203,3 +203,76 @@ fn structural_errors_name_the_same_line() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+#[test]
+fn the_encoding_is_found_on_the_whole_first_block() {
+    // The first 8,000 rows are plain ASCII; the GBK further on (still in the first
+    // block) decides the encoding, as it does when the file is read whole.
+    let policy = r#"
+policy "t" { }
+source t from csv "tickets.csv" {
+  class text
+  at    datetime
+}
+metric n from t by class = count()
+"#;
+    let file = SourceFile::new("t.policy", policy.to_string());
+    let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"));
+    let mut csv = String::from("class,at\n");
+    for i in 0..20_000 {
+        let class = if i < 8_000 { "lamps" } else { "路灯" };
+        csv.push_str(&format!("{class},2023-03-01 08:00:00\n"));
+    }
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(&csv);
+    assert!(!unmappable);
+    assert!(gbk.len() > 400_000 && gbk.len() < hotline::data::BLOCK_BYTES);
+    let dir = std::env::temp_dir().join(format!("hotline-stream-{}-gbk", std::process::id()));
+    std::fs::create_dir_all(dir.join("2023-03")).expect("mkdir");
+    std::fs::write(dir.join("2023-03/tickets.csv"), &gbk).expect("write");
+    let tables = eval::load(&checked, &dir, month("2023-03")).expect("load");
+    let whole = eval::evaluate_with(&checked, tables, month("2023-03"), FULL).expect("whole");
+    let block = hotline::data::BLOCK_BYTES;
+    let streamed = eval::evaluate_in_blocks(&checked, &dir, month("2023-03"), FULL, block)
+        .unwrap_or_else(|p| panic!("{p:?}"));
+    assert_eq!(streamed, whole);
+    let encoding = streamed.sources.first().and_then(|s| s.encoding.clone());
+    assert!(
+        encoding.as_deref() == Some("gbk (detected)"),
+        "{encoding:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn errors_deep_in_a_block_name_the_lines_of_the_file() {
+    // A file of a few hundred kilobytes read in the default blocks: the lines named by
+    // errors far into it (after quoted fields that span lines) are those of the file.
+    let checked = small();
+    let block = hotline::data::BLOCK_BYTES;
+    let class = |i: usize| {
+        if i % 7 == 0 {
+            "\"供\r\n暖\""
+        } else {
+            "供暖"
+        }
+    };
+    let bad_cells = rows(12_000, |i| {
+        let score = if i % 1000 == 999 { "九十" } else { "90" };
+        format!("甲镇,{},{score},2023-03-02 08:00:00", class(i))
+    });
+    let ragged = rows(12_000, |i| {
+        if i == 11_111 {
+            "甲镇,供暖,90".to_string()
+        } else {
+            format!("甲镇,{},90,2023-03-02 08:00:00", class(i))
+        }
+    });
+    for (name, csv) in [("cut-bad-cells", bad_cells), ("cut-ragged", ragged)] {
+        assert!(csv.len() > 400_000 && csv.len() < block, "{name}");
+        let dir = folder(name, &csv);
+        let (whole, streamed) = problems(&checked, &dir, block);
+        assert_eq!(whole.len(), 1, "{name}: {whole:?}");
+        assert_eq!(streamed, whole, "{name}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -333,16 +333,14 @@ impl<'s> Column<'s> {
             (Parser::Text(_), ColumnData::Text(_)) if !self.keep => {}
             (Parser::Text(seen), ColumnData::Text(v)) => {
                 let text: Arc<str> = match raw {
-                    Raw::Text(s) => {
-                        match seen.get(s) {
-                            Some(shared) => shared.clone(),
-                            None => {
-                                let shared: Arc<str> = Arc::from(s);
-                                seen.insert(shared.clone());
-                                shared
-                            }
+                    Raw::Text(s) => match seen.get(s) {
+                        Some(shared) => shared.clone(),
+                        None => {
+                            let shared: Arc<str> = Arc::from(s);
+                            seen.insert(shared.clone());
+                            shared
                         }
-                    }
+                    },
                     Raw::Number {
                         text,
                         percent_style,

@@ -1,6 +1,5 @@
 //! Turning raw cells into typed column values.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -171,31 +170,7 @@ enum Parser<'s> {
     /// The labels, first declaration first; few, so looked up in order.
     Enum(Vec<(&'s str, u32)>),
     /// Names already resolved (only names the policy knows, so a bounded set).
-    Unit(HashMap<Box<str>, u32, std::hash::BuildHasherDefault<Fnv>>),
-}
-
-/// FNV-1a: fast for short keys. Only for maps whose keys the policy bounds (it
-/// gives no protection against crafted collisions, which data-driven maps need).
-#[derive(Default)]
-pub(crate) struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = hash;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
+    Unit(foldhash::HashMap<Box<str>, u32>),
 }
 
 /// Builds one typed column.
@@ -249,7 +224,7 @@ impl<'s> Column<'s> {
                 (Parser::Enum(known), ColumnData::Enum(Vec::new()))
             }
             ColumnType::Unit => (
-                Parser::Unit(HashMap::default()),
+                Parser::Unit(foldhash::HashMap::default()),
                 ColumnData::Unit(Vec::new()),
             ),
         };

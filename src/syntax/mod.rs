@@ -228,6 +228,11 @@ pub(crate) fn content_len(text: &str) -> usize {
     if !ends_in_layout && !last_line.contains('#') && !last_line.contains("//") {
         return text.len();
     }
+    content_len_by_pieces(text)
+}
+
+/// [`content_len`] by reading `text` piece by piece.
+fn content_len_by_pieces(text: &str) -> usize {
     Pieces::new(text)
         .filter(|(_, _, piece)| *piece != Piece::Layout)
         .last()
@@ -295,5 +300,51 @@ impl Iterator for Pieces<'_> {
         let start = self.at;
         self.at += len;
         Some((start, self.at, piece))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shortcut of `content_len` gives what reading piece by piece gives, on texts
+    /// cut from the real policies (strings with `#` in them, comments, full-width spaces).
+    #[test]
+    fn content_len_shortcut_agrees_with_the_pieces() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut texts = Vec::new();
+        for name in ["dong-e-monthly.policy", "dong-e-monthly.test.policy"] {
+            let path = root.join("policies").join(name);
+            texts.push(std::fs::read_to_string(path).expect("policy"));
+        }
+        texts.push("metric a = 1 # note\n  ".to_string());
+        texts.push("metric a = \"#\" // x".to_string());
+        texts.push("metric a = b\u{3000}".to_string());
+        let mut compared = 0;
+        for text in &texts {
+            let starts: Vec<usize> = std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .step_by(7)
+                .collect();
+            for &start in &starts {
+                let ends = text
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .chain([text.len()])
+                    .filter(|&end| end >= start && end <= start + 600);
+                for end in ends {
+                    let Some(piece) = text.get(start..end) else {
+                        continue;
+                    };
+                    assert_eq!(
+                        content_len(piece),
+                        content_len_by_pieces(piece),
+                        "{piece:?}"
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 10_000, "{compared}");
     }
 }

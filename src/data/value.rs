@@ -166,6 +166,7 @@ enum Parser<'s> {
     DateTime {
         format: &'s str,
         fast: bool,
+        last: LastDate,
     },
     /// The labels, first declaration first; few, so looked up in order.
     Enum(Vec<(&'s str, u32)>),
@@ -210,6 +211,7 @@ impl<'s> Column<'s> {
                 Parser::DateTime {
                     format,
                     fast: format == ISO_SECONDS,
+                    last: None,
                 },
                 ColumnData::DateTime(Vec::new()),
             ),
@@ -376,10 +378,10 @@ impl<'s> Column<'s> {
                 };
                 v.push(Some(b.ok_or(Problem::Invalid)?));
             }
-            (Parser::DateTime { format, fast }, ColumnData::DateTime(v)) => {
+            (Parser::DateTime { format, fast, last }, ColumnData::DateTime(v)) => {
                 let secs = match raw {
                     Raw::DateTime(dt) => Some(dt.and_utc().timestamp()),
-                    Raw::Text(s) => parse_datetime(s, format, *fast),
+                    Raw::Text(s) => parse_datetime_after(s, format, *fast, last),
                     Raw::Number { .. } => return Err(Problem::NumberForDateTime),
                     _ => None,
                 };
@@ -647,9 +649,19 @@ pub(crate) fn parse_percent(s: &str) -> Option<Decimal> {
 }
 
 /// Seconds since 1970-01-01T00:00:00 of `s` read with `format`.
-pub(crate) fn parse_datetime(s: &str, format: &str, fast: bool) -> Option<i64> {
+#[cfg(test)]
+fn parse_datetime(s: &str, format: &str, fast: bool) -> Option<i64> {
+    parse_datetime_after(s, format, fast, &mut None)
+}
+
+/// The last date a column read in the fast format (`YYYY-MM-DD`) and its day number:
+/// rows come in time order, so most cells share their date with the cell before.
+pub(crate) type LastDate = Option<([u8; 10], i64)>;
+
+/// [`parse_datetime`], taking the day number from `last` when the date is the same.
+fn parse_datetime_after(s: &str, format: &str, fast: bool, last: &mut LastDate) -> Option<i64> {
     if fast {
-        if let Some(secs) = parse_iso_seconds(s.as_bytes()) {
+        if let Some(secs) = parse_iso_seconds_after(s.as_bytes(), last) {
             return Some(secs);
         }
     }
@@ -663,31 +675,46 @@ pub(crate) fn parse_datetime(s: &str, format: &str, fast: bool) -> Option<i64> {
 }
 
 /// Hand-parses exactly `YYYY-MM-DD HH:MM:SS`; `None` means "let chrono decide".
+#[cfg(test)]
 fn parse_iso_seconds(s: &[u8]) -> Option<i64> {
+    parse_iso_seconds_after(s, &mut None)
+}
+
+/// Like `parse_iso_seconds`, remembering the last valid date in `last`.
+fn parse_iso_seconds_after(s: &[u8], last: &mut LastDate) -> Option<i64> {
     let s: &[u8; 19] = s.try_into().ok()?;
-    if s[4] != b'-' || s[7] != b'-' || s[10] != b' ' || s[13] != b':' || s[16] != b':' {
-        return None;
-    }
     let d = |i: usize| -> Option<i64> {
         let c = s[i];
         c.is_ascii_digit().then(|| i64::from(c - b'0'))
     };
-    let year = d(0)? * 1000 + d(1)? * 100 + d(2)? * 10 + d(3)?;
-    let month = d(5)? * 10 + d(6)?;
-    let day = d(8)? * 10 + d(9)?;
+    let date: [u8; 10] = s[..10].try_into().ok()?;
+    let days = match last {
+        Some((seen, days)) if *seen == date => *days,
+        _ => {
+            if s[4] != b'-' || s[7] != b'-' {
+                return None;
+            }
+            let year = d(0)? * 1000 + d(1)? * 100 + d(2)? * 10 + d(3)?;
+            let month = d(5)? * 10 + d(6)?;
+            let day = d(8)? * 10 + d(9)?;
+            if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+                return None;
+            }
+            let days = days_from_civil(year, month, day);
+            *last = Some((date, days));
+            days
+        }
+    };
+    if s[10] != b' ' || s[13] != b':' || s[16] != b':' {
+        return None;
+    }
     let hour = d(11)? * 10 + d(12)?;
     let minute = d(14)? * 10 + d(15)?;
     let second = d(17)? * 10 + d(18)?;
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
+    if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second)
+    Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {
@@ -741,6 +768,36 @@ mod tests {
             let expect = d.and_hms_opt(7, 8, 9).unwrap().and_utc().timestamp();
             assert_eq!(parse_iso_seconds(s.as_bytes()), Some(expect), "{s}");
             d = d.succ_opt().unwrap();
+        }
+    }
+
+    #[test]
+    fn the_remembered_date_gives_what_parsing_anew_gives() {
+        // A column's cells one after another, sharing the last date: valid and invalid
+        // times on a remembered date, invalid dates, other separators, other lengths.
+        let cells = [
+            "2023-03-01 08:00:00",
+            "2023-03-01 23:59:59",
+            "2023-03-01 24:00:00",
+            "2023-03-01T08:00:00",
+            "2023-03-01 08:00",
+            "2023-03-01 08:60:00",
+            "2023-02-29 08:00:00",
+            "2023-03-01 00:00:00",
+            "2024-02-29 12:00:00",
+            "2024-02-29 12:00:0x",
+            "2023-03-02 00:00:01",
+            "2023-03-01 07:00:00",
+        ];
+        let mut last: LastDate = None;
+        for cell in cells {
+            let anew = parse_datetime(cell, ISO_SECONDS, true);
+            let after = parse_datetime_after(cell, ISO_SECONDS, true, &mut last);
+            assert_eq!(after, anew, "{cell}");
+            let chrono = NaiveDateTime::parse_from_str(cell, ISO_SECONDS)
+                .ok()
+                .map(|dt| dt.and_utc().timestamp());
+            assert_eq!(after, chrono, "{cell}");
         }
     }
 

@@ -43,7 +43,7 @@ fn blocks_fold_to_the_whole_table_result() {
 }
 
 /// A folder `2023-03/tickets.csv` with `csv` in it, for a small policy.
-fn folder(name: &str, csv: &str) -> PathBuf {
+fn folder(name: &str, csv: impl AsRef<[u8]>) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hotline-stream-{}-{name}", std::process::id()));
     let month = dir.join("2023-03");
     std::fs::create_dir_all(&month).expect("mkdir");
@@ -226,9 +226,7 @@ metric n from t by class = count()
     let (gbk, _, unmappable) = encoding_rs::GBK.encode(&csv);
     assert!(!unmappable);
     assert!(gbk.len() > 400_000 && gbk.len() < hotline::data::BLOCK_BYTES);
-    let dir = std::env::temp_dir().join(format!("hotline-stream-{}-gbk", std::process::id()));
-    std::fs::create_dir_all(dir.join("2023-03")).expect("mkdir");
-    std::fs::write(dir.join("2023-03/tickets.csv"), &gbk).expect("write");
+    let dir = folder("gbk", &gbk);
     let tables = eval::load(&checked, &dir, month("2023-03")).expect("load");
     let whole = eval::evaluate_with(&checked, tables, month("2023-03"), FULL).expect("whole");
     let block = hotline::data::BLOCK_BYTES;

@@ -211,6 +211,21 @@ impl Watch {
         }
     }
 
+    /// Waits for a failed build whose diagnostics mention `needle`, and checks that the page
+    /// keeps the last good report, marked stale, and that the watch is still running.
+    fn failed_with(&mut self, what: &str, needle: &str) -> serde_json::Value {
+        let state = self.state_where(what, |s| s["ok"] == false);
+        let diagnostics = state["diagnostics"].as_str().unwrap_or_default();
+        assert!(diagnostics.contains(needle), "{needle}: {state}");
+        assert!(self.get("/").body.contains(STALE), "{what}");
+        assert!(
+            self.child.try_wait().unwrap().is_none(),
+            "the watch exited\n{}",
+            self.logs()
+        );
+        state
+    }
+
     /// Waits until a build newer than `after` is published.
     fn newer_than(&self, after: u64) -> serde_json::Value {
         self.state_where(&format!("a build after version {after}"), |s| {
@@ -542,20 +557,7 @@ fn survives_a_deleted_data_file() {
     let file = ws.dir.join("data/2023-03/spot-checks.csv");
     let saved = ws.dir.join("spot-checks.saved");
     std::fs::rename(&file, &saved).unwrap();
-    let state = watch.state_where("the failed build", |s| s["ok"] == false);
-    assert!(
-        state["diagnostics"]
-            .as_str()
-            .unwrap()
-            .contains("spot-checks.csv"),
-        "{state}"
-    );
-    assert!(watch.get("/").body.contains(STALE));
-    assert!(
-        watch.child.try_wait().unwrap().is_none(),
-        "the watch exited\n{}",
-        watch.logs()
-    );
+    watch.failed_with("the failed build", "spot-checks.csv");
     // Restored as a new file with the same bytes: found in the cache again.
     copy_writable(&saved, &file);
     let state = watch.state_where("the restored build", |s| s["ok"] == true);
@@ -566,14 +568,7 @@ fn survives_a_deleted_data_file() {
     let month = ws.dir.join("data/2023-02");
     let kept = ws.dir.join("2023-02.saved");
     std::fs::rename(&month, &kept).unwrap();
-    let state = watch.state_where("the build without February", |s| s["ok"] == false);
-    assert!(
-        state["diagnostics"]
-            .as_str()
-            .unwrap()
-            .contains("no data for 2023-02"),
-        "{state}"
-    );
+    watch.failed_with("the build without February", "no data for 2023-02");
     std::fs::rename(&kept, &month).unwrap();
     watch.state_where("the build with February again", |s| s["ok"] == true);
 }
@@ -593,11 +588,14 @@ fn survives_a_truncated_and_an_unreadable_data_file() {
         .position(|w| w == b",\"")
         .expect("a quoted field in the sample");
     std::fs::write(&file, &whole[..open_quote + 5]).unwrap();
-    let state = watch.state_where("the truncated build", |s| s["ok"] == false);
-    let diagnostics = state["diagnostics"].as_str().unwrap().to_string();
-    assert!(diagnostics.contains("tickets.csv"), "{state}");
-    assert!(diagnostics.contains("never closed"), "{state}");
-    assert!(watch.get("/").body.contains(STALE));
+    let state = watch.failed_with("the truncated build", "never closed");
+    assert!(
+        state["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("tickets.csv"),
+        "{state}"
+    );
     std::fs::write(&file, &whole).unwrap();
     watch.state_where("the rewritten build", |s| s["ok"] == true);
     assert!(!watch.get("/").body.contains(STALE));
@@ -605,20 +603,7 @@ fn survives_a_truncated_and_an_unreadable_data_file() {
     // Replaced by something that cannot be read as a file.
     std::fs::remove_file(&file).unwrap();
     std::fs::create_dir(&file).unwrap();
-    let state = watch.state_where("the unreadable build", |s| s["ok"] == false);
-    assert!(
-        state["diagnostics"]
-            .as_str()
-            .unwrap()
-            .contains("cannot read"),
-        "{state}"
-    );
-    assert!(watch.get("/").body.contains(STALE));
-    assert!(
-        watch.child.try_wait().unwrap().is_none(),
-        "the watch exited\n{}",
-        watch.logs()
-    );
+    watch.failed_with("the unreadable build", "cannot read");
     std::fs::remove_dir(&file).unwrap();
     std::fs::write(&file, &whole).unwrap();
     watch.state_where("the restored build", |s| s["ok"] == true);
@@ -630,7 +615,7 @@ fn survives_a_truncated_and_an_unreadable_data_file() {
 #[test]
 fn streams_large_data_on_every_build() {
     let ws = Workspace::new("stream");
-    let watch = start_with(&ws, &[("HOTLINE_WATCH_STREAM_ABOVE", "0")]);
+    let mut watch = start_with(&ws, &[("HOTLINE_WATCH_STREAM_ABOVE", "0")]);
     let first = watch.state_where("the first build", |s| s["ok"] == true);
     assert_eq!(first["tables"]["cached"], 0, "{first}");
     let page = watch.get("/").body;
@@ -647,15 +632,7 @@ fn streams_large_data_on_every_build() {
     let file = ws.dir.join("data/2023-03/tickets.csv");
     let whole = std::fs::read(&file).unwrap();
     std::fs::write(&file, &whole[..whole.len() / 2]).unwrap();
-    let state = watch.state_where("the truncated build", |s| s["ok"] == false);
-    assert!(
-        state["diagnostics"]
-            .as_str()
-            .unwrap()
-            .contains("tickets.csv"),
-        "{state}"
-    );
-    assert!(watch.get("/").body.contains(STALE));
+    watch.failed_with("the truncated build", "tickets.csv");
     std::fs::write(&file, &whole).unwrap();
     watch.state_where("the restored build", |s| s["ok"] == true);
 }

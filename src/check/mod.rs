@@ -95,7 +95,7 @@ impl SourceDef {
 
     /// The index and type of a field.
     pub fn field(&self, name: &str) -> Option<(usize, Ty)> {
-        let i = self.columns.iter().position(|c| c.name == name)?;
+        let i = self.column(name)?;
         let base = self.types.get(i)?.clone();
         let nullable = self.columns.get(i).is_some_and(|c| c.nullable);
         Some((i, Ty::new(base, Shape::Row).nullable(nullable)))

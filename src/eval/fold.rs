@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use super::{Aggregate, DataTable, Evaluator, Frame, Key, Resolver, R};
+use super::{Aggregate, DataTable, Evaluator, Frame, Key, Resolver, EMPTY_KEY_LINES, R};
 use crate::ast::{Expr, ExprKind, Item, Metric};
 use crate::check::{Checked, DefKind, Env};
 use crate::data::csv::{Block, BlockRows, CsvReader};
@@ -245,7 +245,7 @@ fn fold_rows(
                 folded.empty_keys = empty.len();
                 folded.empty_lines = empty
                     .iter()
-                    .take(10)
+                    .take(EMPTY_KEY_LINES)
                     .filter_map(|r| table.lines.get(*r).copied())
                     .collect();
                 for (key, group_rows) in groups {
@@ -289,7 +289,7 @@ fn merge(into: &mut HashMap<String, FoldedMetric>, later: HashMap<String, Folded
         for (key, calls) in block.groups {
             merge_calls(mine.groups.entry(key).or_default(), calls)?;
         }
-        let room = 10usize.saturating_sub(mine.empty_lines.len());
+        let room = EMPTY_KEY_LINES.saturating_sub(mine.empty_lines.len());
         mine.empty_lines
             .extend(block.empty_lines.into_iter().take(room));
         mine.empty_keys += block.empty_keys;

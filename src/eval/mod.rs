@@ -823,7 +823,7 @@ impl<'a> Evaluator<'a> {
         if !empty.is_empty() {
             let lines: Vec<u64> = empty
                 .iter()
-                .take(10)
+                .take(EMPTY_KEY_LINES)
                 .filter_map(|r| table.lines.get(*r).copied())
                 .collect();
             return Err(empty_key_error(
@@ -1600,10 +1600,17 @@ fn join_rows(rows: &mut Vec<usize>, more: Vec<usize>) {
     }
 }
 
+/// How many lines of rows without a grouping key the error names.
+const EMPTY_KEY_LINES: usize = 10;
+
 /// Rows without a grouping key: an error, never dropped.
 fn empty_key_error(file: &str, field: &str, count: usize, lines: &[u64], span: Span) -> EvalError {
-    let shown: Vec<String> = lines.iter().take(10).map(u64::to_string).collect();
-    let more = if count > 10 { ", …" } else { "" };
+    let shown: Vec<String> = lines
+        .iter()
+        .take(EMPTY_KEY_LINES)
+        .map(u64::to_string)
+        .collect();
+    let more = if count > EMPTY_KEY_LINES { ", …" } else { "" };
     EvalError::EmptyKey {
         file: file.to_string(),
         field: field.to_string(),

@@ -96,6 +96,16 @@ fn marker(index: usize) -> String {
     format!("HOTLINEWATCHFAILEDSECTION{index}X")
 }
 
+/// What [`Builder::evaluate`] gives.
+struct Evaluated {
+    model: Result<ReportModel, Vec<Problem>>,
+    /// Tables parsed from their files, and found in the cache.
+    read: usize,
+    cached: usize,
+    /// When the tables were loaded (streamed data is loaded as it is evaluated).
+    loaded: Instant,
+}
+
 struct Loaded {
     tables: Vec<Arc<Table>>,
     read: usize,
@@ -213,35 +223,12 @@ impl Builder {
         build.warning_count = warnings.len();
         (build.warnings_terminal, build.warnings_plain) = self.render(&file, warnings);
         build.phases.push(("compile", start.elapsed()));
-        let options = Options {
-            with_report: true,
-            explain: true,
-        };
-        let evaluated = if self.streams(&checked) {
-            build.phases.push(("load", start.elapsed()));
-            build.tables_read = checked.env.sources.len();
-            eval::evaluate_in_blocks(
-                &checked,
-                &self.data,
-                self.month,
-                options,
-                crate::data::BLOCK_BYTES,
-            )
-        } else {
-            let loaded = match self.load(&checked) {
-                Ok(l) => l,
-                Err(problems) => {
-                    self.set_errors(&mut build, &file, problems);
-                    return self.failed(build, start, version);
-                }
-            };
-            build.tables_read = loaded.read;
-            build.tables_cached = loaded.cached;
-            build.phases.push(("load", start.elapsed()));
-            eval::evaluate_shared(&checked, loaded.tables, self.month, options)
-        };
+        let evaluated = self.evaluate(&checked);
+        build.tables_read = evaluated.read;
+        build.tables_cached = evaluated.cached;
+        build.phases.push(("load", evaluated.loaded - start));
         build.phases.push(("evaluate", start.elapsed()));
-        match evaluated {
+        match evaluated.model {
             Ok(model) => {
                 let html = crate::render::html(&model);
                 let (tips, unmapped) = page::tips(&model, &checked, &file);
@@ -279,6 +266,47 @@ impl Builder {
         build.phases.push(("render", build.elapsed));
         build.phases = durations(&build.phases);
         build
+    }
+
+    /// The model of `checked` on the month's data, with explanations: read in blocks on
+    /// every build when the data is large ([`Builder::streams`]), else evaluated on the
+    /// tables kept between builds.
+    fn evaluate(&mut self, checked: &Checked) -> Evaluated {
+        let options = Options {
+            with_report: true,
+            explain: true,
+        };
+        if self.streams(checked) {
+            let loaded = Instant::now();
+            let model = eval::evaluate_in_blocks(
+                checked,
+                &self.data,
+                self.month,
+                options,
+                crate::data::BLOCK_BYTES,
+            );
+            let read = checked.env.sources.len();
+            return Evaluated {
+                model,
+                read,
+                cached: 0,
+                loaded,
+            };
+        }
+        match self.load(checked) {
+            Ok(tables) => Evaluated {
+                read: tables.read,
+                cached: tables.cached,
+                loaded: Instant::now(),
+                model: eval::evaluate_shared(checked, tables.tables, self.month, options),
+            },
+            Err(problems) => Evaluated {
+                model: Err(problems),
+                read: 0,
+                cached: 0,
+                loaded: Instant::now(),
+            },
+        }
     }
 
     /// Loads every source, through the cache; like [`eval::load`].
@@ -348,23 +376,7 @@ impl Builder {
                 index += 1;
             }
         }
-        let options = Options {
-            with_report: true,
-            explain: true,
-        };
-        let model = if self.streams(&patched) {
-            eval::evaluate_in_blocks(
-                &patched,
-                &self.data,
-                self.month,
-                options,
-                crate::data::BLOCK_BYTES,
-            )
-            .ok()?
-        } else {
-            let loaded = self.load(&patched).ok()?;
-            eval::evaluate_shared(&patched, loaded.tables, self.month, options).ok()?
-        };
+        let model = self.evaluate(&patched).model.ok()?;
         let mut html = crate::render::html(&model);
         let last_good = self
             .last_good

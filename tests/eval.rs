@@ -248,3 +248,42 @@ report { text "{{ 本月量 }} {{ 上月量 }} {{ 变化 }}" }
     });
     assert_eq!(text.as_deref(), Some("3 5 -40%"));
 }
+
+#[test]
+fn labels_and_units_compared_with_text_in_row_formulas() {
+    // Comparisons of a unit, a label and an empty cell with written names, in filters,
+    // views and aggregate arguments (each row sees the comparison once).
+    let dir = data(
+        "label-compare",
+        &tickets(&[
+            ("甲镇", "是", "已解决", 3),
+            ("甲镇", "否", "已解决", 1),
+            ("乙镇", "否", "未解决", 2),
+            ("丙镇", "是", "基本解决", 4),
+            ("", "是", "", 1),
+        ]),
+    );
+    let policy = r#"
+view 非乙 = 工单 where 单位 != "乙镇"
+metric 甲镇件数 from 工单 = count(单位 == "甲镇")
+metric 非乙件数 from 非乙 = count()
+metric 未解决件数 from 工单 = count(解决 == "未解决")
+metric 非已解决件数 from 工单 = count(解决 != "已解决")
+metric 甲镇按时 from 工单 where 单位 == "甲镇" = share(按时)
+"#;
+    let model = run(policy, "half_up", &dir).unwrap_or_else(|p| panic!("{p:?}"));
+    let value = |name: &str| {
+        model
+            .values
+            .iter()
+            .find(|d| d.name == name)
+            .and_then(|d| d.value.clone())
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    assert_eq!(value("甲镇件数"), "4");
+    // The empty unit is neither `乙镇` nor not `乙镇`: comparisons with empty are false.
+    assert_eq!(value("非乙件数"), "8");
+    assert_eq!(value("未解决件数"), "2");
+    assert_eq!(value("非已解决件数"), "6");
+    assert_eq!(value("甲镇按时"), "75");
+}

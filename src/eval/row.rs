@@ -21,12 +21,15 @@ pub(super) enum RowExpr<'e> {
     Cell(usize),
     Unary(UnaryOp, Box<RowExpr<'e>>, Span),
     Binary(BinaryOp, Box<RowExpr<'e>>, Box<RowExpr<'e>>, Span),
-    /// A comparison with a label written as a string: `办理方式 == "派单"`.
+    /// A comparison with a label written as a string: `办理方式 == "派单"`, with the
+    /// label looked up once: which label indexes of the field it is, which unit it names.
     Label {
         op: BinaryOp,
         target: Box<RowExpr<'e>>,
         ty: Option<&'e Ty>,
         label: &'e str,
+        is_label: Vec<bool>,
+        unit: Option<u32>,
     },
     /// `回访解决情况 -> {…}`: the arm of each label of the field, by label index.
     LabelMap {
@@ -58,6 +61,11 @@ impl Evaluator<'_> {
                     target: boxed(left),
                     ty: left.ty.as_ref(),
                     label,
+                    is_label: match left.ty.as_ref().map(|t| &t.base) {
+                        Some(Base::Enum(labels)) => labels.iter().map(|l| l == label).collect(),
+                        _ => Vec::new(),
+                    },
+                    unit: self.env.unit_lookup.get(label.as_str()).copied(),
                 },
                 _ => RowExpr::Binary(*op, boxed(left), boxed(right), expr.span),
             },
@@ -126,9 +134,17 @@ impl Evaluator<'_> {
                 target,
                 ty,
                 label,
+                is_label,
+                unit,
             } => {
                 let l = self.eval_row(target, table, source, row)?;
-                match (op, self.matches_label(&l, *ty, label)) {
+                // As `matches_label`, with the lookups done when compiling.
+                let matches = match &l {
+                    Value::Label(i) => Some(is_label.get(*i as usize).copied().unwrap_or(false)),
+                    Value::Unit(u) => Some(*unit == Some(*u)),
+                    other => self.matches_label(other, *ty, label),
+                };
+                match (op, matches) {
                     (_, None) => Value::Bool(false),
                     (BinaryOp::Ne, Some(e)) => Value::Bool(!e),
                     (_, Some(e)) => Value::Bool(e),

@@ -122,7 +122,7 @@ pub fn command(files: &[PathBuf], mode: FmtMode) -> Outcome {
             }
             FmtMode::Write => {
                 if changed {
-                    match crate::render::write_atomically(path, formatted.as_bytes()) {
+                    match crate::render::write_durably(path, formatted.as_bytes()) {
                         Ok(()) => outcome.stderr.push_str(&format!("formatted {shown}\n")),
                         Err(e) => {
                             outcome

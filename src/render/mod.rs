@@ -23,14 +23,29 @@ pub fn json(model: &ReportModel) -> String {
     text
 }
 
-/// Writes a file through a temporary file in the same folder and a rename, so a failed
-/// write never leaves a truncated report behind.
+/// Writes a report through a temporary file in the same folder and a rename, so a
+/// failed write never leaves a truncated report behind and a reader (a browser, the
+/// watch's preview) sees the old report or the new one, never half of one. The file
+/// is not flushed to disk before the rename: a report can be rendered again from
+/// its inputs, and the flush took longer than the rest of a county report's write.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_replacing(path, bytes, false)
+}
+
+/// [`write_atomically`], and the new content is on disk before it replaces the old
+/// one: for files that exist nowhere else, such as a policy rewritten by `fmt`.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_replacing(path, bytes, true)
+}
+
+fn write_replacing(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
     let tmp = temp_beside(path);
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {

@@ -33,7 +33,7 @@ fn blocks_fold_to_the_whole_table_result() {
     for m in ["2023-03"] {
         let tables = eval::load(&checked, &data_dir(), month(m)).expect("load");
         let whole = eval::evaluate_with(&checked, tables, month(m), FULL).expect("whole");
-        // From one block (the files are smaller than a block) to blocks of a few records.
+        // From the default blocks (six for a month of tickets) to blocks of a few records.
         for block in [hotline::data::BLOCK_BYTES, 1 << 16, 4096, 700, 1] {
             let streamed = eval::evaluate_in_blocks(&checked, &data_dir(), month(m), FULL, block)
                 .expect("streamed");
@@ -206,8 +206,8 @@ fn structural_errors_name_the_same_line() {
 
 #[test]
 fn the_encoding_is_found_on_the_whole_first_block() {
-    // The first 8,000 rows are plain ASCII; the GBK further on (still in the first
-    // block) decides the encoding, as it does when the file is read whole.
+    // The first rows (over half a block) are plain ASCII; the GBK further on (still
+    // in the first block) decides the encoding, as it does when the file is read whole.
     let policy = r#"
 policy "t" { }
 source t from csv "tickets.csv" {
@@ -218,18 +218,20 @@ metric n from t by class = count()
 "#;
     let file = SourceFile::new("t.policy", policy.to_string());
     let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"));
+    let block = hotline::data::BLOCK_BYTES;
+    let row = |class: &str| format!("{class},2023-03-01 08:00:00\n");
+    let ascii_rows = block * 6 / 10 / row("lamps").len();
+    let gbk_rows = block * 3 / 10 / row("路灯").len();
     let mut csv = String::from("class,at\n");
-    for i in 0..20_000 {
-        let class = if i < 8_000 { "lamps" } else { "路灯" };
-        csv.push_str(&format!("{class},2023-03-01 08:00:00\n"));
+    for i in 0..ascii_rows + gbk_rows {
+        csv.push_str(&row(if i < ascii_rows { "lamps" } else { "路灯" }));
     }
     let (gbk, _, unmappable) = encoding_rs::GBK.encode(&csv);
     assert!(!unmappable);
-    assert!(gbk.len() > 400_000 && gbk.len() < hotline::data::BLOCK_BYTES);
+    assert!(gbk.len() > block / 2 && gbk.len() < block);
     let dir = folder("gbk", &gbk);
     let tables = eval::load(&checked, &dir, month("2023-03")).expect("load");
     let whole = eval::evaluate_with(&checked, tables, month("2023-03"), FULL).expect("whole");
-    let block = hotline::data::BLOCK_BYTES;
     let streamed = eval::evaluate_in_blocks(&checked, &dir, month("2023-03"), FULL, block)
         .unwrap_or_else(|p| panic!("{p:?}"));
     assert_eq!(streamed, whole);
@@ -243,10 +245,12 @@ metric n from t by class = count()
 
 #[test]
 fn errors_deep_in_a_block_name_the_lines_of_the_file() {
-    // A file of a few hundred kilobytes read in the default blocks: the lines named by
+    // A file of most of a block read in the default blocks: the lines named by
     // errors far into it (after quoted fields that span lines) are those of the file.
     let checked = small();
     let block = hotline::data::BLOCK_BYTES;
+    // About 40 bytes a row.
+    let n = block * 3 / 4 / 40;
     let class = |i: usize| {
         if i % 7 == 0 {
             "\"供\r\n暖\""
@@ -254,23 +258,58 @@ fn errors_deep_in_a_block_name_the_lines_of_the_file() {
             "供暖"
         }
     };
-    let bad_cells = rows(12_000, |i| {
+    let bad_cells = rows(n, |i| {
         let score = if i % 1000 == 999 { "九十" } else { "90" };
         format!("甲镇,{},{score},2023-03-02 08:00:00", class(i))
     });
-    let ragged = rows(12_000, |i| {
-        if i == 11_111 {
+    let ragged = rows(n, |i| {
+        if i == n - 100 {
             "甲镇,供暖,90".to_string()
         } else {
             format!("甲镇,{},90,2023-03-02 08:00:00", class(i))
         }
     });
     for (name, csv) in [("cut-bad-cells", bad_cells), ("cut-ragged", ragged)] {
-        assert!(csv.len() > 400_000 && csv.len() < block, "{name}");
+        assert!(csv.len() > block / 2 && csv.len() < block, "{name}");
         let dir = folder(name, &csv);
         let (whole, streamed) = problems(&checked, &dir, block);
         assert_eq!(whole.len(), 1, "{name}: {whole:?}");
         assert_eq!(streamed, whole, "{name}");
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+#[test]
+fn every_source_s_problem_is_reported_together() {
+    // The previous month's folder is missing and this month's file has a bad cell:
+    // both are reported, whichever worker reads what, as the whole-table path does.
+    let policy = format!(
+        "{POLICY}\nsource 上月 = 工单 previous month\nmetric 上月件数 from 上月 = count()\n"
+    );
+    let file = SourceFile::new("t.policy", policy.clone());
+    let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"));
+    let csv = rows(3000, |i| {
+        let score = if i == 2500 { "九十" } else { "90" };
+        format!("甲镇,供暖,{score},2023-03-02 08:00:00")
+    });
+    let dir = folder("two-problems", &csv);
+    let render = |ps: Vec<Problem>| -> Vec<String> {
+        ps.into_iter()
+            .map(|p| hotline::render_diagnostic(&file, p, false))
+            .collect()
+    };
+    let whole = match eval::load(&checked, &dir, month("2023-03")) {
+        Ok(_) => Vec::new(),
+        Err(p) => render(p),
+    };
+    assert_eq!(whole.len(), 2, "{whole:?}");
+    for block in [hotline::data::BLOCK_BYTES, 4096, 1] {
+        let streamed = match eval::evaluate_in_blocks(&checked, &dir, month("2023-03"), FULL, block)
+        {
+            Ok(_) => Vec::new(),
+            Err(p) => render(p),
+        };
+        assert_eq!(streamed, whole, "blocks of {block} bytes");
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -1,10 +1,13 @@
 //! Streaming evaluation of the metrics that read a CSV source.
 //!
-//! A CSV file is read in blocks of whole records ([`csv::CsvReader`]). Worker
-//! threads type each block and fold it into one aggregate per aggregate call of
-//! each metric and group, with the same code that evaluates a whole table; the
-//! main thread merges the blocks' aggregates in file order. Memory is bounded by
-//! the blocks in flight, not by the size of the file, and only the columns the
+//! A CSV file is read in blocks of whole records ([`csv::CsvReader`]). One worker
+//! per core (this thread among them) takes the next block of the largest file
+//! that has blocks left, types it and folds it into one aggregate per aggregate
+//! call of each metric and group, with the same code that evaluates a whole
+//! table; the blocks' aggregates are merged in file order, whichever worker ends
+//! first. All the files of a month are read by the same workers, so two months'
+//! tickets share the cores instead of each taking one. Memory is bounded by a
+//! block per worker, not by the size of the files, and only the columns the
 //! metrics read are kept (every declared column is still checked).
 //!
 //! Folding is exact: counts and exact decimal sums add, tallies add, and the
@@ -13,13 +16,13 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::{Aggregate, DataTable, Evaluator, Frame, Key, Resolver, EMPTY_KEY_LINES, R};
 use crate::ast::{Expr, ExprKind, Item, Metric};
 use crate::check::{Checked, DefKind, Env};
-use crate::data::csv::{Block, BlockRows, CsvReader};
+use crate::data::csv::{Block, BlockParser, BlockRows, CsvReader};
 use crate::data::{ColumnSpec, Encoding, LoadError};
 use crate::span::Span;
 use crate::Problem;
@@ -328,140 +331,396 @@ fn fold_block(
     Ok((folded, count, rows.errors))
 }
 
-/// Reads, checks and folds a CSV source in one pass, on all cores.
-pub(super) fn fold_source(
-    checked: &Checked,
+/// How a source is read.
+pub(super) enum Plan {
+    /// A CSV file, folded block by block.
+    Csv { encoding: Option<Encoding> },
+    /// Another file (XLSX, JSONL), loaded whole by one worker.
+    Whole(crate::data::FileFormat),
+}
+
+/// What reading a source gave.
+pub(super) enum Read {
+    /// Loaded whole (XLSX, JSONL).
+    Whole(DataTable),
+    /// Folded block by block (CSV).
+    Folded(FoldedSource),
+}
+
+pub(super) type ReadResult = Result<Read, Box<Problem>>;
+
+/// A source being read by the workers.
+struct Stream<'c> {
     source: usize,
-    path: &Path,
-    declared: Option<Encoding>,
-    block_bytes: usize,
-    progress: super::Progress<'_>,
-) -> Result<FoldedSource, Box<Problem>> {
-    let size = std::fs::metadata(path).map_or(0, |m| m.len());
-    let env = &checked.env;
-    let specs: &[ColumnSpec] = env
-        .sources
-        .get(source)
-        .map(|s| s.columns.as_slice())
-        .unwrap_or_default();
-    let metrics = metrics_of(checked, source);
-    let keep = kept_columns(checked, source, &metrics);
-    let resolver = Resolver(env);
-    let mut reader = CsvReader::open(path, declared, specs, &keep, &resolver, block_bytes)
-        .map_err(|e| Box::new(Problem::Data(e)))?;
-    let first = reader.first.take();
-    let mut merged: HashMap<String, FoldedMetric> = HashMap::new();
-    let mut rows = 0usize;
-    let mut errors = crate::data::CellErrors::default();
-    if let Some(first) = first {
-        let (folded, n, e) = fold_block(checked, source, path, first, &metrics)?;
-        merge(&mut merged, folded).map_err(|e| Box::new(Problem::Eval(e)))?;
-        rows += n;
-        errors.absorb(e);
-    }
-    let parser = reader.parser();
-    progress(path, reader.bytes_read(), size);
-    let second = reader
-        .next_block()
-        .map_err(|e| Box::new(Problem::Data(e)))?;
-    if let Some(second) = second {
-        let workers = workers();
-        let (job_tx, job_rx) = mpsc::sync_channel::<Block>(workers);
-        let jobs = Mutex::new(job_rx);
-        let (done_tx, done_rx) = mpsc::channel::<(usize, BlockResult)>();
-        let outcome: Result<(), Box<Problem>> = std::thread::scope(|scope| {
-            for _ in 0..workers {
-                let done_tx = done_tx.clone();
-                let (jobs, parser, metrics, keep, resolver) =
-                    (&jobs, &parser, &metrics, &keep, &resolver);
-                scope.spawn(move || loop {
-                    let next = jobs.lock().map(|rx| rx.recv());
-                    let Ok(Ok(block)) = next else { return };
-                    let result = parser
-                        .parse(&block, specs, keep, resolver)
-                        .map_err(|e| Box::new(Problem::Data(e)))
-                        .and_then(|rows| fold_block(checked, source, path, rows, metrics));
-                    if done_tx.send((block.index, result)).is_err() {
-                        return;
-                    }
-                });
+    path: std::path::PathBuf,
+    size: u64,
+    work: Work<'c>,
+}
+
+enum Work<'c> {
+    Whole {
+        format: crate::data::FileFormat,
+        taken: AtomicBool,
+        done: Mutex<Option<Result<DataTable, Box<Problem>>>>,
+    },
+    Csv(Box<CsvStream<'c>>),
+}
+
+/// A CSV file read block by block by any worker: the blocks are read one at a
+/// time, in file order, and typed and folded side by side; their aggregates
+/// are merged in file order.
+struct CsvStream<'c> {
+    encoding: Option<Encoding>,
+    metrics: Vec<&'c Metric>,
+    keep: Vec<bool>,
+    reading: Mutex<Reading>,
+    /// Set once the header is read: what the blocks after the first are typed with.
+    parser: OnceLock<BlockParser>,
+    merging: Mutex<Merging>,
+}
+
+enum Reading {
+    NotOpened,
+    Open(Box<CsvReader>),
+    /// At the end of the file (the reader, for its hash and encoding), or failed.
+    Finished(Option<Box<CsvReader>>),
+}
+
+/// The blocks' aggregates, merged in file order.
+#[derive(Default)]
+struct Merging {
+    merged: HashMap<String, FoldedMetric>,
+    rows: usize,
+    errors: crate::data::CellErrors,
+    /// Blocks done before an earlier one, by index.
+    waiting: BTreeMap<usize, BlockResult>,
+    next: usize,
+    failed: Option<Box<Problem>>,
+}
+
+impl Merging {
+    /// Takes block `index`'s result and merges every block now in order.
+    fn absorb(&mut self, index: usize, result: BlockResult) {
+        self.waiting.insert(index, result);
+        while let Some(result) = self.waiting.remove(&self.next) {
+            self.next += 1;
+            if self.failed.is_some() {
+                continue;
             }
-            drop(done_tx);
-            // Blocks are merged in file order; later ones wait here.
-            let mut waiting: BTreeMap<usize, BlockResult> = BTreeMap::new();
-            let mut next = 1usize;
-            let mut failed: Option<Box<Problem>> = None;
-            let mut absorb = |index: usize,
-                              result: BlockResult,
-                              waiting: &mut BTreeMap<usize, BlockResult>,
-                              next: &mut usize,
-                              failed: &mut Option<Box<Problem>>| {
-                waiting.insert(index, result);
-                while let Some(result) = waiting.remove(next) {
-                    *next += 1;
-                    if failed.is_some() {
-                        continue;
+            match result {
+                Ok((folded, n, e)) => {
+                    self.rows += n;
+                    self.errors.absorb(e);
+                    if let Err(e) = merge(&mut self.merged, folded) {
+                        self.failed = Some(Box::new(Problem::Eval(e)));
                     }
-                    match result {
-                        Ok((folded, n, e)) => {
-                            rows += n;
-                            errors.absorb(e);
-                            if let Err(e) = merge(&mut merged, folded) {
-                                *failed = Some(Box::new(Problem::Eval(e)));
+                }
+                Err(problem) => self.failed = Some(problem),
+            }
+        }
+    }
+}
+
+/// A unit of work a worker took.
+enum Job {
+    /// A block of a CSV stream: typed already (the first, typed with the header)
+    /// or to be typed.
+    Block {
+        index: usize,
+        rows: Result<BlockRows, Box<Problem>>,
+    },
+    Raw(Block),
+    /// A whole file was loaded (nothing left to do).
+    Loaded,
+}
+
+/// What a worker found in a stream.
+enum Claim {
+    Job(Job),
+    /// Another worker holds the stream's reader.
+    Busy,
+    /// Nothing is left to take.
+    Empty,
+}
+
+/// Locks a mutex; a worker only panics on a bug, and the panic is passed on
+/// when the workers are joined, so a poisoned lock's data is still used.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl<'c> Stream<'c> {
+    /// Takes the next piece of work of this stream, if any is left. Without
+    /// `wait`, a stream that another worker is reading from (or opening) gives
+    /// [`Claim::Busy`] at once.
+    fn claim(
+        &self,
+        checked: &'c Checked,
+        block_bytes: usize,
+        progress: super::Progress<'_>,
+        wait: bool,
+    ) -> Claim {
+        let env = &checked.env;
+        let specs: &[ColumnSpec] = env
+            .sources
+            .get(self.source)
+            .map(|s| s.columns.as_slice())
+            .unwrap_or_default();
+        match &self.work {
+            Work::Whole {
+                format,
+                taken,
+                done,
+            } => {
+                if taken.swap(true, Ordering::AcqRel) {
+                    return Claim::Empty;
+                }
+                let table = crate::data::load_table(&self.path, format, specs, &Resolver(env))
+                    .map_err(|e| Box::new(Problem::Data(e)));
+                *lock(done) = Some(table);
+                Claim::Job(Job::Loaded)
+            }
+            Work::Csv(csv) => {
+                let mut reading = if wait {
+                    lock(&csv.reading)
+                } else {
+                    match csv.reading.try_lock() {
+                        Ok(guard) => guard,
+                        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                        Err(std::sync::TryLockError::WouldBlock) => return Claim::Busy,
+                    }
+                };
+                if lock(&csv.merging).failed.is_some() {
+                    *reading = Reading::Finished(None);
+                }
+                match &mut *reading {
+                    Reading::Finished(_) => Claim::Empty,
+                    Reading::NotOpened => {
+                        // The first block is typed under the lock: the header
+                        // it holds is what the later blocks are typed with.
+                        let opened = CsvReader::open(
+                            &self.path,
+                            csv.encoding,
+                            specs,
+                            &csv.keep,
+                            &Resolver(env),
+                            block_bytes,
+                        );
+                        match opened {
+                            Ok(mut reader) => {
+                                let first = reader.first.take();
+                                let _ = csv.parser.set(reader.parser());
+                                progress(&self.path, reader.bytes_read(), self.size);
+                                *reading = Reading::Open(Box::new(reader));
+                                Claim::Job(Job::Block {
+                                    index: 0,
+                                    rows: first.ok_or_else(|| {
+                                        Box::new(Problem::Data(LoadError::Empty {
+                                            path: self.path.clone(),
+                                        }))
+                                    }),
+                                })
+                            }
+                            Err(e) => {
+                                *reading = Reading::Finished(None);
+                                Claim::Job(Job::Block {
+                                    index: 0,
+                                    rows: Err(Box::new(Problem::Data(e))),
+                                })
                             }
                         }
-                        Err(problem) => *failed = Some(problem),
                     }
+                    Reading::Open(reader) => {
+                        let index = reader.blocks_read();
+                        match reader.next_block() {
+                            Ok(Some(block)) => {
+                                progress(&self.path, reader.bytes_read(), self.size);
+                                Claim::Job(Job::Raw(block))
+                            }
+                            Ok(None) => {
+                                let done =
+                                    std::mem::replace(&mut *reading, Reading::Finished(None));
+                                if let Reading::Open(reader) = done {
+                                    *reading = Reading::Finished(Some(reader));
+                                }
+                                Claim::Empty
+                            }
+                            Err(e) => {
+                                *reading = Reading::Finished(None);
+                                Claim::Job(Job::Block {
+                                    index,
+                                    rows: Err(Box::new(Problem::Data(e))),
+                                })
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Types (if not yet) and folds a block, and merges what is in order.
+    fn run(&self, checked: &Checked, job: Job) {
+        let Work::Csv(csv) = &self.work else { return };
+        let specs: &[ColumnSpec] = checked
+            .env
+            .sources
+            .get(self.source)
+            .map(|s| s.columns.as_slice())
+            .unwrap_or_default();
+        let (index, rows) = match job {
+            Job::Loaded => return,
+            Job::Block { index, rows } => (index, rows),
+            Job::Raw(block) => {
+                let rows = match csv.parser.get() {
+                    Some(parser) => parser
+                        .parse(&block, specs, &csv.keep, &Resolver(&checked.env))
+                        .map_err(|e| Box::new(Problem::Data(e))),
+                    // Not reached: a block after the first is read once the header is.
+                    None => Err(Box::new(Problem::Data(LoadError::Empty {
+                        path: self.path.clone(),
+                    }))),
+                };
+                (block.index, rows)
+            }
+        };
+        let result =
+            rows.and_then(|rows| fold_block(checked, self.source, &self.path, rows, &csv.metrics));
+        lock(&csv.merging).absorb(index, result);
+    }
+
+    /// What the stream gave, once every worker is done.
+    fn finish(self) -> ReadResult {
+        match self.work {
+            Work::Whole { done, .. } => {
+                let done = done
+                    .into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                match done {
+                    Some(result) => result.map(Read::Whole),
+                    None => Err(Box::new(Problem::Data(LoadError::Empty {
+                        path: self.path,
+                    }))),
+                }
+            }
+            Work::Csv(csv) => {
+                let merging = csv
+                    .merging
+                    .into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if let Some(problem) = merging.failed {
+                    return Err(problem);
+                }
+                if merging.errors.total > 0 {
+                    return Err(Box::new(Problem::Data(LoadError::BadCells {
+                        path: self.path,
+                        errors: merging.errors.kept,
+                        total: merging.errors.total,
+                    })));
+                }
+                let reading = csv
+                    .reading
+                    .into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let Reading::Finished(Some(reader)) = reading else {
+                    return Err(Box::new(Problem::Data(LoadError::Empty {
+                        path: self.path,
+                    })));
+                };
+                let table = DataTable {
+                    path: self.path,
+                    columns: Vec::new(),
+                    lines: Vec::new(),
+                    encoding: Some(reader.layout.encoding),
+                    hash: Some(reader.hash()),
+                };
+                Ok(Read::Folded(FoldedSource {
+                    metrics: merging.merged,
+                    rows: merging.rows,
+                    table,
+                }))
+            }
+        }
+    }
+}
+
+/// Reads the sources on all cores: CSV files block by block, folded into their
+/// metrics' aggregates, other files whole. The workers (the machine's cores,
+/// this thread among them) take blocks from the largest file first, so the
+/// files are read side by side and the last worker ends soon after the first.
+/// Memory is bounded by a block per worker, whatever the size of the files.
+/// Gives each source's result, in the order of `sources`.
+pub(super) fn read_sources(
+    checked: &Checked,
+    sources: Vec<(usize, std::path::PathBuf, Plan)>,
+    block_bytes: usize,
+    progress: super::Progress<'_>,
+) -> Vec<(usize, ReadResult)> {
+    let mut streams: Vec<Stream<'_>> = sources
+        .into_iter()
+        .map(|(source, path, plan)| {
+            let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+            let work = match plan {
+                Plan::Whole(format) => Work::Whole {
+                    format,
+                    taken: AtomicBool::new(false),
+                    done: Mutex::new(None),
+                },
+                Plan::Csv { encoding } => {
+                    let metrics = metrics_of(checked, source);
+                    let keep = kept_columns(checked, source, &metrics);
+                    Work::Csv(Box::new(CsvStream {
+                        encoding,
+                        metrics,
+                        keep,
+                        reading: Mutex::new(Reading::NotOpened),
+                        parser: OnceLock::new(),
+                        merging: Mutex::new(Merging::default()),
+                    }))
                 }
             };
-            let mut block = Some(second);
-            while let Some(b) = block.take() {
-                if job_tx.send(b).is_err() {
-                    break;
-                }
-                while let Ok((index, result)) = done_rx.try_recv() {
-                    absorb(index, result, &mut waiting, &mut next, &mut failed);
-                }
-                if failed.is_some() {
-                    break;
-                }
-                progress(path, reader.bytes_read(), size);
-                match reader.next_block() {
-                    Ok(b) => block = b,
-                    Err(e) => {
-                        failed = Some(Box::new(Problem::Data(e)));
-                        break;
-                    }
-                }
+            Stream {
+                source,
+                path,
+                size,
+                work,
             }
-            drop(job_tx);
-            for (index, result) in done_rx.iter() {
-                absorb(index, result, &mut waiting, &mut next, &mut failed);
+        })
+        .collect();
+    // Largest first; equal sizes in source order.
+    streams.sort_by_key(|s| (std::cmp::Reverse(s.size), s.source));
+    // A worker takes work from the first stream that has some and is free; when
+    // the only work left is in streams another worker is reading, it waits for
+    // the first of them.
+    let worker = |streams: &[Stream<'_>]| 'work: loop {
+        let mut busy = None;
+        for stream in streams {
+            match stream.claim(checked, block_bytes, progress, false) {
+                Claim::Job(job) => {
+                    stream.run(checked, job);
+                    continue 'work;
+                }
+                Claim::Busy => busy = busy.or(Some(stream)),
+                Claim::Empty => {}
             }
-            match failed {
-                Some(problem) => Err(problem),
-                None => Ok(()),
-            }
-        });
-        outcome?;
-    }
-    if errors.total > 0 {
-        return Err(Box::new(Problem::Data(LoadError::BadCells {
-            path: path.to_path_buf(),
-            errors: errors.kept,
-            total: errors.total,
-        })));
-    }
-    let table = DataTable {
-        path: path.to_path_buf(),
-        columns: Vec::new(),
-        lines: Vec::new(),
-        encoding: Some(reader.layout.encoding),
-        hash: Some(reader.hash()),
+        }
+        let Some(stream) = busy else { return };
+        if let Claim::Job(job) = stream.claim(checked, block_bytes, progress, true) {
+            stream.run(checked, job);
+        }
     };
-    Ok(FoldedSource {
-        metrics: merged,
-        rows,
-        table,
-    })
+    let helpers = workers().saturating_sub(1);
+    std::thread::scope(|scope| {
+        let (streams, worker) = (&streams, &worker);
+        for _ in 0..helpers {
+            scope.spawn(move || worker(streams));
+        }
+        worker(streams);
+    });
+    let mut results: Vec<(usize, ReadResult)> = streams
+        .into_iter()
+        .map(|s| (s.source, s.finish()))
+        .collect();
+    results.sort_by_key(|(source, _)| *source);
+    results
 }

@@ -10,7 +10,7 @@ pub use error::EvalError;
 pub use value::{Key, Value};
 
 use crate::ast::*;
-use crate::check::{Checked, DefKind, Env, SourceDef};
+use crate::check::{Checked, DefKind, Env};
 use crate::data::{self, ColumnData, Table as DataTable, UnitResolver};
 use crate::number;
 use crate::report::{
@@ -166,61 +166,32 @@ fn evaluate_streamed(
     progress: Progress<'_>,
 ) -> Result<ReportModel, Vec<Problem>> {
     let env = &checked.env;
-    let read = |index: usize, source: &SourceDef| -> Result<Read, Box<Problem>> {
-        let path = source_path(checked, data_dir, month, source)
-            .map_err(|e| Box::new(Problem::Eval(e)))?;
-        match file_format(source) {
-            data::FileFormat::Csv { encoding } => {
-                fold::fold_source(checked, index, &path, encoding, block_bytes, progress)
-                    .map(Read::Folded)
+    let mut unread = Vec::new();
+    let mut plans = Vec::new();
+    for (index, source) in env.sources.iter().enumerate() {
+        match source_path(checked, data_dir, month, source) {
+            Ok(path) => {
+                let plan = match file_format(source) {
+                    data::FileFormat::Csv { encoding } => fold::Plan::Csv { encoding },
+                    format => fold::Plan::Whole(format),
+                };
+                plans.push((index, path, plan));
             }
-            format => data::load_table(&path, &format, &source.columns, &Resolver(env))
-                .map(Read::Whole)
-                .map_err(|e| Box::new(Problem::Data(e))),
+            Err(e) => unread.push((index, Err(Box::new(Problem::Eval(e))))),
         }
-    };
-    // Files of at most one block are read side by side (each is read by one thread,
-    // and together they hold at most a block each); larger CSV files one after
-    // another, each on all cores.
-    let small = |source: &SourceDef| {
-        let csv = matches!(file_format(source), data::FileFormat::Csv { .. });
-        !csv || source_path(checked, data_dir, month, source)
-            .ok()
-            .and_then(|p| std::fs::metadata(p).ok())
-            .is_none_or(|m| m.len() <= block_bytes as u64)
-    };
-    let (side_by_side, in_turn): (Vec<_>, Vec<_>) =
-        env.sources.iter().enumerate().partition(|(_, s)| small(s));
-    let mut results: Vec<(usize, Result<Read, Box<Problem>>)> = std::thread::scope(|scope| {
-        let read = &read;
-        let handles: Vec<_> = side_by_side
-            .iter()
-            .skip(1)
-            .map(|&(i, s)| (i, scope.spawn(move || read(i, s))))
-            .collect();
-        let mut results: Vec<_> = side_by_side
-            .iter()
-            .take(1)
-            .chain(&in_turn)
-            .map(|&(i, s)| (i, read(i, s)))
-            .collect();
-        for (i, handle) in handles {
-            // A reader thread only panics on a bug: pass the panic on.
-            let result = handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            results.push((i, result));
-        }
-        results
-    });
-    results.sort_by_key(|(i, _)| *i);
+    }
+    // The sources that have a file are read all the same, so that every problem
+    // is reported, in the order of the sources.
+    let mut results = fold::read_sources(checked, plans, block_bytes, progress);
+    results.extend(unread);
+    results.sort_by_key(|(index, _)| *index);
+    let mut problems = Vec::new();
     let mut tables = Vec::new();
     let mut folded = Vec::new();
-    let mut problems = Vec::new();
     for (index, result) in results {
         match result {
-            Ok(Read::Whole(table)) => tables.push(table),
-            Ok(Read::Folded(f)) => {
+            Ok(fold::Read::Whole(table)) => tables.push(table),
+            Ok(fold::Read::Folded(f)) => {
                 tables.push(f.table);
                 folded.push((index, f.metrics, f.rows));
             }
@@ -243,14 +214,6 @@ fn evaluate_streamed(
     } else {
         Err(evaluator.errors.into_iter().map(Problem::Eval).collect())
     }
-}
-
-/// A source as read for a streamed evaluation.
-enum Read {
-    /// Loaded whole (XLSX, JSONL).
-    Whole(DataTable),
-    /// Folded block by block (CSV).
-    Folded(fold::FoldedSource),
 }
 
 /// The file of a source for `month`, or why there is none.

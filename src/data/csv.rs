@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use encoding_rs::{DecoderResult, GB18030};
 use sha2::{Digest, Sha256};
 
-use super::value::{CellErrors, Column, Raw};
+use super::value::{CellErrors, Column};
 use super::{
     line_of, match_headers, ColumnData, ColumnSpec, Encoding, LoadError, Table, UnitResolver,
     UTF8_BOM,
@@ -353,6 +353,10 @@ struct Records<'t> {
     text: &'t str,
     pos: usize,
     line: u64,
+    /// By position: whether a field's text is wanted (empty: all are). A field
+    /// that is not is given as `""`: it is found, counted and its lines are
+    /// counted, but a quoted one is not unescaped into a new string.
+    wanted: Vec<bool>,
 }
 
 impl<'t> Records<'t> {
@@ -361,6 +365,19 @@ impl<'t> Records<'t> {
             text,
             pos: 0,
             line: first_line,
+            wanted: Vec::new(),
+        }
+    }
+
+    /// Gives only the fields at `positions` (and the first, which tells a blank
+    /// line from a record of one field) from now on.
+    fn only(&mut self, positions: &[usize]) {
+        let width = positions.iter().max().map_or(1, |m| m + 1);
+        self.wanted = vec![false; width];
+        for &p in positions.iter().chain([&0]) {
+            if let Some(w) = self.wanted.get_mut(p) {
+                *w = true;
+            }
         }
     }
 
@@ -400,6 +417,8 @@ impl<'t> Records<'t> {
                 .map_or(bytes.len(), |i| from + i)
         };
         loop {
+            let wanted =
+                self.wanted.is_empty() || self.wanted.get(fields.len()).copied().unwrap_or(false);
             let field = if bytes.get(self.pos) == Some(&b'"') {
                 let open = self.pos;
                 let mut from = open + 1;
@@ -407,9 +426,11 @@ impl<'t> Records<'t> {
                 let close = loop {
                     match find_quote(bytes, from) {
                         Some(c) if bytes.get(c + 1) == Some(&b'"') => {
-                            owned
-                                .get_or_insert_with(String::new)
-                                .push_str(slice(from, c + 1));
+                            if wanted {
+                                owned
+                                    .get_or_insert_with(String::new)
+                                    .push_str(slice(from, c + 1));
+                            }
                             from = c + 2;
                         }
                         Some(c) => break c,
@@ -427,14 +448,18 @@ impl<'t> Records<'t> {
                 };
                 self.pos = (close + 1).min(bytes.len());
                 let end = field_end(self.pos);
-                if end > self.pos {
+                if end > self.pos && wanted {
                     field.to_mut().push_str(slice(self.pos, end));
                 }
                 self.pos = end;
-                field
+                if wanted {
+                    field
+                } else {
+                    Cow::Borrowed("")
+                }
             } else {
                 let end = field_end(self.pos);
-                let field = Cow::Borrowed(slice(self.pos, end));
+                let field = Cow::Borrowed(if wanted { slice(self.pos, end) } else { "" });
                 self.pos = end;
                 field
             };
@@ -493,6 +518,7 @@ fn type_records<'t>(
     let mut lines: Vec<u64> = Vec::with_capacity(guess);
     let mut errors = CellErrors::default();
     let mut fields = Vec::with_capacity(width);
+    records.only(&layout.positions);
     while let Some(record) = records.next_record(&mut fields) {
         if fields.len() != width {
             if is_blank(&fields) {
@@ -509,7 +535,7 @@ fn type_records<'t>(
         }
         for (column, &p) in columns.iter_mut().zip(&layout.positions) {
             let field = fields.get(p).map_or("", |f| f.as_ref());
-            column.push(Raw::Text(field), record.line, units, &mut errors);
+            column.push_text(field, record.line, units, &mut errors);
         }
         lines.push(record.line);
     }
@@ -969,6 +995,45 @@ mod tests {
             let text = std::fs::read_to_string(path).expect("sample");
             assert_eq!(with_splitter(&text), with_csv(&text));
         }
+    }
+
+    #[test]
+    fn fields_not_wanted_are_counted_but_not_copied() {
+        // With only some positions wanted, every record has the same number of
+        // fields on the same line; wanted fields (and the first) are as before,
+        // the others empty.
+        fn split(text: &str, only: Option<&[usize]>) -> Vec<(u64, Vec<String>)> {
+            let mut records = Records::new(text, 1);
+            if let Some(positions) = only {
+                records.only(positions);
+            }
+            let mut fields = Vec::new();
+            let mut out = Vec::new();
+            while let Some(at) = records.next_record(&mut fields) {
+                out.push((at.line, fields.iter().map(|f| f.to_string()).collect()));
+            }
+            out
+        }
+        let text = "a,\"b\"\"1\"\"\",c,\"d\r\n2\",e\n\n\"x\"\"\"tail,y,\"z\nz\",w,v\r\nonly\n";
+        let all = split(text, None);
+        let some = split(text, Some(&[1, 3]));
+        assert_eq!(all.len(), 3);
+        assert_eq!(all.len(), some.len());
+        for ((line_all, all), (line_some, some)) in all.iter().zip(&some) {
+            assert_eq!(line_all, line_some);
+            assert_eq!(all.len(), some.len());
+            for (i, (a, s)) in all.iter().zip(some).enumerate() {
+                let expected = if [0, 1, 3].contains(&i) {
+                    a.as_str()
+                } else {
+                    ""
+                };
+                assert_eq!(s, expected, "field {i} of {all:?}");
+            }
+        }
+        assert_eq!(some[0].1, ["a", "b\"1\"", "", "d\r\n2", ""]);
+        assert_eq!(some[1].1, ["x\"tail", "y", "", "w", ""]);
+        assert_eq!(some[2], (6, vec!["only".to_string()]));
     }
 
     #[test]

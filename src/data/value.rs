@@ -94,32 +94,27 @@ fn format_datetime(dt: &NaiveDateTime) -> String {
 }
 
 /// `s` without leading and trailing whitespace; cells rarely have any, so
-/// the first and last characters are looked at before anything else.
+/// the bytes at both ends are looked at before anything else.
 pub(crate) fn trimmed(s: &str) -> &str {
-    // A character that starts with one of these bytes may be whitespace (ASCII
-    // tab to carriage return and space; U+0085, U+00A0, U+1680, U+2000–U+205F,
-    // U+3000); any other never is.
-    let may_be_space = |lead: u8| matches!(lead, 0x09..=0x0D | 0x20 | 0xC2 | 0xE1..=0xE3);
     let bytes = s.as_bytes();
-    let Some(&first) = bytes.first() else {
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return s;
     };
-    // The last character's first byte: step back over continuation bytes.
-    let last = bytes
-        .iter()
-        .rev()
-        .take(4)
-        .find(|&&b| b & 0xC0 != 0x80)
-        .copied()
-        .unwrap_or(first);
-    if !may_be_space(first) && !may_be_space(last) {
-        return s;
-    }
-    let plain = |c: Option<char>| c.is_some_and(|c| !c.is_whitespace());
-    if plain(s.chars().next()) && plain(s.chars().next_back()) {
-        s
+    // Whitespace is ASCII tab to carriage return and space, or one of U+0085,
+    // U+00A0 (lead byte C2), U+1680, U+2000–U+205F, U+3000 (lead bytes E1–E3).
+    let may_start_with_space = first <= b' ' || matches!(first, 0xC2 | 0xE1..=0xE3);
+    let may_end_with_space = if last < 0x80 {
+        last <= b' '
     } else {
+        // The last character's lead byte is one of these when it is 2 or 3 bytes
+        // long; anything else that matches only costs the full check.
+        let back = |n: usize| bytes.len().checked_sub(n).and_then(|i| bytes.get(i));
+        back(2) == Some(&0xC2) || back(3).is_some_and(|b| matches!(b, 0xE1..=0xE3))
+    };
+    if may_start_with_space || may_end_with_space {
         s.trim()
+    } else {
+        s
     }
 }
 
@@ -298,6 +293,63 @@ impl<'s> Column<'s> {
             if errors.kept.len() < MAX_KEPT_CELL_ERRORS {
                 errors.kept.push(self.cell_error(problem, raw, line, units));
             }
+        }
+    }
+
+    /// Types a cell read as text (CSV) and appends it: [`Column::push`] with the
+    /// common case, a good value, typed without going through the cell's kind.
+    /// Anything else (blank, bad) takes the general path, which reports it.
+    pub fn push_text(
+        &mut self,
+        text: &str,
+        line: u64,
+        units: &dyn UnitResolver,
+        errors: &mut CellErrors,
+    ) {
+        let value = trimmed(text);
+        if value.is_empty() || !self.push_good_text(value) {
+            self.push(Raw::Text(text), line, units, errors);
+        }
+    }
+
+    /// Appends trimmed, non-empty `s` if it is a good value of the column (for a
+    /// unit: a name seen before in the column); `false` (and nothing appended)
+    /// otherwise.
+    fn push_good_text(&mut self, s: &str) -> bool {
+        let keep = self.keep;
+        match (&mut self.parser, &mut self.data) {
+            (Parser::Text(_), _) if !keep => true,
+            (Parser::Text(seen), ColumnData::Text(v)) => {
+                let shared = match seen.get(s) {
+                    Some(shared) => shared.clone(),
+                    None => {
+                        let shared: Arc<str> = Arc::from(s);
+                        seen.insert(shared.clone());
+                        shared
+                    }
+                };
+                v.push(Some(shared));
+                true
+            }
+            (Parser::Integer, ColumnData::Integer(v)) => push_if_good(v, keep, parse_integer(s)),
+            (Parser::Decimal, ColumnData::Decimal(v)) => {
+                push_if_good(v, keep, parse_decimal(s, false))
+            }
+            (Parser::Percent, ColumnData::Decimal(v)) => push_if_good(v, keep, parse_percent(s)),
+            (Parser::Bool { t, f }, ColumnData::Bool(v)) => {
+                push_if_good(v, keep, spelled_bool(s, t, f))
+            }
+            (Parser::DateTime { format, fast, last }, ColumnData::DateTime(v)) => {
+                push_if_good(v, keep, parse_datetime_after(s, format, *fast, last))
+            }
+            (Parser::Enum(map), ColumnData::Enum(v)) => {
+                let found = map.iter().find(|(label, _)| *label == s).map(|(_, i)| *i);
+                push_if_good(v, keep, found)
+            }
+            (Parser::Unit(resolved), ColumnData::Unit(v)) => {
+                push_if_good(v, keep, resolved.get(s).copied())
+            }
+            _ => false,
         }
     }
 
@@ -516,6 +568,20 @@ impl ColumnData {
             ColumnData::Bool(v) => v.push(None),
             ColumnData::Enum(v) | ColumnData::Unit(v) => v.push(None),
         }
+    }
+}
+
+/// Appends `value` when there is one (and the column keeps its values); whether
+/// there was.
+fn push_if_good<T>(column: &mut Vec<Option<T>>, keep: bool, value: Option<T>) -> bool {
+    match value {
+        Some(value) => {
+            if keep {
+                column.push(Some(value));
+            }
+            true
+        }
+        None => false,
     }
 }
 
@@ -911,14 +977,36 @@ mod trim_tests {
 
     #[test]
     fn trimmed_is_str_trim() {
-        let spaces = [
-            "", " ", "\t", "\r\n", "\u{85}", "\u{a0}", "\u{1680}", "\u{2000}", "\u{200a}",
-            "\u{2028}", "\u{2029}", "\u{202f}", "\u{205f}", "\u{3000}",
+        // Every character Rust calls whitespace, alone and in pairs.
+        let mut spaces: Vec<String> = vec![String::new(), "\r\n".to_string()];
+        spaces.extend(
+            (0..=0x10FFFFu32)
+                .filter_map(char::from_u32)
+                .filter(|c| c.is_whitespace())
+                .map(String::from),
+        );
+        assert!(spaces.len() > 25, "{}", spaces.len());
+        // Words ending in characters of 1 to 4 bytes, with lead bytes next to
+        // those of whitespace (C2, E1–E3).
+        let words = [
+            "a",
+            "中",
+            "—",
+            "“",
+            "é",
+            "\u{1f600}",
+            "a b",
+            "东 阿",
+            "ж",
+            "。",
+            "\u{a9}",
+            "\u{1681}",
+            "\u{3001}",
+            "x\u{2070}",
         ];
-        let words = ["a", "中", "—", "“", "é", "\u{1f600}", "a b", "东 阿"];
-        for before in spaces {
+        for before in &spaces {
             for word in words {
-                for after in spaces {
+                for after in &spaces {
                     let s = format!("{before}{word}{after}");
                     assert_eq!(trimmed(&s), s.trim(), "{s:?}");
                 }

@@ -33,7 +33,8 @@ fn blocks_fold_to_the_whole_table_result() {
     for m in ["2023-03"] {
         let tables = eval::load(&checked, &data_dir(), month(m)).expect("load");
         let whole = eval::evaluate_with(&checked, tables, month(m), FULL).expect("whole");
-        // From the default blocks (six for a month of tickets) to blocks of a few records.
+        // From the default blocks (four for a month of tickets on two cores) to blocks of a
+        // few records.
         for block in [hotline::data::BLOCK_BYTES, 1 << 16, 4096, 700, 1] {
             let streamed = eval::evaluate_in_blocks(&checked, &data_dir(), month(m), FULL, block)
                 .expect("streamed");

@@ -1,7 +1,8 @@
 //! Streaming evaluation of the metrics that read a CSV source.
 //!
-//! A CSV file is read in blocks of whole records ([`csv::CsvReader`]). One worker
-//! per core (this thread among them) takes the next block of the largest file
+//! A CSV file is read in blocks of whole records ([`csv::CsvReader`]), about two
+//! per core for a small file and 2 MB for a large one. One worker per core (this
+//! thread among them) takes the next block of the largest file
 //! that has blocks left, types it and folds it into one aggregate per aggregate
 //! call of each metric and group, with the same code that evaluates a whole
 //! table; the blocks' aggregates are merged in file order, whichever worker ends
@@ -22,7 +23,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::{Aggregate, DataTable, Evaluator, Frame, Key, Resolver, EMPTY_KEY_LINES, R};
 use crate::ast::{Expr, ExprKind, Item, Metric};
 use crate::check::{Checked, DefKind, Env};
-use crate::data::csv::{Block, BlockParser, BlockRows, CsvReader};
+use crate::data::csv::{Block, BlockParser, BlockRows, CsvReader, MIN_BLOCK_BYTES};
 use crate::data::{ColumnSpec, Encoding, LoadError};
 use crate::span::Span;
 use crate::Problem;
@@ -371,6 +372,8 @@ enum Work<'c> {
 /// are merged in file order.
 struct CsvStream<'c> {
     encoding: Option<Encoding>,
+    /// The size of this file's blocks.
+    block_bytes: usize,
     metrics: Vec<&'c Metric>,
     keep: Vec<bool>,
     reading: Mutex<Reading>,
@@ -456,7 +459,7 @@ impl<'c> Stream<'c> {
     fn claim(
         &self,
         checked: &'c Checked,
-        block_bytes: usize,
+        largest_block: usize,
         progress: super::Progress<'_>,
         wait: bool,
     ) -> Claim {
@@ -498,16 +501,23 @@ impl<'c> Stream<'c> {
                     Reading::NotOpened => {
                         // The first block is typed under the lock: the header
                         // it holds is what the later blocks are typed with.
+                        // An encoding that is not declared is detected on the
+                        // first block: the largest, whatever the file's blocks.
+                        let first_block = match csv.encoding {
+                            Some(_) => csv.block_bytes,
+                            None => largest_block,
+                        };
                         let opened = CsvReader::open(
                             &self.path,
                             csv.encoding,
                             specs,
                             &csv.keep,
                             &Resolver(env),
-                            block_bytes,
+                            first_block,
                         );
                         match opened {
                             Ok(mut reader) => {
+                                reader.set_block_bytes(csv.block_bytes);
                                 let first = reader.first.take();
                                 let _ = csv.parser.set(reader.parser());
                                 progress(&self.path, reader.bytes_read(), self.size);
@@ -644,18 +654,31 @@ impl<'c> Stream<'c> {
     }
 }
 
+/// The block size for a file of `size` bytes: about two blocks per worker, so
+/// that the cores share a small file, but at least [`MIN_BLOCK_BYTES`] (each block
+/// costs a fold and a merge) and at most `largest`.
+fn block_size(size: u64, largest: usize, workers: usize) -> usize {
+    let share = size / (2 * workers.max(1) as u64);
+    usize::try_from(share)
+        .unwrap_or(usize::MAX)
+        .max(MIN_BLOCK_BYTES)
+        .min(largest)
+}
+
 /// Reads the sources on all cores: CSV files block by block, folded into their
 /// metrics' aggregates, other files whole. The workers (the machine's cores,
 /// this thread among them) take blocks from the largest file first, so the
 /// files are read side by side and the last worker ends soon after the first.
-/// Memory is bounded by a block per worker, whatever the size of the files.
-/// Gives each source's result, in the order of `sources`.
+/// A file is cut into about two blocks per worker, of at most `largest_block`
+/// bytes. Memory is bounded by a block per worker, whatever the size of the
+/// files. Gives each source's result, in the order of `sources`.
 pub(super) fn read_sources(
     checked: &Checked,
     sources: Vec<(usize, std::path::PathBuf, Plan)>,
-    block_bytes: usize,
+    largest_block: usize,
     progress: super::Progress<'_>,
 ) -> Vec<(usize, ReadResult)> {
+    let workers = workers();
     let mut streams: Vec<Stream<'_>> = sources
         .into_iter()
         .map(|(source, path, plan)| {
@@ -671,6 +694,7 @@ pub(super) fn read_sources(
                     let keep = kept_columns(checked, source, &metrics);
                     Work::Csv(Box::new(CsvStream {
                         encoding,
+                        block_bytes: block_size(size, largest_block, workers),
                         metrics,
                         keep,
                         reading: Mutex::new(Reading::NotOpened),
@@ -695,7 +719,7 @@ pub(super) fn read_sources(
     let worker = |streams: &[Stream<'_>]| 'work: loop {
         let mut busy = None;
         for stream in streams {
-            match stream.claim(checked, block_bytes, progress, false) {
+            match stream.claim(checked, largest_block, progress, false) {
                 Claim::Job(job) => {
                     stream.run(checked, job);
                     continue 'work;
@@ -705,11 +729,11 @@ pub(super) fn read_sources(
             }
         }
         let Some(stream) = busy else { return };
-        if let Claim::Job(job) = stream.claim(checked, block_bytes, progress, true) {
+        if let Claim::Job(job) = stream.claim(checked, largest_block, progress, true) {
             stream.run(checked, job);
         }
     };
-    let helpers = workers().saturating_sub(1);
+    let helpers = workers.saturating_sub(1);
     std::thread::scope(|scope| {
         let (streams, worker) = (&streams, &worker);
         for _ in 0..helpers {
@@ -723,4 +747,23 @@ pub(super) fn read_sources(
         .collect();
     results.sort_by_key(|(source, _)| *source);
     results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{block_size, MIN_BLOCK_BYTES};
+    use crate::data::BLOCK_BYTES;
+
+    #[test]
+    fn files_are_cut_into_about_two_blocks_per_worker() {
+        // A county's month on two cores: four blocks.
+        assert_eq!(block_size(1_531_329, BLOCK_BYTES, 2), 1_531_329 / 4);
+        // Large files: the largest blocks; small ones: the smallest.
+        assert_eq!(block_size(319 << 20, BLOCK_BYTES, 2), BLOCK_BYTES);
+        assert_eq!(block_size(42_916, BLOCK_BYTES, 2), MIN_BLOCK_BYTES);
+        assert_eq!(block_size(1_531_329, BLOCK_BYTES, 1), 1_531_329 / 2);
+        // Tests read in tiny blocks: the largest block asked for wins.
+        assert_eq!(block_size(1_531_329, 700, 2), 700);
+        assert_eq!(block_size(0, 1, 0), 1);
+    }
 }

@@ -15,7 +15,8 @@
 //! first of equal extremes stays, so a merged aggregate is the one that pushing
 //! the rows one by one gives (tested against whole-table evaluation).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -125,7 +126,7 @@ fn names(expr: &Expr, out: &mut HashSet<String>) {
 /// name, in a formula, a filter, a view or `by`); the others are only checked.
 fn kept_columns(checked: &Checked, source: usize, metrics: &[&Metric]) -> Vec<bool> {
     let env = &checked.env;
-    let mut used = HashSet::new();
+    let mut used = HashSet::default();
     for m in metrics {
         names(&m.expr, &mut used);
         if let Some(by) = &m.by {
@@ -171,7 +172,7 @@ fn aggregate_calls(
     sites: &[&Expr],
     frame: &Frame<'_>,
 ) -> R<CallAggregates> {
-    let mut out = CallAggregates::new();
+    let mut out = CallAggregates::default();
     for site in sites {
         let ExprKind::Call { func, args, filter } = &site.kind else {
             continue;
@@ -206,10 +207,10 @@ fn fold_rows(
         *slot = table;
     }
     let evaluator = Evaluator::new(checked, tables.into_iter().map(Arc::new).collect(), false);
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     // Metrics grouping the same rows by the same field share one split.
     type Split = std::rc::Rc<(BTreeMap<Key, Vec<usize>>, Vec<usize>)>;
-    let mut splits: HashMap<(&str, &str), Split> = HashMap::new();
+    let mut splits: HashMap<(&str, &str), Split> = HashMap::default();
     for metric in metrics {
         let Some(from) = &metric.from else { continue };
         let mut sites = Vec::new();

@@ -19,9 +19,10 @@ use crate::report::{
 use crate::span::Span;
 use crate::types::{Base, Domain, Shape, Ty};
 use crate::Problem;
+use foldhash::HashMap;
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -447,14 +448,14 @@ impl<'a> Evaluator<'a> {
             checked,
             env: &checked.env,
             tables,
-            computed: HashMap::new(),
-            domain_keys: HashMap::new(),
+            computed: HashMap::default(),
+            domain_keys: HashMap::default(),
             parts: Default::default(),
             explain: explain.then(Default::default),
             view_rows: Default::default(),
             groups: Default::default(),
-            folded: HashMap::new(),
-            folded_rows: HashMap::new(),
+            folded: HashMap::default(),
+            folded_rows: HashMap::default(),
             columns_seen: Default::default(),
             errors: Vec::new(),
         }
@@ -733,7 +734,7 @@ impl<'a> Evaluator<'a> {
             };
             values.insert(key.clone(), self.metric_value(metric, &frame, Some(key))?);
         }
-        let none = fold::CallAggregates::new();
+        let none = fold::CallAggregates::default();
         let frame = Frame::Folded {
             aggregates: &none,
             key: None,
@@ -1138,7 +1139,7 @@ impl<'a> Evaluator<'a> {
         };
         let mut keys = self.keys_where(&domain, ranking.filter.as_ref(), field)?;
         self.sort(&mut keys, &ranking.keys, field)?;
-        let mut counters: HashMap<Vec<String>, i64> = HashMap::new();
+        let mut counters: HashMap<Vec<String>, i64> = HashMap::default();
         let mut values = BTreeMap::new();
         for key in keys {
             let mut partition = Vec::new();

@@ -117,8 +117,9 @@ pub fn evaluate(
     eval::evaluate(checked, data_dir, month)
 }
 
-/// Like [`evaluate`], telling `progress` how far each large file has been read
-/// (the file, bytes read, its size); the CLI draws a progress bar from it.
+/// Like [`evaluate`], telling `progress` how far the month's CSV files have been
+/// read (the file a block was just read from, the bytes read of all the files,
+/// their total size); the CLI draws a progress bar from it.
 pub fn evaluate_with_progress(
     checked: &check::Checked,
     data_dir: &Path,

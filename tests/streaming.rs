@@ -314,3 +314,34 @@ fn every_source_s_problem_is_reported_together() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn progress_is_of_all_the_files_together_and_never_goes_back() {
+    // The workers read both months' tickets at once: progress adds up the blocks of
+    // all the CSV files, in order, and ends at their total size.
+    let checked = dong_e();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let record = |path: &Path, read: u64, size: u64| {
+        seen.lock()
+            .expect("lock")
+            .push((path.to_path_buf(), read, size));
+    };
+    hotline::evaluate_with_progress(&checked, &data_dir(), month("2023-03"), &record)
+        .expect("evaluates");
+    let seen = seen.into_inner().expect("lock");
+    let total: u64 = [
+        "2023-03/tickets.csv",
+        "2023-02/tickets.csv",
+        "2023-03/spot-checks.csv",
+    ]
+    .iter()
+    .map(|f| std::fs::metadata(data_dir().join(f)).expect("file").len())
+    .sum();
+    // At least two blocks a tickets file (one core) and the spot checks.
+    assert!(seen.len() >= 5, "{} calls", seen.len());
+    assert!(seen.iter().all(|(_, _, size)| *size == total));
+    assert!(seen.windows(2).all(|w| w[0].1 <= w[1].1));
+    assert_eq!(seen.last().map(|s| s.1), Some(total));
+    let files: std::collections::HashSet<_> = seen.iter().map(|s| s.0.clone()).collect();
+    assert_eq!(files.len(), 3, "{files:?}");
+}

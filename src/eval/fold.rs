@@ -461,7 +461,7 @@ impl<'c> Stream<'c> {
         &self,
         checked: &'c Checked,
         largest_block: usize,
-        progress: super::Progress<'_>,
+        advance: &(dyn Fn(&Path, u64) + Sync),
         wait: bool,
     ) -> Claim {
         let env = &checked.env;
@@ -521,7 +521,7 @@ impl<'c> Stream<'c> {
                                 reader.set_block_bytes(csv.block_bytes);
                                 let first = reader.first.take();
                                 let _ = csv.parser.set(reader.parser());
-                                progress(&self.path, reader.bytes_read(), self.size);
+                                advance(&self.path, reader.bytes_read());
                                 *reading = Reading::Open(Box::new(reader));
                                 Claim::Job(Job::Block {
                                     index: 0,
@@ -543,9 +543,10 @@ impl<'c> Stream<'c> {
                     }
                     Reading::Open(reader) => {
                         let index = reader.blocks_read();
+                        let before = reader.bytes_read();
                         match reader.next_block() {
                             Ok(Some(block)) => {
-                                progress(&self.path, reader.bytes_read(), self.size);
+                                advance(&self.path, reader.bytes_read().saturating_sub(before));
                                 Claim::Job(Job::Raw(block))
                             }
                             Ok(None) => {
@@ -714,13 +715,26 @@ pub(super) fn read_sources(
         .collect();
     // Largest first; equal sizes in source order.
     streams.sort_by_key(|s| (std::cmp::Reverse(s.size), s.source));
+    // Progress is of all the CSV files together (the workers read from several at
+    // once), told in order under a lock so that it never goes back.
+    let total: u64 = streams
+        .iter()
+        .filter(|s| matches!(s.work, Work::Csv(_)))
+        .map(|s| s.size)
+        .sum();
+    let read = Mutex::new(0u64);
+    let advance = |path: &Path, bytes: u64| {
+        let mut read = lock(&read);
+        *read += bytes;
+        progress(path, *read, total);
+    };
     // A worker takes work from the first stream that has some and is free; when
     // the only work left is in streams another worker is reading, it waits for
     // the first of them.
     let worker = |streams: &[Stream<'_>]| 'work: loop {
         let mut busy = None;
         for stream in streams {
-            match stream.claim(checked, largest_block, progress, false) {
+            match stream.claim(checked, largest_block, &advance, false) {
                 Claim::Job(job) => {
                     stream.run(checked, job);
                     continue 'work;
@@ -730,7 +744,7 @@ pub(super) fn read_sources(
             }
         }
         let Some(stream) = busy else { return };
-        if let Claim::Job(job) = stream.claim(checked, largest_block, progress, true) {
+        if let Claim::Job(job) = stream.claim(checked, largest_block, &advance, true) {
             stream.run(checked, job);
         }
     };

@@ -116,10 +116,11 @@ pub fn evaluate(
     evaluate_with_progress(checked, data_dir, month, &|_, _, _| {})
 }
 
-/// Told how far the reading of a large file is: the file, bytes read, its size.
+/// Told how far the reading of the month's CSV files is: the file a block was just
+/// read from, the bytes read of all the files, and their total size.
 pub type Progress<'p> = &'p (dyn Fn(&Path, u64, u64) + Sync);
 
-/// Like [`evaluate`], telling `progress` how far each CSV file has been read.
+/// Like [`evaluate`], telling `progress` how far the CSV files have been read.
 pub fn evaluate_with_progress(
     checked: &Checked,
     data_dir: &Path,

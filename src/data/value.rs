@@ -320,15 +320,7 @@ impl<'s> Column<'s> {
         match (&mut self.parser, &mut self.data) {
             (Parser::Text(_), _) if !keep => true,
             (Parser::Text(seen), ColumnData::Text(v)) => {
-                let shared = match seen.get(s) {
-                    Some(shared) => shared.clone(),
-                    None => {
-                        let shared: Arc<str> = Arc::from(s);
-                        seen.insert(shared.clone());
-                        shared
-                    }
-                };
-                v.push(Some(shared));
+                v.push(Some(intern(seen, s)));
                 true
             }
             (Parser::Integer, ColumnData::Integer(v)) => push_if_good(v, keep, parse_integer(s)),
@@ -342,10 +334,7 @@ impl<'s> Column<'s> {
             (Parser::DateTime { format, fast, last }, ColumnData::DateTime(v)) => {
                 push_if_good(v, keep, parse_datetime_after(s, format, *fast, last))
             }
-            (Parser::Enum(map), ColumnData::Enum(v)) => {
-                let found = map.iter().find(|(label, _)| *label == s).map(|(_, i)| *i);
-                push_if_good(v, keep, found)
-            }
+            (Parser::Enum(map), ColumnData::Enum(v)) => push_if_good(v, keep, label_index(map, s)),
             (Parser::Unit(resolved), ColumnData::Unit(v)) => {
                 push_if_good(v, keep, resolved.get(s).copied())
             }
@@ -362,14 +351,7 @@ impl<'s> Column<'s> {
             (Parser::Text(_), ColumnData::Text(_)) if !self.keep => {}
             (Parser::Text(seen), ColumnData::Text(v)) => {
                 let text: Arc<str> = match raw {
-                    Raw::Text(s) => match seen.get(s) {
-                        Some(shared) => shared.clone(),
-                        None => {
-                            let shared: Arc<str> = Arc::from(s);
-                            seen.insert(shared.clone());
-                            shared
-                        }
-                    },
+                    Raw::Text(s) => intern(seen, s),
                     Raw::Number {
                         text,
                         percent_style,
@@ -445,8 +427,7 @@ impl<'s> Column<'s> {
                     Raw::Number { text, .. } => text,
                     _ => return Err(Problem::Invalid),
                 };
-                let found = map.iter().find(|(label, _)| *label == key);
-                v.push(Some(found.ok_or(Problem::Invalid)?.1));
+                v.push(Some(label_index(map, key).ok_or(Problem::Invalid)?));
             }
             (Parser::Unit(resolved), ColumnData::Unit(v)) => {
                 let name = match raw {
@@ -569,6 +550,26 @@ impl ColumnData {
             ColumnData::Enum(v) | ColumnData::Unit(v) => v.push(None),
         }
     }
+}
+
+/// The shared copy of `s` among the texts a column has seen (added when new).
+fn intern(seen: &mut foldhash::HashSet<Arc<str>>, s: &str) -> Arc<str> {
+    match seen.get(s) {
+        Some(shared) => shared.clone(),
+        None => {
+            let shared: Arc<str> = Arc::from(s);
+            seen.insert(shared.clone());
+            shared
+        }
+    }
+}
+
+/// The index of label `s` of an enum column (the first declaration of it).
+fn label_index(labels: &[(&str, u32)], s: &str) -> Option<u32> {
+    labels
+        .iter()
+        .find(|(label, _)| *label == s)
+        .map(|(_, i)| *i)
 }
 
 /// Appends `value` when there is one (and the column keeps its values); whether

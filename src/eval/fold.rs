@@ -312,7 +312,7 @@ type BlockResult = Result<
     Box<Problem>,
 >;
 
-/// Types and folds one block's records.
+/// Folds one block's typed records.
 fn fold_block(
     checked: &Checked,
     source: usize,

@@ -1460,7 +1460,6 @@ impl<'a> Evaluator<'a> {
             .join(" ")
     }
 
-    /// Records how a metric's value for `key` was computed, when its formula is one aggregate.
     /// A metric's value for one group (or all rows), with its explanation when asked.
     fn metric_value(&self, metric: &Metric, frame: &Frame<'_>, key: Option<&Key>) -> R<Value> {
         match self.explain_metric(metric, frame, key)? {

@@ -434,8 +434,8 @@ enum Job {
         rows: Result<BlockRows, Box<Problem>>,
     },
     Raw(Block),
-    /// A whole file was loaded (nothing left to do).
-    Loaded,
+    /// A file to load whole.
+    Whole,
 }
 
 /// What a worker found in a stream.
@@ -471,18 +471,12 @@ impl<'c> Stream<'c> {
             .map(|s| s.columns.as_slice())
             .unwrap_or_default();
         match &self.work {
-            Work::Whole {
-                format,
-                taken,
-                done,
-            } => {
+            Work::Whole { taken, .. } => {
                 if taken.swap(true, Ordering::AcqRel) {
-                    return Claim::Empty;
+                    Claim::Empty
+                } else {
+                    Claim::Job(Job::Whole)
                 }
-                let table = crate::data::load_table(&self.path, format, specs, &Resolver(env))
-                    .map_err(|e| Box::new(Problem::Data(e)));
-                *lock(done) = Some(table);
-                Claim::Job(Job::Loaded)
             }
             Work::Csv(csv) => {
                 let mut reading = if wait {
@@ -571,17 +565,28 @@ impl<'c> Stream<'c> {
         }
     }
 
-    /// Types (if not yet) and folds a block, and merges what is in order.
+    /// Does a piece of work this stream gave: loads a whole file, or types (if
+    /// not yet) and folds a block and merges what is in order.
     fn run(&self, checked: &Checked, job: Job) {
-        let Work::Csv(csv) = &self.work else { return };
         let specs: &[ColumnSpec] = checked
             .env
             .sources
             .get(self.source)
             .map(|s| s.columns.as_slice())
             .unwrap_or_default();
+        let csv = match &self.work {
+            Work::Whole { format, done, .. } => {
+                let resolver = Resolver(&checked.env);
+                let table = crate::data::load_table(&self.path, format, specs, &resolver)
+                    .map_err(|e| Box::new(Problem::Data(e)));
+                *lock(done) = Some(table);
+                return;
+            }
+            Work::Csv(csv) => csv,
+        };
         let (index, rows) = match job {
-            Job::Loaded => return,
+            // Only a whole file's stream gives this job.
+            Job::Whole => return,
             Job::Block { index, rows } => (index, rows),
             Job::Raw(block) => {
                 let rows = match csv.parser.get() {

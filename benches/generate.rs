@@ -677,7 +677,7 @@ fn push_padded(out: &mut Vec<u8>, n: u64, width: usize) {
 /// Appends a score given in tenths: 1000 → `100`, 875 → `87.5`.
 fn push_tenths(out: &mut Vec<u8>, tenths: u64) {
     push_padded(out, tenths / 10, 1);
-    if tenths % 10 != 0 {
+    if !tenths.is_multiple_of(10) {
         out.extend_from_slice(&[b'.', b'0' + (tenths % 10) as u8]);
     }
 }

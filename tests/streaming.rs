@@ -253,7 +253,7 @@ fn errors_deep_in_a_block_name_the_lines_of_the_file() {
     // About 40 bytes a row.
     let n = block * 3 / 4 / 40;
     let class = |i: usize| {
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             "\"供\r\n暖\""
         } else {
             "供暖"

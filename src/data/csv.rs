@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use encoding_rs::{DecoderResult, GB18030};
 use sha2::{Digest, Sha256};
 
+use super::marks::Marks;
 use super::value::{CellErrors, Column};
 use super::{
     line_of, match_headers, ColumnData, ColumnSpec, Encoding, LoadError, Table, UnitResolver,
@@ -292,8 +293,8 @@ fn parse_first(
 ) -> Result<(CsvLayout, BlockRows), LoadError> {
     let bytes = &block.bytes;
     let (text, encoding) = decode(path, bytes, declared, 1)?;
-    check_quotes(path, text.as_bytes(), 1)?;
     let mut records = Records::new(&text, 1);
+    check_quotes(path, text.as_bytes(), &records.marks, 1)?;
     let mut fields = Vec::new();
     // The header: the first record that is not a blank line.
     let header_line = loop {
@@ -330,8 +331,8 @@ fn parse_records(
     keep: &[bool],
     units: &dyn UnitResolver,
 ) -> Result<BlockRows, LoadError> {
-    check_quotes(path, text.as_bytes(), first_line)?;
     let mut records = Records::new(text, first_line);
+    check_quotes(path, text.as_bytes(), &records.marks, first_line)?;
     type_records(
         path,
         text,
@@ -361,6 +362,8 @@ struct Records<'t> {
     text: &'t str,
     pos: usize,
     line: u64,
+    /// Where the text's field ends and quotes are.
+    marks: Marks,
     /// By position: whether a field's text is wanted (empty: all are). A field
     /// that is not is given as `""`: it is found, counted and its lines are
     /// counted, but a quoted one is not unescaped into a new string.
@@ -373,6 +376,7 @@ impl<'t> Records<'t> {
             text,
             pos: 0,
             line: first_line,
+            marks: Marks::new(text.as_bytes()),
             wanted: Vec::new(),
         }
     }
@@ -418,12 +422,8 @@ impl<'t> Records<'t> {
             end: self.pos,
         };
         let slice = |a: usize, b: usize| text.get(a..b).unwrap_or_default();
-        let field_end = |from: usize| {
-            bytes
-                .get(from..)
-                .and_then(|rest| memchr::memchr3(b',', b'\r', b'\n', rest))
-                .map_or(bytes.len(), |i| from + i)
-        };
+        let marks = &self.marks;
+        let field_end = |from: usize| marks.next_end(from).unwrap_or(bytes.len());
         loop {
             let wanted =
                 self.wanted.is_empty() || self.wanted.get(fields.len()).copied().unwrap_or(false);
@@ -432,7 +432,7 @@ impl<'t> Records<'t> {
                 let mut from = open + 1;
                 let mut owned: Option<String> = None;
                 let close = loop {
-                    match find_quote(bytes, from) {
+                    match marks.next_quote(from) {
                         Some(c) if bytes.get(c + 1) == Some(&b'"') => {
                             if wanted {
                                 owned
@@ -643,8 +643,8 @@ enum QuoteProblem {
 }
 
 /// Rejects quoting that the (lenient) csv crate would silently accept.
-fn check_quotes(path: &Path, text: &[u8], first_line: u64) -> Result<(), LoadError> {
-    let Err(problem) = scan_quotes(text) else {
+fn check_quotes(path: &Path, text: &[u8], marks: &Marks, first_line: u64) -> Result<(), LoadError> {
+    let Err(problem) = scan_quotes(text, marks) else {
         return Ok(());
     };
     let line_of = |text: &[u8], pos: usize| first_line - 1 + line_of(text, pos);
@@ -694,9 +694,9 @@ fn check_quotes(path: &Path, text: &[u8], first_line: u64) -> Result<(), LoadErr
 /// start; `""` inside quotes is a literal quote) and reports a quoted field
 /// that is never closed, or is followed by text other than spaces before the
 /// next comma or line end. Only quote characters are visited one by one.
-fn scan_quotes(text: &[u8]) -> Result<(), QuoteProblem> {
+fn scan_quotes(text: &[u8], marks: &Marks) -> Result<(), QuoteProblem> {
     let mut pos = 0;
-    while let Some(q) = find_quote(text, pos) {
+    while let Some(q) = marks.next_quote(pos) {
         let at_field_start = q == 0 || matches!(text.get(q - 1), Some(b',' | b'\n' | b'\r'));
         if !at_field_start {
             // A literal quote inside an unquoted field.
@@ -706,7 +706,7 @@ fn scan_quotes(text: &[u8]) -> Result<(), QuoteProblem> {
         // Inside a quoted field opened at `q`: find its closing quote.
         let mut p = q + 1;
         let close = loop {
-            let Some(c) = find_quote(text, p) else {
+            let Some(c) = marks.next_quote(p) else {
                 return Err(QuoteProblem::Unclosed { open: q });
             };
             if text.get(c + 1) == Some(&b'"') {
@@ -872,6 +872,10 @@ fn encoding_hint(bytes: &[u8], (encoding, detected): (Encoding, bool)) -> Option
 mod tests {
     use super::*;
     use ::csv::{ByteRecord, ReaderBuilder};
+
+    fn scan_quotes(text: &[u8]) -> Result<(), QuoteProblem> {
+        super::scan_quotes(text, &Marks::new(text))
+    }
 
     #[test]
     fn record_boundaries() {

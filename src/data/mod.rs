@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 pub(crate) mod csv;
 mod error;
 mod jsonl;
+mod marks;
 mod value;
 mod xlsx;
 

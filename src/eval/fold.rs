@@ -21,7 +21,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::{Aggregate, DataTable, Evaluator, Frame, Key, Resolver, EMPTY_KEY_LINES, R};
+use super::{
+    Aggregate, DataTable, EvalError, Evaluator, Frame, Key, Resolver, Value, EMPTY_KEY_LINES, R,
+};
 use crate::ast::{Expr, ExprKind, Item, Metric};
 use crate::check::{Checked, DefKind, Env};
 use crate::data::csv::{Block, BlockParser, BlockRows, CsvReader, MIN_BLOCK_BYTES};
@@ -183,6 +185,74 @@ fn aggregate_calls(
     Ok(out)
 }
 
+/// Every group's aggregates (in the order of `groups`), in one pass over `rows`
+/// in file order: the same values pushed in the same order as
+/// [`Evaluator::collect`] on each group's rows, but the block's columns are read
+/// from start to end rather than group by group across the whole block, which
+/// missed the cache on most cells of a large block.
+fn aggregate_groups(
+    evaluator: &Evaluator<'_>,
+    sites: &[&Expr],
+    table: &DataTable,
+    source: usize,
+    rows: &[usize],
+    groups: &BTreeMap<Key, Vec<usize>>,
+) -> R<Vec<CallAggregates>> {
+    const NO_GROUP: u32 = u32::MAX;
+    let mut group_of = vec![NO_GROUP; table.len()];
+    for (g, group_rows) in groups.values().enumerate() {
+        for &row in group_rows {
+            if let Some(slot) = group_of.get_mut(row) {
+                *slot = g as u32;
+            }
+        }
+    }
+    let mut out: Vec<CallAggregates> = vec![CallAggregates::default(); groups.len()];
+    for site in sites {
+        let ExprKind::Call { func, args, filter } = &site.kind else {
+            continue;
+        };
+        let at = (site.span.start, site.span.end);
+        let mut accs: Vec<Aggregate> = groups
+            .values()
+            .map(|_| Aggregate::new(&func.name))
+            .collect();
+        let whole_rows =
+            args.is_empty() && filter.is_none() && accs.first().is_some_and(|a| a.counts_rows());
+        if whole_rows {
+            // `count()` and `share()` of every row, as `collect` counts them.
+            for (acc, group_rows) in accs.iter_mut().zip(groups.values()) {
+                let n = i64::try_from(group_rows.len())
+                    .map_err(|_| EvalError::Overflow { span: site.span })?;
+                acc.count = n;
+                acc.hits = n;
+            }
+        } else {
+            let filter = filter.as_deref().map(|f| evaluator.compile_row(f, source));
+            let arg = args.first().map(|a| evaluator.compile_row(a, source));
+            for &row in rows {
+                let Some(acc) = group_of.get(row).and_then(|&g| accs.get_mut(g as usize)) else {
+                    continue;
+                };
+                if let Some(f) = &filter {
+                    if evaluator.eval_row(f, table, source, row)? != Value::Bool(true) {
+                        continue;
+                    }
+                }
+                let v = match &arg {
+                    Some(a) => evaluator.eval_row(a, table, source, row)?,
+                    None => Value::Bool(true),
+                };
+                acc.push(v, site.span)?;
+            }
+        }
+        for (group, acc) in out.iter_mut().zip(accs) {
+            group.insert(at, acc);
+        }
+    }
+    Ok(out)
+}
+
 /// Folds the rows of one block into per-metric aggregates.
 fn fold_rows(
     checked: &Checked,
@@ -253,15 +323,8 @@ fn fold_rows(
                     .take(EMPTY_KEY_LINES)
                     .filter_map(|r| table.lines.get(*r).copied())
                     .collect();
-                for (key, group_rows) in groups {
-                    let frame = Frame::Group {
-                        table,
-                        source: src,
-                        rows: group_rows,
-                        key: Some(key),
-                        by: Some(&by.name),
-                    };
-                    let aggregates = aggregate_calls(&evaluator, &sites, &frame)?;
+                let per_group = aggregate_groups(&evaluator, &sites, table, src, &rows, groups)?;
+                for (key, aggregates) in groups.keys().zip(per_group) {
                     folded.groups.insert(key.clone(), aggregates);
                 }
             }

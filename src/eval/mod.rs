@@ -1766,6 +1766,11 @@ impl Aggregate {
         }
     }
 
+    /// Whether an aggregate of no value counts rows (`count()`, `share()`).
+    fn counts_rows(&self) -> bool {
+        matches!(self.func, Func::Count | Func::Share)
+    }
+
     fn push(&mut self, v: Value, span: Span) -> R<()> {
         match self.func {
             Func::Count | Func::Share => {

@@ -392,7 +392,7 @@ fn fold_block(
         hash: None,
     };
     let folded =
-        fold_rows(checked, source, table, metrics).map_err(|e| Box::new(Problem::Eval(e)))?;
+        fold_rows(checked, source, table, metrics).map_err(|e| Box::new(Problem::Eval(*e)))?;
     Ok((folded, count, rows.errors))
 }
 
@@ -479,7 +479,7 @@ impl Merging {
                     self.rows += n;
                     self.errors.absorb(e);
                     if let Err(e) = merge(&mut self.merged, folded) {
-                        self.failed = Some(Box::new(Problem::Eval(e)));
+                        self.failed = Some(Box::new(Problem::Eval(*e)));
                     }
                 }
                 Err(problem) => self.failed = Some(problem),

@@ -441,7 +441,7 @@ type Groups = BTreeMap<Key, Vec<usize>>;
 /// How each value was computed, by definition name and key.
 type Explanations = HashMap<(String, Option<Key>), String>;
 
-type R<T> = Result<T, EvalError>;
+type R<T> = Result<T, Box<EvalError>>;
 
 impl<'a> Evaluator<'a> {
     fn new(checked: &'a Checked, tables: Vec<Arc<DataTable>>, explain: bool) -> Self {
@@ -497,14 +497,14 @@ impl<'a> Evaluator<'a> {
                 }
                 Err(e) => {
                     // Several metrics grouped by one field share one cause: say it once.
-                    let repeated = match &e {
+                    let repeated = match &*e {
                         EvalError::EmptyKey { file, field, .. } => self.errors.iter().any(|o| {
                             matches!(o, EvalError::EmptyKey { file: f, field: g, .. } if f == file && g == field)
                         }),
                         _ => false,
                     };
                     if !repeated {
-                        self.errors.push(e);
+                        self.errors.push(*e);
                     }
                 }
             }
@@ -718,13 +718,13 @@ impl<'a> Evaluator<'a> {
             return Ok(Computed::Scalar(self.metric_value(metric, &frame, None)?));
         };
         if folded.empty_keys > 0 {
-            return Err(empty_key_error(
+            return Err(Box::new(empty_key_error(
                 &folded.file,
                 &by.name,
                 folded.empty_keys,
                 &folded.empty_lines,
                 by.span,
-            ));
+            )));
         }
         let mut values = BTreeMap::new();
         for (key, aggregates) in &folded.groups {
@@ -791,13 +791,13 @@ impl<'a> Evaluator<'a> {
                 .take(EMPTY_KEY_LINES)
                 .filter_map(|r| table.lines.get(*r).copied())
                 .collect();
-            return Err(empty_key_error(
+            return Err(Box::new(empty_key_error(
                 &table.path.display().to_string(),
                 &by.name,
                 empty.len(),
                 &lines,
                 by.span,
-            ));
+            )));
         }
         Ok(groups)
     }
@@ -1617,11 +1617,13 @@ fn in_range(range: &Range, d: Decimal) -> bool {
 }
 
 fn add(a: Decimal, b: Decimal, span: Span) -> R<Decimal> {
-    a.checked_add(b).ok_or(EvalError::Overflow { span })
+    a.checked_add(b)
+        .ok_or_else(|| Box::new(EvalError::Overflow { span }))
 }
 
 fn mul(a: Decimal, b: Decimal, span: Span) -> R<Decimal> {
-    a.checked_mul(b).ok_or(EvalError::Overflow { span })
+    a.checked_mul(b)
+        .ok_or_else(|| Box::new(EvalError::Overflow { span }))
 }
 
 /// `not` and `-` on a value; anything else gives an empty value.
@@ -2127,7 +2129,8 @@ impl<'a> Evaluator<'a> {
                 span: text.span,
             }
         };
-        env.render_str(&text.value, ctx).map_err(fail)
+        env.render_str(&text.value, ctx)
+            .map_err(|e| Box::new(fail(e)))
     }
 
     fn model(&mut self, month: Month, with_report: bool) -> ReportModel {
@@ -2135,7 +2138,7 @@ impl<'a> Evaluator<'a> {
         let ctx = match self.template_context(month) {
             Ok(ctx) => ctx,
             Err(e) => {
-                self.errors.push(e);
+                self.errors.push(*e);
                 minijinja::Value::from(())
             }
         };
@@ -2149,7 +2152,7 @@ impl<'a> Evaluator<'a> {
             if let Some(t) = &report.title {
                 match self.template(&env, t, &ctx) {
                     Ok(text) => title = text,
-                    Err(e) => self.errors.push(e),
+                    Err(e) => self.errors.push(*e),
                 }
             }
             for section in &report.sections {
@@ -2165,7 +2168,7 @@ impl<'a> Evaluator<'a> {
                 };
                 match result {
                     Ok(s) => sections.push(s),
-                    Err(e) => self.errors.push(e),
+                    Err(e) => self.errors.push(*e),
                 }
             }
         }

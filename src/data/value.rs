@@ -154,17 +154,15 @@ enum Parser<'s> {
     Integer,
     Decimal,
     Percent,
-    Bool {
-        t: &'s [String],
-        f: &'s [String],
-    },
+    /// The true spellings, then the false ones.
+    Bool(FewTexts<'s, bool>),
     DateTime {
         format: &'s str,
         fast: bool,
         last: LastDate,
     },
     /// The labels, first declaration first; few, so looked up in order.
-    Enum(Vec<(&'s str, u32)>),
+    Enum(FewTexts<'s, u32>),
     /// Names already resolved (only names the policy knows, so a bounded set).
     Unit(foldhash::HashMap<Box<str>, u32>),
 }
@@ -195,13 +193,16 @@ impl<'s> Column<'s> {
             ColumnType::Bool {
                 true_spellings,
                 false_spellings,
-            } => (
-                Parser::Bool {
-                    t: true_spellings,
-                    f: false_spellings,
-                },
-                ColumnData::Bool(Vec::new()),
-            ),
+            } => {
+                let spellings = true_spellings
+                    .iter()
+                    .map(|t| (t.trim(), true))
+                    .chain(false_spellings.iter().map(|f| (f.trim(), false)));
+                (
+                    Parser::Bool(FewTexts::new(spellings)),
+                    ColumnData::Bool(Vec::new()),
+                )
+            }
             ColumnType::DateTime { format } => (
                 Parser::DateTime {
                     format,
@@ -211,14 +212,11 @@ impl<'s> Column<'s> {
                 ColumnData::DateTime(Vec::new()),
             ),
             ColumnType::Enum { labels } => {
-                let mut known: Vec<(&str, u32)> = Vec::with_capacity(labels.len());
-                for (i, l) in labels.iter().enumerate() {
-                    // The first declaration of a label wins.
-                    if !known.iter().any(|(k, _)| *k == l.trim()) {
-                        known.push((l.trim(), i as u32));
-                    }
-                }
-                (Parser::Enum(known), ColumnData::Enum(Vec::new()))
+                let labels = labels.iter().enumerate().map(|(i, l)| (l.trim(), i as u32));
+                (
+                    Parser::Enum(FewTexts::new(labels)),
+                    ColumnData::Enum(Vec::new()),
+                )
             }
             ColumnType::Unit => (
                 Parser::Unit(foldhash::HashMap::default()),
@@ -328,13 +326,13 @@ impl<'s> Column<'s> {
                 push_if_good(v, keep, parse_decimal(s, false))
             }
             (Parser::Percent, ColumnData::Decimal(v)) => push_if_good(v, keep, parse_percent(s)),
-            (Parser::Bool { t, f }, ColumnData::Bool(v)) => {
-                push_if_good(v, keep, spelled_bool(s, t, f))
+            (Parser::Bool(spellings), ColumnData::Bool(v)) => {
+                push_if_good(v, keep, spellings.get(s))
             }
             (Parser::DateTime { format, fast, last }, ColumnData::DateTime(v)) => {
                 push_if_good(v, keep, parse_datetime_after(s, format, *fast, last))
             }
-            (Parser::Enum(map), ColumnData::Enum(v)) => push_if_good(v, keep, label_index(map, s)),
+            (Parser::Enum(labels), ColumnData::Enum(v)) => push_if_good(v, keep, labels.get(s)),
             (Parser::Unit(resolved), ColumnData::Unit(v)) => {
                 push_if_good(v, keep, resolved.get(s).copied())
             }
@@ -403,11 +401,11 @@ impl<'s> Column<'s> {
                 };
                 v.push(Some(d.ok_or(Problem::Invalid)?));
             }
-            (Parser::Bool { t, f }, ColumnData::Bool(v)) => {
+            (Parser::Bool(spellings), ColumnData::Bool(v)) => {
                 let b = match raw {
                     Raw::Bool(b) => Some(b),
-                    Raw::Text(s) => spelled_bool(s, t, f),
-                    Raw::Number { text, .. } => spelled_bool(text, t, f),
+                    Raw::Text(s) => spellings.get(s),
+                    Raw::Number { text, .. } => spellings.get(text),
                     _ => None,
                 };
                 v.push(Some(b.ok_or(Problem::Invalid)?));
@@ -421,13 +419,13 @@ impl<'s> Column<'s> {
                 };
                 v.push(Some(secs.ok_or(Problem::Invalid)?));
             }
-            (Parser::Enum(map), ColumnData::Enum(v)) => {
+            (Parser::Enum(labels), ColumnData::Enum(v)) => {
                 let key = match raw {
                     Raw::Text(s) => s,
                     Raw::Number { text, .. } => text,
                     _ => return Err(Problem::Invalid),
                 };
-                v.push(Some(label_index(map, key).ok_or(Problem::Invalid)?));
+                v.push(Some(labels.get(key).ok_or(Problem::Invalid)?));
             }
             (Parser::Unit(resolved), ColumnData::Unit(v)) => {
                 let name = match raw {
@@ -564,12 +562,61 @@ fn intern(seen: &mut foldhash::HashSet<Arc<str>>, s: &str) -> Arc<str> {
     }
 }
 
-/// The index of label `s` of an enum column (the first declaration of it).
-fn label_index(labels: &[(&str, u32)], s: &str) -> Option<u32> {
-    labels
-        .iter()
-        .find(|(label, _)| *label == s)
-        .map(|(_, i)| *i)
+/// A few short texts (an enum's labels, a bool's spellings), each with a value,
+/// looked up in order, the first of equal texts winning. A text is compared by
+/// its length and its first and last eight bytes held in integers, which tell
+/// texts of up to 16 bytes apart exactly; longer texts that agree on those are
+/// compared in full. A label is 2 to 5 Chinese characters (6 to 15 bytes), so a
+/// lookup makes no call to `memcmp`, where comparing strings made one per label.
+#[derive(Debug)]
+pub(crate) struct FewTexts<'s, T> {
+    entries: Vec<(Fingerprint, &'s str, T)>,
+}
+
+/// A text's length and its first and last eight bytes (fewer when shorter).
+type Fingerprint = (usize, u64, u64);
+
+impl<'s, T: Copy> FewTexts<'s, T> {
+    /// The texts and their values, in lookup order.
+    pub fn new(entries: impl IntoIterator<Item = (&'s str, T)>) -> Self {
+        FewTexts {
+            entries: entries
+                .into_iter()
+                .map(|(text, value)| (fingerprint(text.as_bytes()), text, value))
+                .collect(),
+        }
+    }
+
+    /// The value of the first text equal to `s`.
+    pub fn get(&self, s: &str) -> Option<T> {
+        let wanted = fingerprint(s.as_bytes());
+        self.entries
+            .iter()
+            .find(|(print, text, _)| *print == wanted && (s.len() <= 16 || *text == s))
+            .map(|(_, _, value)| *value)
+    }
+}
+
+/// The length and the first and last eight bytes of `s`; for texts of up to
+/// 16 bytes, equal fingerprints mean equal texts.
+#[inline]
+fn fingerprint(s: &[u8]) -> Fingerprint {
+    let word = |bytes: &[u8]| {
+        let mut buf = [0u8; 8];
+        for (b, &c) in buf.iter_mut().zip(bytes) {
+            *b = c;
+        }
+        u64::from_le_bytes(buf)
+    };
+    match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
+        (Some(first), Some(last)) => (
+            s.len(),
+            u64::from_le_bytes(*first),
+            u64::from_le_bytes(*last),
+        ),
+        // Shorter than 8 bytes: the whole text, once.
+        _ => (s.len(), word(s), 0),
+    }
 }
 
 /// Appends `value` when there is one (and the column keeps its values); whether
@@ -648,16 +695,6 @@ pub(crate) fn column_letters(mut col: u64) -> String {
     }
     out.reverse();
     String::from_utf8(out).unwrap_or_default()
-}
-
-fn spelled_bool(s: &str, t: &[String], f: &[String]) -> Option<bool> {
-    if t.iter().any(|x| x.trim() == s) {
-        Some(true)
-    } else if f.iter().any(|x| x.trim() == s) {
-        Some(false)
-    } else {
-        None
-    }
 }
 
 /// A whole number: optional sign and ASCII digits.
@@ -900,6 +937,42 @@ mod tests {
             parse_datetime("2023/03/01 08:00", "%Y/%m/%d %H:%M", false),
             parse_datetime("2023-03-01 08:00:00", ISO_SECONDS, true)
         );
+    }
+
+    /// Lookups agree with comparing strings, for texts that share their
+    /// length, first and last bytes, across every length around 8 and 16.
+    #[test]
+    fn few_texts_find_what_string_comparison_finds() {
+        let mut texts: Vec<String> = Vec::new();
+        for len in 0..40 {
+            for middle in ["a", "b", "中"] {
+                let t: String = (0..len)
+                    .map(|i| if i == len / 2 { middle } else { "x" })
+                    .collect();
+                texts.push(t);
+            }
+        }
+        texts.extend(
+            [
+                "已解决",
+                "基本解决",
+                "未解决",
+                "是",
+                "否",
+                "已解决 ",
+                "已解",
+            ]
+            .map(String::from),
+        );
+        // Duplicates: the first wins.
+        texts.push("已解决".to_string());
+        let few = FewTexts::new(texts.iter().enumerate().map(|(i, t)| (t.as_str(), i)));
+        let mut asked = texts.clone();
+        asked.extend(["", "y", "xxxxxxxxxxxxxxxxxc", "已解决x", "基本"].map(String::from));
+        for s in &asked {
+            let expected = texts.iter().position(|t| t == s);
+            assert_eq!(few.get(s), expected, "{s:?}");
+        }
     }
 
     #[test]

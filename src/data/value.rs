@@ -150,7 +150,7 @@ impl CellErrors {
 /// Precomputed per-column parsing state.
 enum Parser<'s> {
     /// Equal texts share one allocation.
-    Text(foldhash::HashSet<Arc<str>>),
+    Text(Texts),
     Integer,
     Decimal,
     Percent,
@@ -305,7 +305,12 @@ impl<'s> Column<'s> {
         errors: &mut CellErrors,
     ) {
         let value = trimmed(text);
-        if value.is_empty() || !self.push_good_text(value) {
+        if value.is_empty() && self.spec.nullable {
+            // As `push` does with a blank cell of an optional column.
+            if self.keep {
+                self.data.push_none();
+            }
+        } else if value.is_empty() || !self.push_good_text(value) {
             self.push(Raw::Text(text), line, units, errors);
         }
     }
@@ -318,7 +323,7 @@ impl<'s> Column<'s> {
         match (&mut self.parser, &mut self.data) {
             (Parser::Text(_), _) if !keep => true,
             (Parser::Text(seen), ColumnData::Text(v)) => {
-                v.push(Some(intern(seen, s)));
+                v.push(Some(seen.intern(s)));
                 true
             }
             (Parser::Integer, ColumnData::Integer(v)) => push_if_good(v, keep, parse_integer(s)),
@@ -349,7 +354,7 @@ impl<'s> Column<'s> {
             (Parser::Text(_), ColumnData::Text(_)) if !self.keep => {}
             (Parser::Text(seen), ColumnData::Text(v)) => {
                 let text: Arc<str> = match raw {
-                    Raw::Text(s) => intern(seen, s),
+                    Raw::Text(s) => seen.intern(s),
                     Raw::Number {
                         text,
                         percent_style,
@@ -550,14 +555,33 @@ impl ColumnData {
     }
 }
 
-/// The shared copy of `s` among the texts a column has seen (added when new).
-fn intern(seen: &mut foldhash::HashSet<Arc<str>>, s: &str) -> Arc<str> {
-    match seen.get(s) {
-        Some(shared) => shared.clone(),
-        None => {
-            let shared: Arc<str> = Arc::from(s);
-            seen.insert(shared.clone());
-            shared
+/// The texts a column has seen, each held once. Texts of up to 16 bytes (most
+/// categories: up to five Chinese characters) are found by their fingerprint,
+/// three integers that tell them apart exactly, without hashing or comparing
+/// their bytes; longer ones by their text.
+#[derive(Default)]
+pub(crate) struct Texts {
+    short: foldhash::HashMap<Fingerprint, Arc<str>>,
+    long: foldhash::HashSet<Arc<str>>,
+}
+
+impl Texts {
+    /// The shared copy of `s` (added when new).
+    fn intern(&mut self, s: &str) -> Arc<str> {
+        if s.len() <= 16 {
+            return self
+                .short
+                .entry(fingerprint(s.as_bytes()))
+                .or_insert_with(|| Arc::from(s))
+                .clone();
+        }
+        match self.long.get(s) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared: Arc<str> = Arc::from(s);
+                self.long.insert(shared.clone());
+                shared
+            }
         }
     }
 }
@@ -709,6 +733,12 @@ pub(crate) fn parse_integer(s: &str) -> Option<i64> {
 /// A plain decimal: optional sign, digits, optional fraction. With
 /// `allow_exponent` (numbers stored as numbers), `1e-7` is accepted too.
 pub(crate) fn parse_decimal(s: &str, allow_exponent: bool) -> Option<Decimal> {
+    // Whole numbers of up to 18 digits (most scores) need no general parsing:
+    // the same value and scale (0) as `Decimal::from_str_exact` gives.
+    if (1..=18).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
+        let n = s.bytes().fold(0i64, |n, b| n * 10 + i64::from(b - b'0'));
+        return Some(Decimal::from(n));
+    }
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
     let (mantissa, has_exp) = match body.find(['e', 'E']) {
         Some(i) if allow_exponent => {
@@ -972,6 +1002,57 @@ mod tests {
         for s in &asked {
             let expected = texts.iter().position(|t| t == s);
             assert_eq!(few.get(s), expected, "{s:?}");
+        }
+    }
+
+    /// The whole-number shortcut gives what the general parser gives, scale included.
+    #[test]
+    fn whole_numbers_parse_as_the_general_parser_does() {
+        let mut cases: Vec<String> = ["0", "00", "007", "88", "100", "999999999999999999"]
+            .map(String::from)
+            .to_vec();
+        let mut n = 1u64;
+        for len in 1..=19 {
+            cases.push(n.to_string());
+            cases.push("9".repeat(len));
+            n = n.wrapping_mul(10).wrapping_add(len as u64 % 10);
+        }
+        for s in &cases {
+            let general = Decimal::from_str_exact(s).ok();
+            let got = parse_decimal(s, false);
+            assert_eq!(got, general, "{s}");
+            assert_eq!(
+                got.map(|d| d.to_string()),
+                general.map(|d| d.to_string()),
+                "{s}"
+            );
+            assert_eq!(got.map(|d| d.scale()), general.map(|d| d.scale()), "{s}");
+        }
+    }
+
+    /// Equal texts share one allocation (grouping relies on it) and different
+    /// texts never do, whatever their length.
+    #[test]
+    fn texts_are_shared_exactly_when_equal() {
+        let mut texts = Texts::default();
+        let words: Vec<String> = (0..40)
+            .flat_map(|len| {
+                ["a", "b", "中"].map(|m| {
+                    (0..len)
+                        .map(|i| if i == len / 2 { m } else { "x" })
+                        .collect()
+                })
+            })
+            .collect();
+        let first: Vec<Arc<str>> = words.iter().map(|w| texts.intern(w)).collect();
+        for (w, shared) in words.iter().zip(&first) {
+            assert_eq!(&**shared, w.as_str());
+            assert!(Arc::ptr_eq(shared, &texts.intern(&w.clone())), "{w:?}");
+        }
+        for (i, a) in first.iter().enumerate() {
+            for b in &first[i + 1..] {
+                assert_eq!(Arc::ptr_eq(a, b), a == b, "{a:?} {b:?}");
+            }
         }
     }
 

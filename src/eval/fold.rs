@@ -227,6 +227,29 @@ fn aggregate_groups(
                 acc.count = n;
                 acc.hits = n;
             }
+        } else if let Some(texts) =
+            tallied_texts(evaluator, args, filter.is_some(), &accs, table, source)
+        {
+            // `mode`, `mode_count` and `top` of a text field: a block's equal texts
+            // share one allocation, so rows are tallied by its address, and each
+            // text goes into its group's tally once, with its count.
+            let mut counts: Vec<HashMap<usize, (&Arc<str>, i64)>> =
+                vec![HashMap::default(); accs.len()];
+            for &row in rows {
+                let Some(tally) = group_of.get(row).and_then(|&g| counts.get_mut(g as usize))
+                else {
+                    continue;
+                };
+                if let Some(Some(text)) = texts.get(row) {
+                    let address = Arc::as_ptr(text) as *const u8 as usize;
+                    tally.entry(address).or_insert((text, 0)).1 += 1;
+                }
+            }
+            for (acc, tally) in accs.iter_mut().zip(counts) {
+                for (text, n) in tally.into_values() {
+                    acc.tally_times(Value::Text(text.clone()), n);
+                }
+            }
         } else {
             let filter = filter.as_deref().map(|f| evaluator.compile_row(f, source));
             let arg = args.first().map(|a| evaluator.compile_row(a, source));
@@ -251,6 +274,29 @@ fn aggregate_groups(
         }
     }
     Ok(out)
+}
+
+/// The cells of the text field an aggregate that tallies its values (`mode`,
+/// `mode_count`, `top`) reads, when its argument is that field alone and it has
+/// no filter.
+fn tallied_texts<'t>(
+    evaluator: &Evaluator<'_>,
+    args: &[Expr],
+    filtered: bool,
+    accs: &[Aggregate],
+    table: &'t DataTable,
+    source: usize,
+) -> Option<&'t [Option<Arc<str>>]> {
+    if filtered || !accs.first().is_some_and(|a| a.tallies()) {
+        return None;
+    }
+    let super::row::RowExpr::Cell(column) = evaluator.compile_row(args.first()?, source) else {
+        return None;
+    };
+    match table.columns.get(column)? {
+        crate::data::ColumnData::Text(texts) => Some(texts),
+        _ => None,
+    }
 }
 
 /// Folds the rows of one block into per-metric aggregates.

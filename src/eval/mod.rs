@@ -1768,6 +1768,18 @@ impl Aggregate {
         }
     }
 
+    /// Whether the aggregate tallies its values (`mode`, `mode_count`, `top`).
+    fn tallies(&self) -> bool {
+        matches!(self.func, Func::Mode | Func::ModeCount | Func::Top(_))
+    }
+
+    /// Tallies `v` `n` times, as `n` pushes of it would.
+    fn tally_times(&mut self, v: Value, n: i64) {
+        if !v.is_empty() && n > 0 {
+            *self.tally.entry(v).or_insert(0) += n;
+        }
+    }
+
     /// Whether an aggregate of no value counts rows (`count()`, `share()`).
     fn counts_rows(&self) -> bool {
         matches!(self.func, Func::Count | Func::Share)

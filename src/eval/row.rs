@@ -7,8 +7,9 @@
 //! computes. Its results are those of [`Evaluator::eval`] on a row frame, which it
 //! falls back to for what it does not compile (calls and score members).
 
-use super::{binary, DataTable, Evaluator, Frame, Value, R};
+use super::{binary, DataTable, EvalError, Evaluator, Frame, Value, R};
 use crate::ast::{BinaryOp, Expr, ExprKind, UnaryOp};
+use crate::data::ColumnData;
 use crate::span::Span;
 use crate::types::{Base, Ty};
 use std::sync::Arc;
@@ -37,8 +38,31 @@ pub(super) enum RowExpr<'e> {
         arms: Vec<Option<RowExpr<'e>>>,
     },
     IsEmpty(Box<RowExpr<'e>>, bool),
+    /// A comparison of two date-times or two durations, such as
+    /// `签收时间 - 派单时间 <= 2h`, computed in whole seconds without building
+    /// values: what [`binary`] gives for it.
+    CompareSeconds {
+        op: BinaryOp,
+        left: Seconds,
+        right: Seconds,
+    },
     /// Evaluated by walking the tree.
     Tree(&'e Expr),
+}
+
+/// A date-time or a duration over one row, in seconds (date-times since 1970).
+pub(super) enum Seconds {
+    /// A cell of a date-time column.
+    Cell(usize),
+    /// A duration written in the policy.
+    Literal(i64),
+    /// `a + b` or `a - b` of date-times and durations.
+    Sum {
+        op: BinaryOp,
+        left: Box<Seconds>,
+        right: Box<Seconds>,
+        span: Span,
+    },
 }
 
 impl Evaluator<'_> {
@@ -55,6 +79,22 @@ impl Evaluator<'_> {
                 None => RowExpr::Value(Value::Empty),
             },
             ExprKind::Unary(op, inner) => RowExpr::Unary(*op, boxed(inner), expr.span),
+            ExprKind::Binary(op, left, right)
+                if op.is_comparison() && {
+                    let base = |e: &Expr| e.ty.as_ref().map(|t| t.base.clone());
+                    matches!(base(left), Some(Base::DateTime | Base::Duration))
+                        && base(left) == base(right)
+                } =>
+            {
+                match (self.seconds(left, source), self.seconds(right, source)) {
+                    (Some(l), Some(r)) => RowExpr::CompareSeconds {
+                        op: *op,
+                        left: l,
+                        right: r,
+                    },
+                    _ => RowExpr::Binary(*op, boxed(left), boxed(right), expr.span),
+                }
+            }
             ExprKind::Binary(op, left, right) => match &right.kind {
                 ExprKind::Str(label) if op.is_comparison() => RowExpr::Label {
                     op: *op,
@@ -91,6 +131,71 @@ impl Evaluator<'_> {
             ExprKind::IsEmpty { expr, negated } => RowExpr::IsEmpty(boxed(expr), *negated),
             ExprKind::Member(..) | ExprKind::Call { .. } => RowExpr::Tree(expr),
         }
+    }
+
+    /// `expr` in seconds, when it is a date-time field of `source`, a duration
+    /// literal, or a sum or difference of them that [`binary`] computes in
+    /// seconds.
+    fn seconds(&self, expr: &Expr, source: usize) -> Option<Seconds> {
+        let base = |e: &Expr| e.ty.as_ref().map(|t| t.base.clone());
+        match &expr.kind {
+            ExprKind::Duration(s) => Some(Seconds::Literal(*s)),
+            ExprKind::Name(n) if base(expr) == Some(Base::DateTime) => {
+                let column = self.column_of(source, &n.name)?;
+                let declared = self
+                    .env
+                    .sources
+                    .get(source)
+                    .and_then(|s| s.types.get(column));
+                matches!(declared, Some(Base::DateTime)).then_some(Seconds::Cell(column))
+            }
+            ExprKind::Binary(op @ (BinaryOp::Add | BinaryOp::Sub), left, right) => {
+                use Base::{DateTime, Duration};
+                // The pairs `binary` adds or subtracts as seconds.
+                let computed = matches!(
+                    (op, base(left)?, base(right)?),
+                    (BinaryOp::Sub, DateTime, DateTime)
+                        | (_, DateTime, Duration)
+                        | (_, Duration, Duration)
+                );
+                computed.then_some(())?;
+                Some(Seconds::Sum {
+                    op: *op,
+                    left: Box::new(self.seconds(left, source)?),
+                    right: Box::new(self.seconds(right, source)?),
+                    span: expr.span,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The seconds of `s` on one row; `None` when a cell it reads is empty.
+    fn seconds_on(s: &Seconds, table: &DataTable, row: usize) -> R<Option<i64>> {
+        Ok(match s {
+            Seconds::Cell(column) => match table.columns.get(*column) {
+                Some(ColumnData::DateTime(cells)) => cells.get(row).copied().flatten(),
+                _ => None,
+            },
+            Seconds::Literal(seconds) => Some(*seconds),
+            Seconds::Sum {
+                op,
+                left,
+                right,
+                span,
+            } => {
+                let left = Self::seconds_on(left, table, row)?;
+                let right = Self::seconds_on(right, table, row)?;
+                let (Some(a), Some(b)) = (left, right) else {
+                    return Ok(None);
+                };
+                let sum = match op {
+                    BinaryOp::Add => a.checked_add(b),
+                    _ => a.checked_sub(b),
+                };
+                Some(sum.ok_or_else(|| Box::new(EvalError::Overflow { span: *span }))?)
+            }
+        })
     }
 
     /// The value of a compiled formula on one row.
@@ -163,7 +268,107 @@ impl Evaluator<'_> {
                 let v = self.eval_row(inner, table, source, row)?;
                 Value::Bool(v.is_empty() != *negated)
             }
+            RowExpr::CompareSeconds { op, left, right } => {
+                let left = Self::seconds_on(left, table, row)?;
+                let right = Self::seconds_on(right, table, row)?;
+                // As `binary`: a comparison with an empty side is false.
+                let (Some(a), Some(b)) = (left, right) else {
+                    return Ok(Value::Bool(false));
+                };
+                let o = a.cmp(&b);
+                Value::Bool(match op {
+                    BinaryOp::Eq => o.is_eq(),
+                    BinaryOp::Ne => o.is_ne(),
+                    BinaryOp::Lt => o.is_lt(),
+                    BinaryOp::Le => o.is_le(),
+                    BinaryOp::Gt => o.is_gt(),
+                    _ => o.is_ge(),
+                })
+            }
             RowExpr::Tree(expr) => self.eval(expr, &Frame::Row { table, source, row })?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RowExpr, Value};
+    use crate::ast::{ExprKind, Item};
+    use crate::eval::{load, Evaluator, Frame};
+    use crate::span::SourceFile;
+    use std::sync::Arc;
+
+    /// Comparisons of date-times and durations compiled to seconds give what
+    /// walking the tree gives, on every pair of times, empty ones included.
+    #[test]
+    fn compiled_seconds_comparisons_give_what_the_tree_gives() {
+        let dir = std::env::temp_dir().join(format!("hotline-row-{}", std::process::id()));
+        let month_dir = dir.join("2023-03");
+        std::fs::create_dir_all(&month_dir).expect("mkdir");
+        let times = [
+            "",
+            "2023-03-01 08:00:00",
+            "2023-03-01 10:00:00",
+            "2023-03-01 10:00:01",
+            "2023-03-01 06:00:00",
+            "2023-02-28 23:59:59",
+        ];
+        let mut csv = String::from("a,b\n");
+        for a in times {
+            for b in times {
+                csv.push_str(&format!("{a},{b}\n"));
+            }
+        }
+        std::fs::write(month_dir.join("tickets.csv"), csv).expect("write");
+        let formulas = [
+            "a - b <= 2h",
+            "a - b < 2h",
+            "2h >= a - b",
+            "b <= a",
+            "a == b",
+            "a != b",
+            "a > b",
+            "a >= b",
+            "a - 1h > b + 30min",
+            "a - b == b - a",
+            "a - b + 1h != 3h - 1h",
+        ];
+        let mut text = String::from(
+            "policy \"t\" { rounding half_up }\nsource 工单 from csv \"tickets.csv\" {\n  a datetime?\n  b datetime?\n}\n",
+        );
+        for (i, f) in formulas.iter().enumerate() {
+            text.push_str(&format!("metric m{i} from 工单 = share({f})\n"));
+        }
+        let checked = crate::compile(&SourceFile::new("t.policy", text)).expect("compiles");
+        let month = crate::Month::parse("2023-03").expect("month");
+        let tables = load(&checked, &dir, month).expect("loads");
+        let evaluator = Evaluator::new(&checked, tables.into_iter().map(Arc::new).collect(), false);
+        let table = evaluator.tables.first().expect("table").clone();
+        let mut compared = 0;
+        for item in &checked.policy.items {
+            let Item::Metric(metric) = item else { continue };
+            let ExprKind::Call { args, .. } = &metric.expr.kind else {
+                panic!("a call")
+            };
+            let formula = args.first().expect("argument");
+            let compiled = evaluator.compile_row(formula, 0);
+            assert!(matches!(compiled, RowExpr::CompareSeconds { .. }));
+            for row in 0..table.len() {
+                let frame = Frame::Row {
+                    table: &table,
+                    source: 0,
+                    row,
+                };
+                let tree = evaluator.eval(formula, &frame).expect("tree");
+                let fast = evaluator
+                    .eval_row(&compiled, &table, 0, row)
+                    .expect("compiled");
+                assert!(matches!(tree, Value::Bool(_)));
+                assert_eq!(fast, tree, "{} on row {row}", metric.name.name);
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, formulas.len() * times.len() * times.len());
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -232,7 +232,8 @@ fn aggregate_groups(
         {
             // `mode`, `mode_count` and `top` of a text field: a block's equal texts
             // share one allocation, so rows are tallied by its address, and each
-            // text goes into its group's tally once, with its count.
+            // text goes into its group's tally once, with its count (the tally is
+            // by text, so equal texts that did not share one still meet there).
             let mut counts: Vec<HashMap<usize, (&Arc<str>, i64)>> =
                 vec![HashMap::default(); accs.len()];
             for &row in rows {

@@ -1381,9 +1381,7 @@ impl<'a> Evaluator<'a> {
         match frame {
             // `count()` and `share()` of every row: each row would push `true`.
             Frame::Group { rows, .. }
-                if args.is_empty()
-                    && filter.is_none()
-                    && matches!(acc.func, Func::Count | Func::Share) =>
+                if args.is_empty() && filter.is_none() && acc.counts_rows() =>
             {
                 let n = i64::try_from(rows.len()).map_err(|_| EvalError::Overflow { span })?;
                 acc.count = n;

@@ -42,6 +42,9 @@ pub(crate) struct Block {
     pub first_line: u64,
     /// The block's place in the file, from 0.
     pub index: usize,
+    /// How many line breaks it has: about how many records (no fewer, as a
+    /// record ends with one, except maybe the file's last).
+    pub lines: u64,
 }
 
 /// Records of one block, typed.
@@ -111,6 +114,7 @@ impl CsvReader {
             bytes: Vec::new(),
             first_line: 1,
             index: 0,
+            lines: 0,
         });
         let (layout, rows) = parse_first(path, &first, declared, specs, keep, units)?;
         reader.layout = layout;
@@ -180,12 +184,14 @@ impl CsvReader {
             };
             let rest = self.pending.split_off(cut);
             let bytes = std::mem::replace(&mut self.pending, rest);
+            let lines = super::line_breaks(&bytes);
             let block = Block {
                 first_line: self.line,
                 index: self.next_index,
                 bytes,
+                lines,
             };
-            self.line += super::line_breaks(&block.bytes);
+            self.line += lines;
             // A CR ending one block and an LF starting the next are one line end.
             if block.bytes.last() == Some(&b'\r') && self.pending.first() == Some(&b'\n') {
                 self.line -= 1;
@@ -230,6 +236,7 @@ impl BlockParser {
             &self.path,
             &text,
             block.first_line,
+            block.lines,
             &self.layout,
             specs,
             keep,
@@ -316,7 +323,17 @@ fn parse_first(
         width: headers.len(),
         encoding,
     };
-    let rows = type_records(path, &text, 1, &mut records, &layout, specs, keep, units)?;
+    let rows = type_records(
+        path,
+        &text,
+        1,
+        block.lines,
+        &mut records,
+        &layout,
+        specs,
+        keep,
+        units,
+    )?;
     Ok((layout, rows))
 }
 
@@ -326,6 +343,7 @@ fn parse_records(
     path: &Path,
     text: &str,
     first_line: u64,
+    lines: u64,
     layout: &CsvLayout,
     specs: &[ColumnSpec],
     keep: &[bool],
@@ -337,6 +355,7 @@ fn parse_records(
         path,
         text,
         first_line,
+        lines,
         &mut records,
         layout,
         specs,
@@ -497,12 +516,13 @@ impl<'t> Records<'t> {
     }
 }
 
-/// Types the records `records` has left.
+/// Types the records `records` has left; the text has `lines` line breaks.
 #[allow(clippy::too_many_arguments)]
 fn type_records<'t>(
     path: &Path,
     text: &'t str,
     first_line: u64,
+    lines: u64,
     records: &mut Records<'t>,
     layout: &CsvLayout,
     specs: &[ColumnSpec],
@@ -518,8 +538,13 @@ fn type_records<'t>(
             Column::new(spec, p as u64 + 1, false).keeping(keep.get(i).copied().unwrap_or(true))
         })
         .collect();
-    // A rough row-count guess from the size avoids most regrowing.
-    let guess = (text.len() / (64 * width.max(1))).min(1 << 20);
+    // As many rows as line breaks (and one for a last line without one), so
+    // that the columns are not regrown (which copied them), but no more than
+    // records of 12 bytes a field would make: blank lines are no records.
+    let guess = usize::try_from(lines)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1)
+        .min(text.len() / (12 * width.max(1)) + 1);
     for c in &mut columns {
         c.reserve(guess);
     }

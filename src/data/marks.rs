@@ -22,13 +22,11 @@ impl Marks {
     /// Marks the ends and quotes of `bytes`.
     pub fn new(bytes: &[u8]) -> Marks {
         let words = bytes.len().div_ceil(64);
-        let mut ends = Vec::with_capacity(words);
-        let mut quotes = Vec::with_capacity(words);
+        let mut ends = vec![0u64; words];
+        let mut quotes = vec![0u64; words];
         let (chunks, tail) = bytes.as_chunks::<64>();
-        for chunk in chunks {
-            let (e, q) = mark(chunk);
-            ends.push(e);
-            quotes.push(q);
+        for ((chunk, e), q) in chunks.iter().zip(&mut ends).zip(&mut quotes) {
+            (*e, *q) = mark(chunk);
         }
         if !tail.is_empty() {
             // Zero bytes are neither ends nor quotes.
@@ -36,9 +34,9 @@ impl Marks {
             for (p, &b) in padded.iter_mut().zip(tail) {
                 *p = b;
             }
-            let (e, q) = mark(&padded);
-            ends.push(e);
-            quotes.push(q);
+            if let (Some(e), Some(q)) = (ends.last_mut(), quotes.last_mut()) {
+                (*e, *q) = mark(&padded);
+            }
         }
         Marks { ends, quotes }
     }
@@ -55,7 +53,7 @@ impl Marks {
 }
 
 /// The ends and the quotes of 64 bytes, bit `i` for byte `i`.
-#[inline]
+#[inline(always)]
 fn mark(chunk: &[u8; 64]) -> (u64, u64) {
     let (comma, cr, lf, quote) = (
         u8x16::splat(b','),

@@ -21,9 +21,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::{
-    Aggregate, DataTable, EvalError, Evaluator, Frame, Key, Resolver, Value, EMPTY_KEY_LINES, R,
-};
+use super::{Aggregate, DataTable, Evaluator, Frame, Key, Resolver, EMPTY_KEY_LINES, R};
 use crate::ast::{Expr, ExprKind, Item, Metric};
 use crate::check::{Checked, DefKind, Env};
 use crate::data::csv::{Block, BlockParser, BlockRows, CsvReader, MIN_BLOCK_BYTES};
@@ -185,8 +183,45 @@ fn aggregate_calls(
     Ok(out)
 }
 
-/// Every group's aggregates (in the order of `groups`), in one pass over `rows`
-/// in file order: the same values pushed in the same order as
+/// A block's rows split by the value of a metric's `by` field.
+struct Split {
+    groups: BTreeMap<Key, Vec<usize>>,
+    /// The rows whose key is empty.
+    empty: Vec<usize>,
+    /// Each row's group, by its place in `groups` ([`Split::NO_GROUP`]: none).
+    group_of: Vec<u32>,
+}
+
+impl Split {
+    const NO_GROUP: u32 = u32::MAX;
+
+    fn new((groups, empty): (BTreeMap<Key, Vec<usize>>, Vec<usize>), rows: usize) -> Self {
+        let mut group_of = vec![Self::NO_GROUP; rows];
+        for (g, group_rows) in groups.values().enumerate() {
+            for &row in group_rows {
+                if let Some(slot) = group_of.get_mut(row) {
+                    *slot = u32::try_from(g).unwrap_or(Self::NO_GROUP);
+                }
+            }
+        }
+        Split {
+            groups,
+            empty,
+            group_of,
+        }
+    }
+
+    /// The group of `row`, if it has one.
+    fn group(&self, row: usize) -> Option<usize> {
+        match self.group_of.get(row) {
+            Some(&g) if g != Self::NO_GROUP => Some(g as usize),
+            _ => None,
+        }
+    }
+}
+
+/// Every group's aggregates (in the order of the split's groups), in one pass
+/// over `rows` in file order: the same values pushed in the same order as
 /// [`Evaluator::collect`] on each group's rows, but the block's columns are read
 /// from start to end rather than group by group across the whole block, which
 /// missed the cache on most cells of a large block.
@@ -196,108 +231,33 @@ fn aggregate_groups(
     table: &DataTable,
     source: usize,
     rows: &[usize],
-    groups: &BTreeMap<Key, Vec<usize>>,
+    split: &Split,
 ) -> R<Vec<CallAggregates>> {
-    const NO_GROUP: u32 = u32::MAX;
-    let mut group_of = vec![NO_GROUP; table.len()];
-    for (g, group_rows) in groups.values().enumerate() {
-        for &row in group_rows {
-            if let Some(slot) = group_of.get_mut(row) {
-                *slot = g as u32;
-            }
-        }
-    }
-    let mut out: Vec<CallAggregates> = vec![CallAggregates::default(); groups.len()];
+    let mut out: Vec<CallAggregates> = vec![CallAggregates::default(); split.groups.len()];
     for site in sites {
         let ExprKind::Call { func, args, filter } = &site.kind else {
             continue;
         };
-        let at = (site.span.start, site.span.end);
-        let mut accs: Vec<Aggregate> = groups
+        let mut accs: Vec<Aggregate> = split
+            .groups
             .values()
             .map(|_| Aggregate::new(&func.name))
             .collect();
-        let whole_rows =
-            args.is_empty() && filter.is_none() && accs.first().is_some_and(|a| a.counts_rows());
-        if whole_rows {
-            // `count()` and `share()` of every row, as `collect` counts them.
-            for (acc, group_rows) in accs.iter_mut().zip(groups.values()) {
-                let n = i64::try_from(group_rows.len())
-                    .map_err(|_| EvalError::Overflow { span: site.span })?;
-                acc.count = n;
-                acc.hits = n;
-            }
-        } else if let Some(texts) =
-            tallied_texts(evaluator, args, filter.is_some(), &accs, table, source)
-        {
-            // `mode`, `mode_count` and `top` of a text field: a block's equal texts
-            // share one allocation, so rows are tallied by its address, and each
-            // text goes into its group's tally once, with its count (the tally is
-            // by text, so equal texts that did not share one still meet there).
-            let mut counts: Vec<HashMap<usize, (&Arc<str>, i64)>> =
-                vec![HashMap::default(); accs.len()];
-            for &row in rows {
-                let Some(tally) = group_of.get(row).and_then(|&g| counts.get_mut(g as usize))
-                else {
-                    continue;
-                };
-                if let Some(Some(text)) = texts.get(row) {
-                    let address = Arc::as_ptr(text) as *const u8 as usize;
-                    tally.entry(address).or_insert((text, 0)).1 += 1;
-                }
-            }
-            for (acc, tally) in accs.iter_mut().zip(counts) {
-                for (text, n) in tally.into_values() {
-                    acc.tally_times(Value::Text(text.clone()), n);
-                }
-            }
-        } else {
-            let filter = filter.as_deref().map(|f| evaluator.compile_row(f, source));
-            let arg = args.first().map(|a| evaluator.compile_row(a, source));
-            for &row in rows {
-                let Some(acc) = group_of.get(row).and_then(|&g| accs.get_mut(g as usize)) else {
-                    continue;
-                };
-                if let Some(f) = &filter {
-                    if evaluator.eval_row(f, table, source, row)? != Value::Bool(true) {
-                        continue;
-                    }
-                }
-                let v = match &arg {
-                    Some(a) => evaluator.eval_row(a, table, source, row)?,
-                    None => Value::Bool(true),
-                };
-                acc.push(v, site.span)?;
-            }
-        }
-        for (group, acc) in out.iter_mut().zip(accs) {
-            group.insert(at, acc);
+        evaluator.push_rows(
+            args,
+            filter.as_deref(),
+            table,
+            source,
+            rows,
+            &mut accs,
+            |row| split.group(row),
+            site.span,
+        )?;
+        for (aggregates, acc) in out.iter_mut().zip(accs) {
+            aggregates.insert((site.span.start, site.span.end), acc);
         }
     }
     Ok(out)
-}
-
-/// The cells of the text field an aggregate that tallies its values (`mode`,
-/// `mode_count`, `top`) reads, when its argument is that field alone and it has
-/// no filter.
-fn tallied_texts<'t>(
-    evaluator: &Evaluator<'_>,
-    args: &[Expr],
-    filtered: bool,
-    accs: &[Aggregate],
-    table: &'t DataTable,
-    source: usize,
-) -> Option<&'t [Option<Arc<str>>]> {
-    if filtered || !accs.first().is_some_and(|a| a.tallies()) {
-        return None;
-    }
-    let super::row::RowExpr::Cell(column) = evaluator.compile_row(args.first()?, source) else {
-        return None;
-    };
-    match table.columns.get(column)? {
-        crate::data::ColumnData::Text(texts) => Some(texts),
-        _ => None,
-    }
 }
 
 /// Folds the rows of one block into per-metric aggregates.
@@ -326,8 +286,7 @@ fn fold_rows(
     let evaluator = Evaluator::new(checked, tables.into_iter().map(Arc::new).collect(), false);
     let mut out = HashMap::default();
     // Metrics grouping the same rows by the same field share one split.
-    type Split = std::rc::Rc<(BTreeMap<Key, Vec<usize>>, Vec<usize>)>;
-    let mut splits: HashMap<(&str, &str), Split> = HashMap::default();
+    let mut splits: HashMap<(&str, &str), std::rc::Rc<Split>> = HashMap::default();
     for metric in metrics {
         let Some(from) = &metric.from else { continue };
         let mut sites = Vec::new();
@@ -356,22 +315,25 @@ fn fold_rows(
                 let split = match splits.get(&cache_key) {
                     Some(split) if from.filter.is_none() => split.clone(),
                     _ => {
-                        let split = Split::new(evaluator.split(table, src, &rows, by));
+                        let split = std::rc::Rc::new(Split::new(
+                            evaluator.split(table, src, &rows, by),
+                            table.len(),
+                        ));
                         if from.filter.is_none() {
                             splits.insert(cache_key, split.clone());
                         }
                         split
                     }
                 };
-                let (groups, empty) = &*split;
-                folded.empty_keys = empty.len();
-                folded.empty_lines = empty
+                folded.empty_keys = split.empty.len();
+                folded.empty_lines = split
+                    .empty
                     .iter()
                     .take(EMPTY_KEY_LINES)
                     .filter_map(|r| table.lines.get(*r).copied())
                     .collect();
-                let per_group = aggregate_groups(&evaluator, &sites, table, src, &rows, groups)?;
-                for (key, aggregates) in groups.keys().zip(per_group) {
+                let per_group = aggregate_groups(&evaluator, &sites, table, src, &rows, &split)?;
+                for (key, aggregates) in split.groups.keys().zip(per_group) {
                     folded.groups.insert(key.clone(), aggregates);
                 }
             }
@@ -881,8 +843,69 @@ pub(super) fn read_sources(
 
 #[cfg(test)]
 mod tests {
-    use super::{block_size, MIN_BLOCK_BYTES};
+    use super::{block_size, Aggregate, Evaluator, MIN_BLOCK_BYTES};
+    use crate::ast::{ExprKind, Item};
     use crate::data::BLOCK_BYTES;
+    use crate::span::SourceFile;
+    use std::sync::Arc;
+
+    /// `mode`, `mode_count` and `top` of a text field, taken in bulk by
+    /// `push_rows`, are what pushing every row's value gives, group by group.
+    #[test]
+    fn tallied_texts_are_what_pushing_each_row_gives() {
+        let dir = std::env::temp_dir().join(format!("hotline-tally-{}", std::process::id()));
+        let month_dir = dir.join("2023-03");
+        std::fs::create_dir_all(&month_dir).expect("mkdir");
+        let mut csv = String::from("g,c\n");
+        for i in 0..500u32 {
+            let c = ["甲", "乙乙", "丙", "", "一个比十六个字节长的文本"][(i * 7 % 11 % 5) as usize];
+            csv.push_str(&format!("{},{c}\n", i % 3));
+        }
+        std::fs::write(month_dir.join("tickets.csv"), csv).expect("write");
+        let text = "policy \"t\" { rounding half_up }\nsource 工单 from csv \"tickets.csv\" {\n  g text\n  c text?\n}\nmetric a from 工单 by g = mode(c)\nmetric b from 工单 by g = mode_count(c)\nmetric d from 工单 by g = top(c, 2)\n";
+        let checked =
+            crate::compile(&SourceFile::new("t.policy", text.to_string())).expect("compiles");
+        let month = crate::Month::parse("2023-03").expect("month");
+        let tables = crate::eval::load(&checked, &dir, month).expect("loads");
+        let evaluator = Evaluator::new(&checked, tables.into_iter().map(Arc::new).collect(), false);
+        let table = evaluator.tables.first().expect("table").clone();
+        let rows: Vec<usize> = (0..table.len()).collect();
+        let group = |row: usize| Some(row % 3);
+        let mut sites = 0;
+        for item in &checked.policy.items {
+            let Item::Metric(metric) = item else { continue };
+            let ExprKind::Call { func, args, filter } = &metric.expr.kind else {
+                panic!("a call")
+            };
+            let new = || -> Vec<Aggregate> { (0..3).map(|_| Aggregate::new(&func.name)).collect() };
+            let mut bulk = new();
+            evaluator
+                .push_rows(
+                    args,
+                    filter.as_deref(),
+                    &table,
+                    0,
+                    &rows,
+                    &mut bulk,
+                    group,
+                    metric.expr.span,
+                )
+                .expect("bulk");
+            let mut pushed = new();
+            let arg = evaluator.compile_row(args.first().expect("argument"), 0);
+            for &row in &rows {
+                let v = evaluator.eval_row(&arg, &table, 0, row).expect("value");
+                pushed[row % 3].push(v, metric.expr.span).expect("push");
+            }
+            for (b, p) in bulk.iter().zip(&pushed) {
+                assert!(!p.ranked().is_empty());
+                assert_eq!(b.ranked(), p.ranked(), "{}", metric.name.name);
+            }
+            sites += 1;
+        }
+        assert_eq!(sites, 3);
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn files_are_cut_into_about_two_blocks_per_worker() {

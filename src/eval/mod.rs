@@ -1379,34 +1379,14 @@ impl<'a> Evaluator<'a> {
     ) -> R<Aggregate> {
         let mut acc = Aggregate::new(func);
         match frame {
-            // `count()` and `share()` of every row: each row would push `true`.
-            Frame::Group { rows, .. }
-                if args.is_empty() && filter.is_none() && acc.counts_rows() =>
-            {
-                let n = i64::try_from(rows.len()).map_err(|_| EvalError::Overflow { span })?;
-                acc.count = n;
-                acc.hits = n;
-            }
             Frame::Group {
                 table,
                 source,
                 rows,
                 ..
             } => {
-                let filter = filter.map(|f| self.compile_row(f, *source));
-                let arg = args.first().map(|a| self.compile_row(a, *source));
-                for &row in rows.iter() {
-                    if let Some(f) = &filter {
-                        if self.eval_row(f, table, *source, row)? != Value::Bool(true) {
-                            continue;
-                        }
-                    }
-                    let v = match &arg {
-                        Some(a) => self.eval_row(a, table, *source, row)?,
-                        None => Value::Bool(true),
-                    };
-                    acc.push(v, span)?;
-                }
+                let one = std::slice::from_mut(&mut acc);
+                self.push_rows(args, filter, table, *source, rows, one, |_| Some(0), span)?;
             }
             Frame::Folded { aggregates, .. } => {
                 if let Some(folded) = aggregates.get(&(span.start, span.end)) {
@@ -1445,6 +1425,86 @@ impl<'a> Evaluator<'a> {
             }
         }
         Ok(acc)
+    }
+
+    /// Pushes `rows` of `table` (in order) into the aggregates `accs`, each row
+    /// into the one `group` gives for it (none: the row is skipped): the value
+    /// of the argument of a row that passes `filter` (`true` without argument).
+    /// What the pushes would give is taken in bulk where it can be: `count()`
+    /// and `share()` of every row add the rows, and `mode`, `mode_count` and
+    /// `top` of a text field tally each text once with its count, the rows
+    /// being counted by the address of their text (a block's equal texts share
+    /// one; the tally is by text, so equal texts that do not still meet there).
+    #[allow(clippy::too_many_arguments)]
+    fn push_rows(
+        &self,
+        args: &[Expr],
+        filter: Option<&Expr>,
+        table: &DataTable,
+        source: usize,
+        rows: &[usize],
+        accs: &mut [Aggregate],
+        group: impl Fn(usize) -> Option<usize>,
+        span: Span,
+    ) -> R<()> {
+        let Some(first) = accs.first() else {
+            return Ok(());
+        };
+        let filter = filter.map(|f| self.compile_row(f, source));
+        let arg = args.first().map(|a| self.compile_row(a, source));
+        if arg.is_none() && filter.is_none() && first.counts_rows() {
+            for &row in rows {
+                if let Some(acc) = group(row).and_then(|g| accs.get_mut(g)) {
+                    acc.count += 1;
+                    acc.hits += 1;
+                }
+            }
+            return Ok(());
+        }
+        let texts = match (&arg, &filter) {
+            (Some(row::RowExpr::Cell(column)), None) if first.tallies() => {
+                match table.columns.get(*column) {
+                    Some(ColumnData::Text(texts)) => Some(texts),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(texts) = texts {
+            let mut counts: Vec<HashMap<usize, (&Arc<str>, i64)>> =
+                vec![HashMap::default(); accs.len()];
+            for &row in rows {
+                let Some(tally) = group(row).and_then(|g| counts.get_mut(g)) else {
+                    continue;
+                };
+                if let Some(Some(text)) = texts.get(row) {
+                    let address = Arc::as_ptr(text) as *const u8 as usize;
+                    tally.entry(address).or_insert((text, 0)).1 += 1;
+                }
+            }
+            for (acc, tally) in accs.iter_mut().zip(counts) {
+                for (text, n) in tally.into_values() {
+                    acc.tally_times(Value::Text(text.clone()), n);
+                }
+            }
+            return Ok(());
+        }
+        for &row in rows {
+            let Some(acc) = group(row).and_then(|g| accs.get_mut(g)) else {
+                continue;
+            };
+            if let Some(f) = &filter {
+                if self.eval_row(f, table, source, row)? != Value::Bool(true) {
+                    continue;
+                }
+            }
+            let v = match &arg {
+                Some(a) => self.eval_row(a, table, source, row)?,
+                None => Value::Bool(true),
+            };
+            acc.push(v, span)?;
+        }
+        Ok(())
     }
 
     /// The policy text of an expression.

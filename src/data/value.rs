@@ -557,8 +557,8 @@ impl ColumnData {
 
 /// The texts a column has seen, each held once. Texts of up to 16 bytes (most
 /// categories: up to five Chinese characters) are found by their fingerprint,
-/// three integers that tell them apart exactly, without hashing or comparing
-/// their bytes; longer ones by their text.
+/// three integers that tell them apart exactly, so their bytes are neither
+/// hashed nor compared; longer ones by their text.
 #[derive(Default)]
 pub(crate) struct Texts {
     short: foldhash::HashMap<Fingerprint, Arc<str>>,
@@ -842,11 +842,11 @@ fn parse_iso_seconds_after(s: &[u8], last: &mut LastDate) -> Option<i64> {
     if s[10] != b' ' {
         return None;
     }
-    // `HH:MM:SS` as one word: after subtracting the pattern `00:00:00` byte by
-    // byte (an XOR, as no byte borrows), digits are 0 to 9 and colons 0.
+    // `HH:MM:SS` as one word, XORed with `00:00:00`: a byte becomes 0 to 9
+    // where it was a digit, and only then, and 0 where it was a colon, and only then.
     let (_, time) = s.split_last_chunk::<8>()?;
-    let t = (u64::from_le_bytes(*time) ^ u64::from_le_bytes(*b"00:00:00")).to_le_bytes();
-    let word = u64::from_le_bytes(t);
+    let word = u64::from_le_bytes(*time) ^ u64::from_le_bytes(*b"00:00:00");
+    let t = word.to_le_bytes();
     // A byte above 9 sets its top bit in `word`, or in `word + 0x76` per byte.
     if (word | word.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080 != 0
         || t[2] != 0
@@ -1013,17 +1013,23 @@ mod tests {
 
     /// Lookups agree with comparing strings, for texts that share their
     /// length, first and last bytes, across every length around 8 and 16.
+    /// Texts of every length up to 39 that differ only in their middle, so
+    /// that they share their length and first and last bytes.
+    fn words_differing_in_the_middle() -> Vec<String> {
+        (0..40)
+            .flat_map(|len| {
+                ["a", "b", "中"].map(|m| {
+                    (0..len)
+                        .map(|i| if i == len / 2 { m } else { "x" })
+                        .collect()
+                })
+            })
+            .collect()
+    }
+
     #[test]
     fn few_texts_find_what_string_comparison_finds() {
-        let mut texts: Vec<String> = Vec::new();
-        for len in 0..40 {
-            for middle in ["a", "b", "中"] {
-                let t: String = (0..len)
-                    .map(|i| if i == len / 2 { middle } else { "x" })
-                    .collect();
-                texts.push(t);
-            }
-        }
+        let mut texts = words_differing_in_the_middle();
         texts.extend(
             [
                 "已解决",
@@ -1077,15 +1083,7 @@ mod tests {
     #[test]
     fn texts_are_shared_exactly_when_equal() {
         let mut texts = Texts::default();
-        let words: Vec<String> = (0..40)
-            .flat_map(|len| {
-                ["a", "b", "中"].map(|m| {
-                    (0..len)
-                        .map(|i| if i == len / 2 { m } else { "x" })
-                        .collect()
-                })
-            })
-            .collect();
+        let words = words_differing_in_the_middle();
         let first: Vec<Arc<str>> = words.iter().map(|w| texts.intern(w)).collect();
         for (w, shared) in words.iter().zip(&first) {
             assert_eq!(&**shared, w.as_str());

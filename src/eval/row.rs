@@ -152,13 +152,14 @@ impl Evaluator<'_> {
             ExprKind::Binary(op @ (BinaryOp::Add | BinaryOp::Sub), left, right) => {
                 use Base::{DateTime, Duration};
                 // The pairs `binary` adds or subtracts as seconds.
-                let computed = matches!(
+                if !matches!(
                     (op, base(left)?, base(right)?),
                     (BinaryOp::Sub, DateTime, DateTime)
                         | (_, DateTime, Duration)
                         | (_, Duration, Duration)
-                );
-                computed.then_some(())?;
+                ) {
+                    return None;
+                }
                 Some(Seconds::Sum {
                     op: *op,
                     left: Box::new(self.seconds(left, source)?),

@@ -846,27 +846,19 @@ mod tests {
     use super::{block_size, Aggregate, Evaluator, MIN_BLOCK_BYTES};
     use crate::ast::{ExprKind, Item};
     use crate::data::BLOCK_BYTES;
-    use crate::span::SourceFile;
     use std::sync::Arc;
 
     /// `mode`, `mode_count` and `top` of a text field, taken in bulk by
     /// `push_rows`, are what pushing every row's value gives, group by group.
     #[test]
     fn tallied_texts_are_what_pushing_each_row_gives() {
-        let dir = std::env::temp_dir().join(format!("hotline-tally-{}", std::process::id()));
-        let month_dir = dir.join("2023-03");
-        std::fs::create_dir_all(&month_dir).expect("mkdir");
         let mut csv = String::from("g,c\n");
         for i in 0..500u32 {
             let c = ["甲", "乙乙", "丙", "", "一个比十六个字节长的文本"][(i * 7 % 11 % 5) as usize];
             csv.push_str(&format!("{},{c}\n", i % 3));
         }
-        std::fs::write(month_dir.join("tickets.csv"), csv).expect("write");
         let text = "policy \"t\" { rounding half_up }\nsource 工单 from csv \"tickets.csv\" {\n  g text\n  c text?\n}\nmetric a from 工单 by g = mode(c)\nmetric b from 工单 by g = mode_count(c)\nmetric d from 工单 by g = top(c, 2)\n";
-        let checked =
-            crate::compile(&SourceFile::new("t.policy", text.to_string())).expect("compiles");
-        let month = crate::Month::parse("2023-03").expect("month");
-        let tables = crate::eval::load(&checked, &dir, month).expect("loads");
+        let (checked, tables) = crate::eval::compiled_with_tickets("tally", text, &csv);
         let evaluator = Evaluator::new(&checked, tables.into_iter().map(Arc::new).collect(), false);
         let table = evaluator.tables.first().expect("table").clone();
         let rows: Vec<usize> = (0..table.len()).collect();
@@ -904,7 +896,6 @@ mod tests {
             sites += 1;
         }
         assert_eq!(sites, 3);
-        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

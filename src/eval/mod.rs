@@ -2372,3 +2372,23 @@ impl<'a> Evaluator<'a> {
         }
     }
 }
+
+/// For unit tests of the evaluator: a policy compiled and its one month of
+/// `tickets.csv` loaded whole.
+#[cfg(test)]
+pub(crate) fn compiled_with_tickets(
+    name: &str,
+    policy: &str,
+    tickets_csv: &str,
+) -> (Checked, Vec<DataTable>) {
+    let dir = std::env::temp_dir().join(format!("hotline-{name}-{}", std::process::id()));
+    let month_dir = dir.join("2023-03");
+    std::fs::create_dir_all(&month_dir).expect("mkdir");
+    std::fs::write(month_dir.join("tickets.csv"), tickets_csv).expect("write");
+    let file = crate::span::SourceFile::new("t.policy", policy.to_string());
+    let checked = crate::compile(&file).expect("compiles");
+    let month = crate::Month::parse("2023-03").expect("month");
+    let tables = load(&checked, &dir, month).expect("loads");
+    std::fs::remove_dir_all(&dir).ok();
+    (checked, tables)
+}

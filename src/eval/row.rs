@@ -295,17 +295,13 @@ impl Evaluator<'_> {
 mod tests {
     use super::{RowExpr, Value};
     use crate::ast::{ExprKind, Item};
-    use crate::eval::{load, Evaluator, Frame};
-    use crate::span::SourceFile;
+    use crate::eval::{compiled_with_tickets, Evaluator, Frame};
     use std::sync::Arc;
 
     /// Comparisons of date-times and durations compiled to seconds give what
     /// walking the tree gives, on every pair of times, empty ones included.
     #[test]
     fn compiled_seconds_comparisons_give_what_the_tree_gives() {
-        let dir = std::env::temp_dir().join(format!("hotline-row-{}", std::process::id()));
-        let month_dir = dir.join("2023-03");
-        std::fs::create_dir_all(&month_dir).expect("mkdir");
         let times = [
             "",
             "2023-03-01 08:00:00",
@@ -320,7 +316,6 @@ mod tests {
                 csv.push_str(&format!("{a},{b}\n"));
             }
         }
-        std::fs::write(month_dir.join("tickets.csv"), csv).expect("write");
         let formulas = [
             "a - b <= 2h",
             "a - b < 2h",
@@ -340,9 +335,7 @@ mod tests {
         for (i, f) in formulas.iter().enumerate() {
             text.push_str(&format!("metric m{i} from 工单 = share({f})\n"));
         }
-        let checked = crate::compile(&SourceFile::new("t.policy", text)).expect("compiles");
-        let month = crate::Month::parse("2023-03").expect("month");
-        let tables = load(&checked, &dir, month).expect("loads");
+        let (checked, tables) = compiled_with_tickets("row", &text, &csv);
         let evaluator = Evaluator::new(&checked, tables.into_iter().map(Arc::new).collect(), false);
         let table = evaluator.tables.first().expect("table").clone();
         let mut compared = 0;
@@ -370,6 +363,5 @@ mod tests {
             }
         }
         assert_eq!(compared, formulas.len() * times.len() * times.len());
-        std::fs::remove_dir_all(&dir).ok();
     }
 }

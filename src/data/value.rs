@@ -612,6 +612,7 @@ impl<'s, T: Copy> FewTexts<'s, T> {
     }
 
     /// The value of the first text equal to `s`.
+    #[inline]
     pub fn get(&self, s: &str) -> Option<T> {
         let wanted = fingerprint(s.as_bytes());
         self.entries
@@ -625,22 +626,23 @@ impl<'s, T: Copy> FewTexts<'s, T> {
 /// 16 bytes, equal fingerprints mean equal texts.
 #[inline]
 fn fingerprint(s: &[u8]) -> Fingerprint {
-    let word = |bytes: &[u8]| {
-        let mut buf = [0u8; 8];
-        for (b, &c) in buf.iter_mut().zip(bytes) {
-            *b = c;
-        }
-        u64::from_le_bytes(buf)
-    };
-    match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
-        (Some(first), Some(last)) => (
-            s.len(),
-            u64::from_le_bytes(*first),
-            u64::from_le_bytes(*last),
-        ),
-        // Shorter than 8 bytes: the whole text, once.
-        _ => (s.len(), word(s), 0),
+    let len = s.len();
+    if let (Some(first), Some(last)) = (s.first_chunk::<8>(), s.last_chunk::<8>()) {
+        return (len, u64::from_le_bytes(*first), u64::from_le_bytes(*last));
     }
+    // Shorter than 8 bytes: two overlapping 4-byte loads cover 4 to 7 bytes,
+    // and the first, middle and last bytes cover 1 to 3; with the length, each
+    // text has its own fingerprint.
+    let word = match (s.first_chunk::<4>(), s.last_chunk::<4>()) {
+        (Some(first), Some(last)) => {
+            u64::from(u32::from_le_bytes(*first)) | u64::from(u32::from_le_bytes(*last)) << 32
+        }
+        _ => {
+            let at = |i: usize| u64::from(s.get(i).copied().unwrap_or(0));
+            at(0) | at(len / 2) << 8 | at(len.wrapping_sub(1)) << 16
+        }
+    };
+    (len, word, 0)
 }
 
 /// Appends `value` when there is one (and the column keeps its values); whether
@@ -1009,6 +1011,42 @@ mod tests {
             parse_datetime("2023/03/01 08:00", "%Y/%m/%d %H:%M", false),
             parse_datetime("2023-03-01 08:00:00", ISO_SECONDS, true)
         );
+    }
+
+    /// Every byte string of up to 16 bytes over a small alphabet (all of them up
+    /// to 9 bytes, then a sample) has its own fingerprint.
+    #[test]
+    fn short_texts_have_their_own_fingerprint() {
+        let alphabet = [b'a', b'b', 0xE4];
+        let mut seen: std::collections::HashMap<Fingerprint, Vec<u8>> = Default::default();
+        let mut add = |text: Vec<u8>| {
+            let print = fingerprint(&text);
+            if let Some(other) = seen.insert(print, text.clone()) {
+                assert_eq!(other, text, "same fingerprint {print:?}");
+            }
+        };
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..=16u32 {
+            for n in 0..3u64.pow(len.min(9)) {
+                // Every string up to 9 bytes; longer ones at random.
+                let mut n = n;
+                let text: Vec<u8> = (0..len)
+                    .map(|_| {
+                        if len > 9 {
+                            state ^= state << 13;
+                            state ^= state >> 7;
+                            state ^= state << 17;
+                            n = state;
+                        }
+                        let b = alphabet[(n % 3) as usize];
+                        n /= 3;
+                        b
+                    })
+                    .collect();
+                add(text);
+            }
+        }
+        assert!(seen.len() > 3u64.pow(9) as usize, "{}", seen.len());
     }
 
     /// Lookups agree with comparing strings, for texts that share their

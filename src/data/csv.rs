@@ -310,11 +310,14 @@ fn parse_first(
                 path: path.to_path_buf(),
             });
         };
-        if !is_blank(&fields) {
+        if !is_blank(&records, &fields) {
             break record.line;
         }
     };
-    let headers: Vec<String> = fields.iter().map(|h| h.trim().to_string()).collect();
+    let headers: Vec<String> = fields
+        .iter()
+        .map(|&h| records.text_of(h).trim().to_string())
+        .collect();
     let positions = match_headers(path, &headers, specs, header_line, || {
         encoding_hint(bytes, encoding)
     })?;
@@ -387,6 +390,18 @@ struct Records<'t> {
     /// that is not is given as `""`: it is found, counted and its lines are
     /// counted, but a quoted one is not unescaped into a new string.
     wanted: Vec<bool>,
+    /// The current record's quoted fields with `""` in them, unescaped.
+    unescaped: Vec<String>,
+}
+
+/// A field of the current record: a slice of the text, or a quoted field with
+/// `""` in it, unescaped (see [`Records::text_of`]). Copied freely: splitting
+/// a record builds and drops no strings.
+#[derive(Debug, Clone, Copy)]
+enum Field<'t> {
+    Slice(&'t str),
+    /// Index into [`Records::unescaped`].
+    Unescaped(usize),
 }
 
 impl<'t> Records<'t> {
@@ -397,6 +412,7 @@ impl<'t> Records<'t> {
             line: first_line,
             marks: Marks::new(text.as_bytes()),
             wanted: Vec::new(),
+            unescaped: Vec::new(),
         }
     }
 
@@ -412,11 +428,20 @@ impl<'t> Records<'t> {
         }
     }
 
+    /// The text of a field of the current record.
+    fn text_of(&self, field: Field<'t>) -> &str {
+        match field {
+            Field::Slice(s) => s,
+            Field::Unescaped(i) => self.unescaped.get(i).map_or("", String::as_str),
+        }
+    }
+
     /// The next record's fields (in `fields`) and where it is.
-    fn next_record(&mut self, fields: &mut Vec<Cow<'t, str>>) -> Option<RecordAt> {
+    fn next_record(&mut self, fields: &mut Vec<Field<'t>>) -> Option<RecordAt> {
         let text = self.text;
         let bytes = text.as_bytes();
         fields.clear();
+        self.unescaped.clear();
         // Empty lines are not records.
         loop {
             match bytes.get(self.pos) {
@@ -443,9 +468,9 @@ impl<'t> Records<'t> {
         let slice = |a: usize, b: usize| text.get(a..b).unwrap_or_default();
         let marks = &self.marks;
         let field_end = |from: usize| marks.next_end(from).unwrap_or(bytes.len());
+        let all_wanted = self.wanted.is_empty();
         loop {
-            let wanted =
-                self.wanted.is_empty() || self.wanted.get(fields.len()).copied().unwrap_or(false);
+            let wanted = all_wanted || self.wanted.get(fields.len()).copied().unwrap_or(false);
             let field = if bytes.get(self.pos) == Some(&b'"') {
                 let open = self.pos;
                 let mut from = open + 1;
@@ -466,27 +491,26 @@ impl<'t> Records<'t> {
                     }
                 };
                 self.line += super::line_breaks(bytes.get(open..close).unwrap_or_default());
-                let mut field = match owned {
-                    Some(mut s) => {
-                        s.push_str(slice(from, close));
-                        Cow::Owned(s)
-                    }
-                    None => Cow::Borrowed(slice(from, close)),
-                };
                 self.pos = (close + 1).min(bytes.len());
                 let end = field_end(self.pos);
-                if end > self.pos && wanted {
-                    field.to_mut().push_str(slice(self.pos, end));
-                }
-                self.pos = end;
-                if wanted {
-                    field
+                let field = if !wanted {
+                    Field::Slice("")
+                } else if owned.is_none() && end == self.pos {
+                    Field::Slice(slice(from, close))
                 } else {
-                    Cow::Borrowed("")
-                }
+                    // `""` inside, or text after the closing quote (rejected
+                    // before): the field's own copy.
+                    let mut s = owned.unwrap_or_default();
+                    s.push_str(slice(from, close));
+                    s.push_str(slice(self.pos, end));
+                    self.unescaped.push(s);
+                    Field::Unescaped(self.unescaped.len() - 1)
+                };
+                self.pos = end;
+                field
             } else {
                 let end = field_end(self.pos);
-                let field = Cow::Borrowed(if wanted { slice(self.pos, end) } else { "" });
+                let field = Field::Slice(if wanted { slice(self.pos, end) } else { "" });
                 self.pos = end;
                 field
             };
@@ -554,7 +578,7 @@ fn type_records<'t>(
     records.only(&layout.positions);
     while let Some(record) = records.next_record(&mut fields) {
         if fields.len() != width {
-            if is_blank(&fields) {
+            if is_blank(records, &fields) {
                 continue;
             }
             return Err(ragged(
@@ -567,7 +591,7 @@ fn type_records<'t>(
             ));
         }
         for (column, &p) in columns.iter_mut().zip(&layout.positions) {
-            let field = fields.get(p).map_or("", |f| f.as_ref());
+            let field = fields.get(p).map_or("", |&f| records.text_of(f));
             column.push_text(field, record.line, units, &mut errors);
         }
         lines.push(record.line);
@@ -619,8 +643,12 @@ pub(crate) fn load(
 }
 
 /// A record that is a whitespace-only line.
-fn is_blank(fields: &[Cow<'_, str>]) -> bool {
-    fields.is_empty() || (fields.len() == 1 && fields.iter().all(|f| f.trim().is_empty()))
+fn is_blank<'t>(records: &Records<'t>, fields: &[Field<'t>]) -> bool {
+    match fields {
+        [] => true,
+        [only] => records.text_of(*only).trim().is_empty(),
+        _ => false,
+    }
 }
 
 fn ragged(
@@ -1003,7 +1031,12 @@ mod tests {
             let mut fields = Vec::new();
             let mut out = Vec::new();
             while records.next_record(&mut fields).is_some() {
-                out.push(fields.iter().map(|f| f.to_string()).collect());
+                out.push(
+                    fields
+                        .iter()
+                        .map(|&f| records.text_of(f).to_string())
+                        .collect(),
+                );
             }
             out
         }
@@ -1047,7 +1080,8 @@ mod tests {
             let mut fields = Vec::new();
             let mut out = Vec::new();
             while let Some(at) = records.next_record(&mut fields) {
-                out.push((at.line, fields.iter().map(|f| f.to_string()).collect()));
+                let texts = fields.iter().map(|&f| records.text_of(f).to_string());
+                out.push((at.line, texts.collect()));
             }
             out
         }

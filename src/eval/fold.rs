@@ -733,9 +733,9 @@ impl<'c> Stream<'c> {
     }
 }
 
-/// The block size for a file of `size` bytes: about two blocks per worker, so
-/// that the cores share a small file, but at least [`MIN_BLOCK_BYTES`] (each block
-/// costs a fold and a merge) and at most `largest`.
+/// The block size for CSV files of `size` bytes in all: about two blocks per
+/// worker, so that the cores share small files, but at least [`MIN_BLOCK_BYTES`]
+/// (each block costs a fold and a merge) and at most `largest`.
 fn block_size(size: u64, largest: usize, workers: usize) -> usize {
     let share = size / (2 * workers.max(1) as u64);
     usize::try_from(share)
@@ -748,8 +748,8 @@ fn block_size(size: u64, largest: usize, workers: usize) -> usize {
 /// metrics' aggregates, other files whole. The workers (the machine's cores,
 /// this thread among them) take blocks from the largest file first, so the
 /// files are read side by side and the last worker ends soon after the first.
-/// A file is cut into about two blocks per worker, of at most `largest_block`
-/// bytes. Memory is bounded by a block per worker, whatever the size of the
+/// The CSV files together are cut into about two blocks per worker, of at most
+/// `largest_block` bytes. Memory is bounded by a block per worker, whatever the size of the
 /// files. Gives each source's result, in the order of `sources`.
 pub(super) fn read_sources(
     checked: &Checked,
@@ -758,10 +758,23 @@ pub(super) fn read_sources(
     progress: super::Progress<'_>,
 ) -> Vec<(usize, ReadResult)> {
     let workers = workers();
-    let mut streams: Vec<Stream<'_>> = sources
+    let sized: Vec<_> = sources
         .into_iter()
         .map(|(source, path, plan)| {
             let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+            (source, path, plan, size)
+        })
+        .collect();
+    // The blocks are sized on all the CSV files together: the workers share
+    // the files, so two files on two cores need not be cut as small as one.
+    let csv_bytes: u64 = sized
+        .iter()
+        .filter(|(_, _, plan, _)| matches!(plan, Plan::Csv { .. }))
+        .map(|(_, _, _, size)| size)
+        .sum();
+    let mut streams: Vec<Stream<'_>> = sized
+        .into_iter()
+        .map(|(source, path, plan, size)| {
             let work = match plan {
                 Plan::Whole(format) => Work::Whole {
                     format,
@@ -773,7 +786,7 @@ pub(super) fn read_sources(
                     let keep = kept_columns(checked, source, &metrics);
                     Work::Csv(Box::new(CsvStream {
                         encoding,
-                        block_bytes: block_size(size, largest_block, workers),
+                        block_bytes: block_size(csv_bytes, largest_block, workers),
                         metrics,
                         keep,
                         reading: Mutex::new(Reading::NotOpened),
@@ -900,8 +913,8 @@ mod tests {
 
     #[test]
     fn files_are_cut_into_about_two_blocks_per_worker() {
-        // A county's month on two cores: four blocks.
-        assert_eq!(block_size(1_531_329, BLOCK_BYTES, 2), 1_531_329 / 4);
+        // A county's month and the month before on two cores: four blocks.
+        assert_eq!(block_size(3_056_598, BLOCK_BYTES, 2), 3_056_598 / 4);
         // Large files: the largest blocks; small ones: the smallest.
         assert_eq!(block_size(319 << 20, BLOCK_BYTES, 2), BLOCK_BYTES);
         assert_eq!(block_size(42_916, BLOCK_BYTES, 2), MIN_BLOCK_BYTES);

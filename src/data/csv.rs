@@ -47,6 +47,13 @@ pub(crate) struct Block {
     pub lines: u64,
 }
 
+impl Drop for Block {
+    /// The buffer goes back to the thread that typed the block, for its next read.
+    fn drop(&mut self) {
+        super::spare::give_bytes(std::mem::take(&mut self.bytes));
+    }
+}
+
 /// Records of one block, typed.
 #[derive(Debug)]
 pub(crate) struct BlockRows {
@@ -182,7 +189,11 @@ impl CsvReader {
                 self.block_bytes = self.block_bytes.saturating_mul(2);
                 continue;
             };
-            let rest = self.pending.split_off(cut);
+            // The leftover (the start of the next record) goes into a buffer
+            // this thread is done with, not a new one.
+            let mut rest = super::spare::bytes();
+            rest.extend_from_slice(self.pending.get(cut..).unwrap_or_default());
+            self.pending.truncate(cut);
             let bytes = std::mem::replace(&mut self.pending, rest);
             let lines = super::line_breaks(&bytes);
             let block = Block {

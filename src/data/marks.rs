@@ -22,8 +22,16 @@ impl Marks {
     /// Marks the ends and quotes of `bytes`.
     pub fn new(bytes: &[u8]) -> Marks {
         let words = bytes.len().div_ceil(64);
-        let mut ends = vec![0u64; words];
-        let mut quotes = vec![0u64; words];
+        let zeroed = || {
+            let mut w = super::spare::words();
+            if w.capacity() < words {
+                // New memory, zeroed by the allocator (fresh pages are not written).
+                return vec![0; words];
+            }
+            w.resize(words, 0);
+            w
+        };
+        let (mut ends, mut quotes) = (zeroed(), zeroed());
         let (chunks, tail) = bytes.as_chunks::<64>();
         for ((chunk, e), q) in chunks.iter().zip(&mut ends).zip(&mut quotes) {
             (*e, *q) = mark(chunk);
@@ -49,6 +57,14 @@ impl Marks {
     /// The offset of the first `"` at or after `from`.
     pub fn next_quote(&self, from: usize) -> Option<usize> {
         next_set(&self.quotes, from)
+    }
+}
+
+impl Drop for Marks {
+    /// The bit sets go back to the thread, for the next block's marks.
+    fn drop(&mut self) {
+        super::spare::give_words(std::mem::take(&mut self.ends));
+        super::spare::give_words(std::mem::take(&mut self.quotes));
     }
 }
 

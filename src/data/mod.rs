@@ -15,6 +15,7 @@ pub(crate) mod csv;
 mod error;
 mod jsonl;
 mod marks;
+pub(crate) mod spare;
 mod value;
 mod xlsx;
 

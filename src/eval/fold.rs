@@ -846,6 +846,8 @@ pub(super) fn read_sources(
         }
         worker(streams);
     });
+    // This thread may be long-lived (the watch's): it keeps no block buffers.
+    crate::data::spare::release();
     let mut results: Vec<(usize, ReadResult)> = streams
         .into_iter()
         .map(|s| (s.source, s.finish()))

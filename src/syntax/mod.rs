@@ -224,8 +224,11 @@ pub(crate) fn content_len(text: &str) -> usize {
         .chars()
         .next_back()
         .is_none_or(|c| matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{3000}' | '\u{FEFF}'));
-    let last_line = text.rsplit('\n').next().unwrap_or(text);
-    if !ends_in_layout && !last_line.contains('#') && !last_line.contains("//") {
+    let bytes = text.as_bytes();
+    let last_line =
+        memchr::memrchr(b'\n', bytes).map_or(bytes, |i| bytes.get(i..).unwrap_or_default());
+    // No `#` and no `/` (so no `//`) on the last line: no comment there.
+    if !ends_in_layout && memchr::memchr2(b'#', b'/', last_line).is_none() {
         return text.len();
     }
     content_len_by_pieces(text)
@@ -266,38 +269,47 @@ impl Iterator for Pieces<'_> {
     type Item = (usize, usize, Piece);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let rest = self.text.get(self.at..)?;
-        let c = rest.chars().next()?;
-        let (len, piece) = if rest.starts_with("\"\"\"") {
-            let body = rest.get(3..).unwrap_or("");
-            (
-                body.find("\"\"\"").map_or(rest.len(), |i| i + 6),
-                Piece::Text,
-            )
-        } else if c == '"' {
-            let mut len = rest.len();
-            let mut chars = rest.char_indices().skip(1);
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '\\' => {
-                        chars.next();
-                    }
-                    '"' => {
-                        len = i + 1;
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-            (len, Piece::Text)
-        } else if c == '#' || rest.starts_with("//") {
-            (rest.find('\n').unwrap_or(rest.len()), Piece::Layout)
-        } else if matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{3000}' | '\u{FEFF}') {
-            (c.len_utf8(), Piece::Layout)
-        } else {
-            (c.len_utf8(), Piece::Code(c))
-        };
+        // Looked at byte by byte: every piece but a character of code starts
+        // with an ASCII byte (or a space of three bytes).
         let start = self.at;
+        let rest = self.text.as_bytes().get(start..)?;
+        let line_end = || memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let (len, piece) = match *rest.first()? {
+            b'"' if rest.starts_with(b"\"\"\"") => {
+                let body = rest.get(3..).unwrap_or_default();
+                let len = memchr::memmem::find(body, b"\"\"\"").map_or(rest.len(), |i| i + 6);
+                (len, Piece::Text)
+            }
+            b'"' => {
+                // To the closing quote; a backslash takes the next byte along
+                // (never a quote or a backslash inside a longer character).
+                let mut i = 1;
+                let len = loop {
+                    match rest.get(i) {
+                        None => break rest.len(),
+                        Some(b'\\') => i += 2,
+                        Some(b'"') => break i + 1,
+                        Some(_) => i += 1,
+                    }
+                };
+                (len, Piece::Text)
+            }
+            b'#' => (line_end(), Piece::Layout),
+            b'/' if rest.get(1) == Some(&b'/') => (line_end(), Piece::Layout),
+            b' ' | b'\t' | b'\r' | b'\n' => (1, Piece::Layout),
+            b if b.is_ascii() => (1, Piece::Code(char::from(b))),
+            _ => {
+                let c = self.text.get(start..)?.chars().next()?;
+                let piece = if matches!(c, '\u{3000}' | '\u{FEFF}') {
+                    Piece::Layout
+                } else {
+                    Piece::Code(c)
+                };
+                (c.len_utf8(), piece)
+            }
+        };
+        // A text or comment running to the end stops there.
+        let len = len.min(rest.len());
         self.at += len;
         Some((start, self.at, piece))
     }
@@ -306,6 +318,48 @@ impl Iterator for Pieces<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pieces of `text` found character by character, as `Pieces` once did
+    /// (what `Pieces`, which looks at bytes, must agree with).
+    fn pieces_by_chars(text: &str) -> Vec<(usize, usize, Piece)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let Some(rest) = text.get(at..) {
+            let Some(c) = rest.chars().next() else { break };
+            let (len, piece) = if rest.starts_with("\"\"\"") {
+                let body = rest.get(3..).unwrap_or("");
+                (
+                    body.find("\"\"\"").map_or(rest.len(), |i| i + 6),
+                    Piece::Text,
+                )
+            } else if c == '"' {
+                let mut len = rest.len();
+                let mut chars = rest.char_indices().skip(1);
+                while let Some((i, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => {
+                            len = i + 1;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                (len, Piece::Text)
+            } else if c == '#' || rest.starts_with("//") {
+                (rest.find('\n').unwrap_or(rest.len()), Piece::Layout)
+            } else if matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{3000}' | '\u{FEFF}') {
+                (c.len_utf8(), Piece::Layout)
+            } else {
+                (c.len_utf8(), Piece::Code(c))
+            };
+            out.push((at, at + len, piece));
+            at += len;
+        }
+        out
+    }
 
     /// The shortcut of `content_len` gives what reading piece by piece gives, on texts
     /// cut from the real policies (strings with `#` in them, comments, full-width spaces).
@@ -320,6 +374,28 @@ mod tests {
         texts.push("metric a = 1 # note\n  ".to_string());
         texts.push("metric a = \"#\" // x".to_string());
         texts.push("metric a = b\u{3000}".to_string());
+        // An escaped quote does not close a string; an escaped backslash does not
+        // escape the quote after it.
+        texts.push("a = \"x \\\" # y\n".to_string());
+        texts.push("a = \"x \\\\\" # y\n".to_string());
+        texts.push("a = \"x \\中\" # y\n".to_string());
+        // Random texts of the pieces that matter: quotes, escapes, templates,
+        // comments, both spaces, multi-byte characters.
+        let alphabet = [
+            "a", "中", "\"", "\\", "\"\"\"", "#", "/", "//", " ", "\n", "\r", "\u{3000}",
+            "\u{FEFF}", "\u{3001}", "}",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..3_000 {
+            let mut text = String::new();
+            for _ in 0..(state % 20) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            texts.push(text);
+        }
         let mut compared = 0;
         for text in &texts {
             let starts: Vec<usize> = std::iter::once(0)
@@ -339,6 +415,11 @@ mod tests {
                     assert_eq!(
                         content_len(piece),
                         content_len_by_pieces(piece),
+                        "{piece:?}"
+                    );
+                    assert_eq!(
+                        Pieces::new(piece).collect::<Vec<_>>(),
+                        pieces_by_chars(piece),
                         "{piece:?}"
                     );
                     compared += 1;

@@ -25,7 +25,7 @@ impl Marks {
         let zeroed = || {
             let mut w = super::spare::words();
             if w.capacity() < words {
-                // New memory, zeroed by the allocator (fresh pages are not written).
+                // New memory, asked for zeroed (fresh pages need not be written).
                 return vec![0; words];
             }
             w.resize(words, 0);

@@ -8,9 +8,8 @@
 //! few buffers it is done with instead and takes them back for its next block.
 //!
 //! Only the buffers of large blocks are kept: they come from large files, cut
-//! into many blocks. Small files are read in a few blocks a thread, and keeping
-//! their buffers only took memory that the rest of the run would have reused
-//! (the sample month: 500 more page faults and 2 ms more).
+//! into many blocks. A small file is read in a few blocks a thread, which would
+//! gain little, and its buffers are better freed for the rest of the run.
 
 use std::cell::RefCell;
 

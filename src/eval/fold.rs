@@ -749,8 +749,8 @@ fn block_size(size: u64, largest: usize, workers: usize) -> usize {
 /// this thread among them) take blocks from the largest file first, so the
 /// files are read side by side and the last worker ends soon after the first.
 /// The CSV files together are cut into about two blocks per worker, of at most
-/// `largest_block` bytes. Memory is bounded by a block per worker, whatever the size of the
-/// files. Gives each source's result, in the order of `sources`.
+/// `largest_block` bytes. Memory is bounded by a block or two per worker, whatever
+/// the size of the files. Gives each source's result, in the order of `sources`.
 pub(super) fn read_sources(
     checked: &Checked,
     sources: Vec<(usize, std::path::PathBuf, Plan)>,

@@ -621,6 +621,8 @@ pub(crate) fn load(
     specs: &[ColumnSpec],
     units: &dyn UnitResolver,
 ) -> Result<Table, LoadError> {
+    // This thread may be long-lived (the watch's): it keeps no block buffers.
+    let _release = super::spare::ReleaseOnDrop;
     let keep = vec![true; specs.len()];
     let mut reader = CsvReader::open(path, declared, specs, &keep, units, BLOCK_BYTES)?;
     let Some(first) = reader.first.take() else {
@@ -939,6 +941,41 @@ mod tests {
 
     fn scan_quotes(text: &[u8]) -> Result<(), QuoteProblem> {
         super::scan_quotes(text, &Marks::new(text))
+    }
+
+    /// A whole-table load of a file of large blocks leaves the thread no kept
+    /// buffers (the watch's thread is long-lived), and neither does a failed one.
+    #[test]
+    fn loading_a_file_whole_keeps_no_block_buffers() {
+        struct NoUnits;
+        impl UnitResolver for NoUnits {
+            fn resolve(&self, _: &str) -> Option<u32> {
+                None
+            }
+            fn names(&self) -> Vec<String> {
+                Vec::new()
+            }
+        }
+        let specs = [ColumnSpec {
+            name: "a".into(),
+            header: "a".into(),
+            ty: crate::data::ColumnType::Text,
+            nullable: false,
+        }];
+        let dir = std::env::temp_dir().join(format!("hotline-spare-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let good = dir.join("good.csv");
+        let rows = "a\n".to_string() + &"一二三四五六七八九十\n".repeat(200_000);
+        std::fs::write(&good, &rows).expect("write");
+        let bad = dir.join("bad.csv");
+        std::fs::write(&bad, rows.clone() + "x,y\n").expect("write");
+        for (path, ok) in [(&good, true), (&bad, false)] {
+            let loaded = load(path, Some(Encoding::Utf8), &specs, &NoUnits);
+            assert_eq!(loaded.is_ok(), ok);
+            assert_eq!(crate::data::spare::bytes().capacity(), 0);
+            assert_eq!(crate::data::spare::words().capacity(), 0);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -58,6 +58,15 @@ pub(crate) fn release() {
     let _ = WORDS.try_with(|w| w.try_borrow_mut().map(|mut w| w.clear()));
 }
 
+/// Calls [`release`] when dropped: for a reading that may end early.
+pub(crate) struct ReleaseOnDrop;
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        release();
+    }
+}
+
 type Pool<T> = std::thread::LocalKey<RefCell<Vec<Vec<T>>>>;
 
 fn take<T>(pool: &'static Pool<T>) -> Vec<T> {

@@ -838,6 +838,8 @@ pub(super) fn read_sources(
             stream.run(checked, job);
         }
     };
+    // This thread may be long-lived (the watch's): it keeps no block buffers.
+    let release = crate::data::spare::ReleaseOnDrop;
     let helpers = workers.saturating_sub(1);
     std::thread::scope(|scope| {
         let (streams, worker) = (&streams, &worker);
@@ -846,8 +848,7 @@ pub(super) fn read_sources(
         }
         worker(streams);
     });
-    // This thread may be long-lived (the watch's): it keeps no block buffers.
-    crate::data::spare::release();
+    drop(release);
     let mut results: Vec<(usize, ReadResult)> = streams
         .into_iter()
         .map(|s| (s.source, s.finish()))

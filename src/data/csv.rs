@@ -947,15 +947,6 @@ mod tests {
     /// buffers (the watch's thread is long-lived), and neither does a failed one.
     #[test]
     fn loading_a_file_whole_keeps_no_block_buffers() {
-        struct NoUnits;
-        impl UnitResolver for NoUnits {
-            fn resolve(&self, _: &str) -> Option<u32> {
-                None
-            }
-            fn names(&self) -> Vec<String> {
-                Vec::new()
-            }
-        }
         let specs = [ColumnSpec {
             name: "a".into(),
             header: "a".into(),
@@ -970,7 +961,7 @@ mod tests {
         let bad = dir.join("bad.csv");
         std::fs::write(&bad, rows.clone() + "x,y\n").expect("write");
         for (path, ok) in [(&good, true), (&bad, false)] {
-            let loaded = load(path, Some(Encoding::Utf8), &specs, &NoUnits);
+            let loaded = load(path, Some(Encoding::Utf8), &specs, &crate::data::NoUnits);
             assert_eq!(loaded.is_ok(), ok);
             assert_eq!(crate::data::spare::bytes().capacity(), 0);
             assert_eq!(crate::data::spare::words().capacity(), 0);

@@ -96,6 +96,20 @@ pub trait UnitResolver {
     fn names(&self) -> Vec<String>;
 }
 
+/// A registry with no units, for tests of columns that hold none.
+#[cfg(test)]
+pub(crate) struct NoUnits;
+
+#[cfg(test)]
+impl UnitResolver for NoUnits {
+    fn resolve(&self, _: &str) -> Option<u32> {
+        None
+    }
+    fn names(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
 /// A column of typed values, one per row. `None` = empty cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ColumnData {

@@ -364,6 +364,7 @@ fn xlsx_error(path: &Path, e: XlsxError) -> LoadError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::NoUnits;
 
     #[test]
     fn excel_numbers() {
@@ -379,16 +380,6 @@ mod tests {
         assert_eq!(excel_number_text(1e-7), "0.0000001");
         assert_eq!(excel_number_text(123456789012.25), "123456789012.25");
         assert_eq!(excel_number_text(-0.0), "0");
-    }
-
-    struct NoUnits;
-    impl UnitResolver for NoUnits {
-        fn resolve(&self, _: &str) -> Option<u32> {
-            None
-        }
-        fn names(&self) -> Vec<String> {
-            Vec::new()
-        }
     }
 
     #[test]

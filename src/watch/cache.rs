@@ -138,17 +138,7 @@ impl TableCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::ColumnType;
-
-    struct NoUnits;
-    impl UnitResolver for NoUnits {
-        fn resolve(&self, _: &str) -> Option<u32> {
-            None
-        }
-        fn names(&self) -> Vec<String> {
-            Vec::new()
-        }
-    }
+    use crate::data::{ColumnType, NoUnits};
 
     #[test]
     fn reloads_only_changed_content() {

@@ -4,7 +4,7 @@
 //! thread, then reads the next one. Freeing a block's buffers and allocating
 //! new ones for the next made the allocator give memory back to the system and
 //! map it again, page by page (zeroed, one fault per 4 KB): at 1M tickets on two
-//! cores, 50,000–70,000 page faults and a sixth of the run. Each thread keeps the
+//! cores, 64,000–81,000 page faults and a sixth of the run. Each thread keeps the
 //! few buffers it is done with instead and takes them back for its next block.
 //!
 //! Only the buffers of large blocks are kept: they come from large files, cut

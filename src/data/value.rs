@@ -1049,8 +1049,6 @@ mod tests {
         assert!(seen.len() > 3u64.pow(9) as usize, "{}", seen.len());
     }
 
-    /// Lookups agree with comparing strings, for texts that share their
-    /// length, first and last bytes, across every length around 8 and 16.
     /// Texts of every length up to 39 that differ only in their middle, so
     /// that they share their length and first and last bytes.
     fn words_differing_in_the_middle() -> Vec<String> {
@@ -1065,6 +1063,8 @@ mod tests {
             .collect()
     }
 
+    /// Lookups agree with comparing strings, for texts that share their
+    /// length, first and last bytes, across every length around 8 and 16.
     #[test]
     fn few_texts_find_what_string_comparison_finds() {
         let mut texts = words_differing_in_the_middle();
@@ -1116,8 +1116,8 @@ mod tests {
         }
     }
 
-    /// Equal texts share one allocation (grouping relies on it) and different
-    /// texts never do, whatever their length.
+    /// Equal texts share one allocation (grouping and tallies count rows by it,
+    /// then meet by text) and different texts never do, whatever their length.
     #[test]
     fn texts_are_shared_exactly_when_equal() {
         let mut texts = Texts::default();

@@ -315,6 +315,64 @@ impl<'s> Column<'s> {
         }
     }
 
+    /// [`Column::push_text`] for each of `cells` (text and line), in order: a
+    /// block's column at once. The column's kind is matched once per run of
+    /// good values rather than once per cell; a cell that is not one (blank
+    /// where a value is required, bad, a unit's first sighting) goes through
+    /// [`Column::push`] as in `push_text`, and the run goes on after it.
+    pub fn push_texts<'a>(
+        &mut self,
+        cells: &mut impl Iterator<Item = (&'a str, u64)>,
+        units: &dyn UnitResolver,
+        errors: &mut CellErrors,
+    ) {
+        while let Some((text, line)) = self.push_good_run(cells) {
+            self.push(Raw::Text(text), line, units, errors);
+        }
+    }
+
+    /// Appends `cells` while they are good values or blanks of a nullable
+    /// column, as [`Column::push_text`] does; gives back the first that is not.
+    fn push_good_run<'a>(
+        &mut self,
+        cells: &mut impl Iterator<Item = (&'a str, u64)>,
+    ) -> Option<(&'a str, u64)> {
+        let (keep, nullable) = (self.keep, self.spec.nullable);
+        match (&mut self.parser, &mut self.data) {
+            (Parser::Text(_), _) if !keep => {
+                cells.find(|&(text, _)| !nullable && trimmed(text).is_empty())
+            }
+            (Parser::Text(seen), ColumnData::Text(v)) => {
+                good_run(cells, v, true, nullable, |s| Some(seen.intern(s)))
+            }
+            (Parser::Integer, ColumnData::Integer(v)) => {
+                good_run(cells, v, keep, nullable, parse_integer)
+            }
+            (Parser::Decimal, ColumnData::Decimal(v)) => {
+                good_run(cells, v, keep, nullable, |s| parse_decimal(s, false))
+            }
+            (Parser::Percent, ColumnData::Decimal(v)) => {
+                good_run(cells, v, keep, nullable, parse_percent)
+            }
+            (Parser::Bool(spellings), ColumnData::Bool(v)) => {
+                good_run(cells, v, keep, nullable, |s| spellings.get(s))
+            }
+            (Parser::DateTime { format, fast, last }, ColumnData::DateTime(v)) => {
+                good_run(cells, v, keep, nullable, |s| {
+                    parse_datetime_after(s, format, *fast, last)
+                })
+            }
+            (Parser::Enum(labels), ColumnData::Enum(v)) => {
+                good_run(cells, v, keep, nullable, |s| labels.get(s))
+            }
+            (Parser::Unit(resolved), ColumnData::Unit(v)) => {
+                good_run(cells, v, keep, nullable, |s| resolved.get(s).copied())
+            }
+            // Not built (a parser always comes with its kind of data).
+            _ => cells.next(),
+        }
+    }
+
     /// Appends trimmed, non-empty `s` if it is a good value of the column (for a
     /// unit: a name seen before in the column); `false` (and nothing appended)
     /// otherwise.
@@ -647,6 +705,40 @@ fn fingerprint(s: &[u8]) -> Fingerprint {
 
 /// Appends `value` when there is one (and the column keeps its values); whether
 /// there was.
+/// Appends the values of `cells` that `parse` takes (trimmed, not blank), and
+/// `None` for blanks when `nullable`, until a cell is neither: that one is given
+/// back. Nothing is appended unless `keep`.
+#[inline(always)]
+fn good_run<'a, T>(
+    cells: &mut impl Iterator<Item = (&'a str, u64)>,
+    column: &mut Vec<Option<T>>,
+    keep: bool,
+    nullable: bool,
+    mut parse: impl FnMut(&str) -> Option<T>,
+) -> Option<(&'a str, u64)> {
+    for (text, line) in cells {
+        let value = trimmed(text);
+        if value.is_empty() {
+            if !nullable {
+                return Some((text, line));
+            }
+            if keep {
+                column.push(None);
+            }
+            continue;
+        }
+        match parse(value) {
+            Some(v) => {
+                if keep {
+                    column.push(Some(v));
+                }
+            }
+            None => return Some((text, line)),
+        }
+    }
+    None
+}
+
 fn push_if_good<T>(column: &mut Vec<Option<T>>, keep: bool, value: Option<T>) -> bool {
     match value {
         Some(value) => {
@@ -887,6 +979,113 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Typing a column's cells in one run ([`Column::push_texts`]) gives what
+    /// typing them one by one gives: the same values, and the same errors in
+    /// the same order, for every kind of column, nullable or not, kept or only
+    /// checked.
+    #[test]
+    fn a_run_of_cells_is_typed_as_cell_by_cell() {
+        struct TwoUnits;
+        impl UnitResolver for TwoUnits {
+            fn resolve(&self, name: &str) -> Option<u32> {
+                ["鱼山镇", "县公安局"]
+                    .iter()
+                    .position(|u| *u == name)
+                    .map(|i| i as u32)
+            }
+            fn names(&self) -> Vec<String> {
+                vec!["鱼山镇".into(), "县公安局".into()]
+            }
+        }
+        let spelled = |words: &[&str]| words.iter().map(|w| w.to_string()).collect();
+        let kinds: Vec<(ColumnType, &[&str])> = vec![
+            (
+                ColumnType::Text,
+                &["投诉", " 投诉 ", "一段较长的诉求内容文字"],
+            ),
+            (ColumnType::Integer, &["12", "-3", "1.5"]),
+            (ColumnType::Decimal, &["87.5", " 1 ", "x"]),
+            (ColumnType::Percent, &["90", "87.5%", "%"]),
+            (
+                ColumnType::Bool {
+                    true_spellings: spelled(&["是"]),
+                    false_spellings: spelled(&["否"]),
+                },
+                &["是", "否", "对"],
+            ),
+            (
+                ColumnType::DateTime {
+                    format: ISO_SECONDS.to_string(),
+                },
+                &[
+                    "2023-03-01 08:00:00",
+                    "2023-03-02 23:59:59",
+                    "2023-02-30 00:00:00",
+                ],
+            ),
+            (
+                ColumnType::DateTime {
+                    format: "%Y/%m/%d".to_string(),
+                },
+                &["2023/03/01", "2023/3/9", "03/01/2023"],
+            ),
+            (
+                ColumnType::Enum {
+                    labels: spelled(&["派单", "直办"]),
+                },
+                &["派单", "直办 ", "转办"],
+            ),
+            (ColumnType::Unit, &["鱼山镇", "县公安局", "县医院"]),
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut runs_with_errors = 0;
+        for (ty, values) in &kinds {
+            for nullable in [false, true] {
+                for keep in [true, false] {
+                    let spec = ColumnSpec {
+                        name: "列".into(),
+                        header: "列".into(),
+                        ty: ty.clone(),
+                        nullable,
+                    };
+                    for _ in 0..20 {
+                        // Mostly good values (the last of each list is bad), some blanks.
+                        let cells: Vec<(&str, u64)> = (0..40)
+                            .map(|line| {
+                                let pick = next(values.len() + 2);
+                                let text = match values.get(pick) {
+                                    Some(v) if pick + 1 < values.len() || next(4) == 0 => *v,
+                                    Some(_) => values[0],
+                                    None => ["", "  "][pick - values.len()],
+                                };
+                                (text, line as u64 + 2)
+                            })
+                            .collect();
+                        let mut one = Column::new(&spec, 3, false).keeping(keep);
+                        let mut one_errors = CellErrors::default();
+                        for &(text, line) in &cells {
+                            one.push_text(text, line, &TwoUnits, &mut one_errors);
+                        }
+                        let mut run = Column::new(&spec, 3, false).keeping(keep);
+                        let mut run_errors = CellErrors::default();
+                        run.push_texts(&mut cells.iter().copied(), &TwoUnits, &mut run_errors);
+                        assert_eq!(run.data, one.data, "{ty:?} {cells:?}");
+                        assert_eq!(run_errors.total, one_errors.total, "{ty:?} {cells:?}");
+                        assert_eq!(run_errors.kept, one_errors.kept, "{ty:?} {cells:?}");
+                        runs_with_errors += usize::from(one_errors.total > 0);
+                    }
+                }
+            }
+        }
+        assert!(runs_with_errors > 200, "{runs_with_errors}");
+    }
 
     #[test]
     fn fast_datetime_matches_chrono() {

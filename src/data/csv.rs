@@ -630,11 +630,13 @@ const GRID_ROWS: usize = 256;
 /// before any is typed, so that each column can then be typed in one loop (see
 /// [`type_by_columns`]).
 struct Grid {
-    /// A record's cells, one per declared column in declaration order: the text
-    /// `start..end` packed as `start | end << 32`, or, for a quoted field with
-    /// `""` in it or text after its closing quote, [`OWNED`] with the index of
-    /// its own copy in `owned` in the high half.
+    /// The cells, column after column (declaration order), `rows` of each: a
+    /// cell is the text `start..end` packed as `start | end << 32`, or, for a
+    /// quoted field with `""` in it or text after its closing quote, [`OWNED`]
+    /// with the index of its own copy in `owned` in the high half.
     cells: Vec<u64>,
+    /// Room for records in each column of `cells`.
+    rows: usize,
     /// The line each record starts on.
     lines: Vec<u64>,
     owned: Vec<String>,
@@ -650,6 +652,27 @@ const OWNED: u64 = u32::MAX as u64;
 const NOT_DECLARED: usize = usize::MAX;
 
 impl Grid {
+    /// An empty grid for `rows` records of `columns` declared columns, the
+    /// first of them at `pos` on `line`.
+    fn new(columns: usize, rows: usize, pos: usize, line: u64) -> Grid {
+        Grid {
+            cells: vec![0; columns * rows],
+            rows,
+            lines: Vec::with_capacity(rows),
+            owned: Vec::new(),
+            pos,
+            line,
+        }
+    }
+
+    /// The cells of the records split in the declared column `slot`.
+    fn column(&self, slot: usize) -> &[u64] {
+        let from = slot * self.rows;
+        self.cells
+            .get(from..from + self.lines.len())
+            .unwrap_or_default()
+    }
+
     /// The text of a cell.
     fn text<'g>(&'g self, text: &'g str, cell: u64) -> &'g str {
         let (low, high) = (cell & OWNED, (cell >> 32) as usize);
@@ -691,28 +714,13 @@ fn type_by_columns<'t, 's>(
     let mut columns = new_columns(rows);
     let mut lines = Vec::with_capacity(rows);
     let mut errors = CellErrors::default();
-    let mut grid = Grid {
-        cells: Vec::with_capacity(GRID_ROWS * stride),
-        lines: Vec::with_capacity(GRID_ROWS),
-        owned: Vec::new(),
-        pos: records.pos,
-        line: records.line,
-    };
+    let mut grid = Grid::new(stride, GRID_ROWS, records.pos, records.line);
     loop {
-        let more = split_grid(
-            text,
-            &records.marks,
-            &mut grid,
-            layout.width,
-            &slot_of,
-            GRID_ROWS,
-        )?;
+        let more = split_grid(text, &records.marks, &mut grid, layout.width, &slot_of)?;
         for (slot, column) in columns.iter_mut().enumerate() {
             let mut cells = grid
-                .cells
+                .column(slot)
                 .iter()
-                .skip(slot)
-                .step_by(stride.max(1))
                 .zip(&grid.lines)
                 .map(|(&cell, &line)| (grid.text(text, cell), line));
             column.push_texts(&mut cells, units, &mut errors);
@@ -732,8 +740,8 @@ fn type_by_columns<'t, 's>(
     })
 }
 
-/// Splits up to `max_rows` records from where `grid` stands into it (its
-/// previous records cleared), keeping the fields at the positions `slot_of`
+/// Splits as many records as it has room for from where `grid` stands into it
+/// (its previous records cleared), keeping the fields at the positions `slot_of`
 /// maps to a declared column, by the same rules as [`Records::next_record`].
 /// Whether records may be left; `None` at the first record that does not have
 /// `width` fields (a blank line among them).
@@ -743,18 +751,18 @@ fn split_grid(
     grid: &mut Grid,
     width: usize,
     slot_of: &[usize],
-    max_rows: usize,
 ) -> Option<bool> {
     let bytes = text.as_bytes();
     let len = bytes.len();
-    let stride = slot_of.iter().filter(|&&s| s != NOT_DECLARED).count();
-    grid.cells.clear();
+    let rows = grid.rows;
+    // A record of `width` fields writes the cell of every declared column.
     grid.lines.clear();
     grid.owned.clear();
     let (mut pos, mut line) = (grid.pos, grid.line);
     let pack = |start: usize, end: usize| start as u64 | (end as u64) << 32;
     let more = loop {
-        if grid.lines.len() == max_rows {
+        let row = grid.lines.len();
+        if row == rows {
             break true;
         }
         // Empty lines are not records.
@@ -779,8 +787,6 @@ fn split_grid(
             break false;
         }
         grid.lines.push(line);
-        let base = grid.cells.len();
-        grid.cells.resize(base + stride, 0);
         let mut field = 0;
         loop {
             let slot = slot_of.get(field).copied().unwrap_or(NOT_DECLARED);
@@ -822,7 +828,7 @@ fn split_grid(
                 cell
             };
             if slot != NOT_DECLARED {
-                if let Some(c) = grid.cells.get_mut(base + slot) {
+                if let Some(c) = grid.cells.get_mut(slot * rows + row) {
                     *c = cell;
                 }
             }
@@ -1409,24 +1415,19 @@ mod tests {
             let mut records = Records::new(&text, 1);
             records.only(&positions);
             // Three records at a time, as `type_by_columns` goes.
-            let mut grid = Grid {
-                cells: Vec::new(),
-                lines: Vec::new(),
-                owned: Vec::new(),
-                pos: 0,
-                line: 1,
-            };
+            let mut grid = Grid::new(positions.len(), 3, 0, 1);
             let mut got: Option<Vec<(u64, Vec<String>)>> = Some(Vec::new());
             let mut escaped_here = false;
             while let Some(all) = got.as_mut() {
-                let Some(more) = split_grid(&text, &records.marks, &mut grid, width, &slot_of, 3)
+                let Some(more) = split_grid(&text, &records.marks, &mut grid, width, &slot_of)
                 else {
                     got = None;
                     break;
                 };
                 escaped_here |= !grid.owned.is_empty();
-                for (&line, cells) in grid.lines.iter().zip(grid.cells.chunks(positions.len())) {
-                    let texts = cells.iter().map(|&c| grid.text(&text, c).to_string());
+                for (row, &line) in grid.lines.iter().enumerate() {
+                    let texts = (0..positions.len())
+                        .map(|slot| grid.text(&text, grid.column(slot)[row]).to_string());
                     all.push((line, texts.collect()));
                 }
                 if !more {

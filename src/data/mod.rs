@@ -267,11 +267,28 @@ fn line_of(bytes: &[u8], pos: usize) -> u64 {
 /// Line breaks in `bytes` as the csv crate splits records: `\n`, `\r\n` (once) and a bare
 /// `\r` (the line ends of old Macintosh exports).
 pub(crate) fn line_breaks(bytes: &[u8]) -> u64 {
-    // Line ends are sparse: jump from one to the next; a CR followed by an LF
-    // counts with the LF.
+    // Most files end lines with LF alone: count the LFs, all bytes at once.
+    if memchr::memchr(b'\r', bytes).is_none() {
+        return count_byte(bytes, b'\n');
+    }
+    // A CR followed by an LF counts with the LF.
     memchr::memchr2_iter(b'\n', b'\r', bytes)
         .filter(|&i| !(bytes.get(i) == Some(&b'\r') && bytes.get(i + 1) == Some(&b'\n')))
         .count() as u64
+}
+
+/// How many times `byte` occurs in `bytes`: counted in runs of 255 bytes into
+/// 8-bit counters, which the compiler turns into vector compares.
+fn count_byte(bytes: &[u8], byte: u8) -> u64 {
+    bytes
+        .chunks(255)
+        .map(|run| {
+            let n = run
+                .iter()
+                .fold(0u8, |n, &b| n.wrapping_add(u8::from(b == byte)));
+            u64::from(n)
+        })
+        .sum()
 }
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -289,5 +306,25 @@ mod tests {
         assert_eq!(line_breaks(b"a\r\r\nb\n\r"), 4);
         let long = "x,\"y\r\nz\"\r\n".repeat(1000);
         assert_eq!(line_breaks(long.as_bytes()), 2000);
+        let lf_only = "x,\"y\nz\"\n".repeat(1000);
+        assert_eq!(line_breaks(lf_only.as_bytes()), 2000);
+        // Every length around the 255-byte runs, LFs only and mixed.
+        for len in 0..700 {
+            let text: Vec<u8> = (0..len)
+                .map(|i| match (i * 7 + len) % 5 {
+                    0 => b'\n',
+                    1 if len % 3 == 0 => b'\r',
+                    _ => b'a',
+                })
+                .collect();
+            let by_hand = (0..len)
+                .filter(|&i| match text[i] {
+                    b'\n' => true,
+                    b'\r' => text.get(i + 1) != Some(&b'\n'),
+                    _ => false,
+                })
+                .count() as u64;
+            assert_eq!(line_breaks(&text), by_hand, "{len}");
+        }
     }
 }

@@ -552,6 +552,9 @@ impl<'t> Records<'t> {
 }
 
 /// Types the records `records` has left; the text has `lines` line breaks.
+/// Column by column ([`type_by_columns`]) when every record has the header's
+/// width and every cell is good; otherwise record by record, which reports
+/// the problems.
 #[allow(clippy::too_many_arguments)]
 fn type_records<'t>(
     path: &Path,

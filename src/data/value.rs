@@ -703,8 +703,6 @@ fn fingerprint(s: &[u8]) -> Fingerprint {
     (len, word, 0)
 }
 
-/// Appends `value` when there is one (and the column keeps its values); whether
-/// there was.
 /// Appends the values of `cells` that `parse` takes (trimmed, not blank), and
 /// `None` for blanks when `nullable`, until a cell is neither: that one is given
 /// back. Nothing is appended unless `keep`.
@@ -739,6 +737,8 @@ fn good_run<'a, T>(
     None
 }
 
+/// Appends `value` when there is one (and the column keeps its values); whether
+/// there was.
 fn push_if_good<T>(column: &mut Vec<Option<T>>, keep: bool, value: Option<T>) -> bool {
     match value {
         Some(value) => {

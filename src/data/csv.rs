@@ -1361,7 +1361,7 @@ mod tests {
     /// takes over.
     #[test]
     fn the_grid_splits_as_the_records_do() {
-        let pieces = ["a", "中", " ", "\"\"", "\r\n", "\n", "\r", ""];
+        let pieces = ["a", "中", " ", "\"\"", ",", "\r\n", "\n", "\r", ""];
         let ends = ["\n", "\r\n", "\r", "\n\n", "\r\n\r\n"];
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = |n: usize| {
@@ -1389,8 +1389,8 @@ mod tests {
                     let mut field = String::new();
                     for _ in 0..next(4) {
                         let piece = pieces[next(pieces.len())];
-                        // Only a quoted field holds quotes and line ends.
-                        if quoted || !matches!(piece, "\"\"" | "\r\n" | "\n" | "\r") {
+                        // Only a quoted field holds quotes, commas and line ends.
+                        if quoted || !matches!(piece, "\"\"" | "," | "\r\n" | "\n" | "\r") {
                             field.push_str(piece);
                         }
                     }

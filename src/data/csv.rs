@@ -1218,6 +1218,63 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A block that leaves the column-by-column path after some of its grids
+    /// were typed (a blank line, a bad cell, a ragged record far into it) is
+    /// typed record by record from its start: the rows and the errors are those
+    /// of a file without the problem, or name the problem's line.
+    #[test]
+    fn problems_after_typed_grids_are_found_record_by_record() {
+        let specs = [
+            ColumnSpec {
+                name: "n".into(),
+                header: "n".into(),
+                ty: crate::data::ColumnType::Integer,
+                nullable: false,
+            },
+            ColumnSpec {
+                name: "t".into(),
+                header: "t".into(),
+                ty: crate::data::ColumnType::Text,
+                nullable: true,
+            },
+        ];
+        let dir = std::env::temp_dir().join(format!("hotline-grid-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let rows: Vec<String> = (0..1000).map(|i| format!("{i},\"行,{i}\"\n")).collect();
+        let write = |name: &str, at: usize, line: &str| {
+            let mut text = "n,t\n".to_string();
+            for (i, row) in rows.iter().enumerate() {
+                if i == at {
+                    text.push_str(line);
+                }
+                text.push_str(row);
+            }
+            let path = dir.join(name);
+            std::fs::write(&path, text).expect("write");
+            path
+        };
+        let load = |path: &Path| load(path, Some(Encoding::Utf8), &specs, &crate::data::NoUnits);
+        let clean = load(&write("clean.csv", usize::MAX, "")).expect("clean");
+        assert_eq!(clean.lines.len(), 1000);
+        // Line 2 + 700 is the 701st record's; a blank line before it moves it on.
+        let blank = load(&write("blank.csv", 700, "   \n")).expect("blank");
+        assert_eq!(blank.columns, clean.columns);
+        assert_eq!(blank.lines[699], 701);
+        assert_eq!(blank.lines[700], 703);
+        match load(&write("bad.csv", 700, "x,y\n")) {
+            Err(LoadError::BadCells { errors, total, .. }) => {
+                assert_eq!(total, 1);
+                assert_eq!(errors[0].line, 702);
+            }
+            other => panic!("{other:?}"),
+        }
+        match load(&write("ragged.csv", 900, "1,2,3\n")) {
+            Err(LoadError::Malformed { line, .. }) => assert_eq!(line, 902),
+            other => panic!("{other:?}"),
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn record_boundaries() {
         assert_eq!(record_boundary(b"a,b\nc,d\ne"), Some(8));

@@ -701,8 +701,8 @@ fn type_by_columns<'t, 's>(
     units: &dyn UnitResolver,
     new_columns: &dyn Fn(usize) -> Vec<Column<'s>>,
 ) -> Option<BlockRows> {
-    // Offsets are kept in 32 bits.
-    if u32::try_from(text.len()).is_err() {
+    // Offsets are kept in 32 bits, below `OWNED`.
+    if text.len() >= OWNED as usize {
         return None;
     }
     let stride = layout.positions.len();
@@ -1420,13 +1420,7 @@ mod tests {
     fn the_grid_splits_as_the_records_do() {
         let pieces = ["a", "中", " ", "\"\"", ",", "\r\n", "\n", "\r", ""];
         let ends = ["\n", "\r\n", "\r", "\n\n", "\r\n\r\n"];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut next = crate::data::test_random(0x9e37_79b9_7f4a_7c15u64);
         let width = 4;
         let positions = [2, 0, 3];
         let mut slot_of = vec![NOT_DECLARED; width];

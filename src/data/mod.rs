@@ -293,6 +293,19 @@ fn count_byte(bytes: &[u8], byte: u8) -> u64 {
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Deterministic pseudo-random numbers for tests (xorshift64 from `seed`, which
+/// must not be 0): each call gives one below its argument.
+#[cfg(test)]
+pub(crate) fn test_random(seed: u64) -> impl FnMut(usize) -> usize {
+    let mut state = seed;
+    move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::line_breaks;

@@ -1038,13 +1038,7 @@ mod tests {
             ),
             (ColumnType::Unit, &["鱼山镇", "县公安局", "县医院"]),
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut next = crate::data::test_random(0x2545_f491_4f6c_dd1du64);
         let mut runs_with_errors = 0;
         for (ty, values) in &kinds {
             for nullable in [false, true] {

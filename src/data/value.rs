@@ -294,9 +294,9 @@ impl<'s> Column<'s> {
         }
     }
 
-    /// Types a cell read as text (CSV) and appends it: [`Column::push`] with the
-    /// common case, a good value, typed without going through the cell's kind.
-    /// Anything else (blank, bad) takes the general path, which reports it.
+    /// Types a cell read as text (CSV) and appends it: [`Column::push`], with
+    /// the common case (a good value, a blank of a nullable column) typed
+    /// without going through the cell's kind.
     pub fn push_text(
         &mut self,
         text: &str,
@@ -304,22 +304,14 @@ impl<'s> Column<'s> {
         units: &dyn UnitResolver,
         errors: &mut CellErrors,
     ) {
-        let value = trimmed(text);
-        if value.is_empty() && self.spec.nullable {
-            // As `push` does with a blank cell of an optional column.
-            if self.keep {
-                self.data.push_none();
-            }
-        } else if value.is_empty() || !self.push_good_text(value) {
-            self.push(Raw::Text(text), line, units, errors);
-        }
+        self.push_texts(&mut std::iter::once((text, line)), units, errors);
     }
 
-    /// [`Column::push_text`] for each of `cells` (text and line), in order: a
+    /// [`Column::push`] for each of `cells` (text and line), in order: a
     /// block's column at once. The column's kind is matched once per run of
     /// good values rather than once per cell; a cell that is not one (blank
     /// where a value is required, bad, a unit's first sighting) goes through
-    /// [`Column::push`] as in `push_text`, and the run goes on after it.
+    /// [`Column::push`] itself, and the run goes on after it.
     pub fn push_texts<'a>(
         &mut self,
         cells: &mut impl Iterator<Item = (&'a str, u64)>,
@@ -332,7 +324,7 @@ impl<'s> Column<'s> {
     }
 
     /// Appends `cells` while they are good values or blanks of a nullable
-    /// column, as [`Column::push_text`] does; gives back the first that is not.
+    /// column, as [`Column::push`] would; gives back the first that is not.
     fn push_good_run<'a>(
         &mut self,
         cells: &mut impl Iterator<Item = (&'a str, u64)>,
@@ -370,36 +362,6 @@ impl<'s> Column<'s> {
             }
             // Not built (a parser always comes with its kind of data).
             _ => cells.next(),
-        }
-    }
-
-    /// Appends trimmed, non-empty `s` if it is a good value of the column (for a
-    /// unit: a name seen before in the column); `false` (and nothing appended)
-    /// otherwise.
-    fn push_good_text(&mut self, s: &str) -> bool {
-        let keep = self.keep;
-        match (&mut self.parser, &mut self.data) {
-            (Parser::Text(_), _) if !keep => true,
-            (Parser::Text(seen), ColumnData::Text(v)) => {
-                v.push(Some(seen.intern(s)));
-                true
-            }
-            (Parser::Integer, ColumnData::Integer(v)) => push_if_good(v, keep, parse_integer(s)),
-            (Parser::Decimal, ColumnData::Decimal(v)) => {
-                push_if_good(v, keep, parse_decimal(s, false))
-            }
-            (Parser::Percent, ColumnData::Decimal(v)) => push_if_good(v, keep, parse_percent(s)),
-            (Parser::Bool(spellings), ColumnData::Bool(v)) => {
-                push_if_good(v, keep, spellings.get(s))
-            }
-            (Parser::DateTime { format, fast, last }, ColumnData::DateTime(v)) => {
-                push_if_good(v, keep, parse_datetime_after(s, format, *fast, last))
-            }
-            (Parser::Enum(labels), ColumnData::Enum(v)) => push_if_good(v, keep, labels.get(s)),
-            (Parser::Unit(resolved), ColumnData::Unit(v)) => {
-                push_if_good(v, keep, resolved.get(s).copied())
-            }
-            _ => false,
         }
     }
 
@@ -737,20 +699,6 @@ fn good_run<'a, T>(
     None
 }
 
-/// Appends `value` when there is one (and the column keeps its values); whether
-/// there was.
-fn push_if_good<T>(column: &mut Vec<Option<T>>, keep: bool, value: Option<T>) -> bool {
-    match value {
-        Some(value) => {
-            if keep {
-                column.push(Some(value));
-            }
-            true
-        }
-        None => false,
-    }
-}
-
 /// What a column of type `ty` expects, for messages.
 pub(crate) fn expected_for(ty: &ColumnType) -> String {
     match ty {
@@ -980,10 +928,11 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 mod tests {
     use super::*;
 
-    /// Typing a column's cells in one run ([`Column::push_texts`]) gives what
-    /// typing them one by one gives: the same values, and the same errors in
-    /// the same order, for every kind of column, nullable or not, kept or only
-    /// checked.
+    /// Typing a column's cells in one run ([`Column::push_texts`], and
+    /// [`Column::push_text`] with one cell) gives what the general path,
+    /// [`Column::push`], gives cell by cell: the same values, and the same
+    /// errors in the same order, for every kind of column, nullable or not,
+    /// kept or only checked.
     #[test]
     fn a_run_of_cells_is_typed_as_cell_by_cell() {
         struct TwoUnits;
@@ -1065,7 +1014,7 @@ mod tests {
                         let mut one = Column::new(&spec, 3, false).keeping(keep);
                         let mut one_errors = CellErrors::default();
                         for &(text, line) in &cells {
-                            one.push_text(text, line, &TwoUnits, &mut one_errors);
+                            one.push(Raw::Text(text), line, &TwoUnits, &mut one_errors);
                         }
                         let mut run = Column::new(&spec, 3, false).keeping(keep);
                         let mut run_errors = CellErrors::default();
@@ -1073,6 +1022,13 @@ mod tests {
                         assert_eq!(run.data, one.data, "{ty:?} {cells:?}");
                         assert_eq!(run_errors.total, one_errors.total, "{ty:?} {cells:?}");
                         assert_eq!(run_errors.kept, one_errors.kept, "{ty:?} {cells:?}");
+                        let mut single = Column::new(&spec, 3, false).keeping(keep);
+                        let mut single_errors = CellErrors::default();
+                        for &(text, line) in &cells {
+                            single.push_text(text, line, &TwoUnits, &mut single_errors);
+                        }
+                        assert_eq!(single.data, one.data, "{ty:?} {cells:?}");
+                        assert_eq!(single_errors.kept, one_errors.kept, "{ty:?} {cells:?}");
                         runs_with_errors += usize::from(one_errors.total > 0);
                     }
                 }

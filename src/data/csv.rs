@@ -453,101 +453,143 @@ impl<'t> Records<'t> {
         let bytes = text.as_bytes();
         fields.clear();
         self.unescaped.clear();
-        // Empty lines are not records.
-        loop {
-            match bytes.get(self.pos) {
-                None => return None,
-                Some(b'\r') => {
-                    self.pos += 1;
-                    if bytes.get(self.pos) == Some(&b'\n') {
-                        self.pos += 1;
-                    }
-                    self.line += 1;
-                }
-                Some(b'\n') => {
-                    self.pos += 1;
-                    self.line += 1;
-                }
-                Some(_) => break,
-            }
+        if !skip_empty_lines(bytes, &mut self.pos, &mut self.line) {
+            return None;
         }
         let at = RecordAt {
             line: self.line,
             start: self.pos,
             end: self.pos,
         };
-        let slice = |a: usize, b: usize| text.get(a..b).unwrap_or_default();
-        let marks = &self.marks;
-        let field_end = |from: usize| marks.next_end(from).unwrap_or(bytes.len());
         let all_wanted = self.wanted.is_empty();
         loop {
             let wanted = all_wanted || self.wanted.get(fields.len()).copied().unwrap_or(false);
-            let field = if bytes.get(self.pos) == Some(&b'"') {
-                let open = self.pos;
-                let mut from = open + 1;
-                let mut owned: Option<String> = None;
-                let close = loop {
-                    match marks.next_quote(from) {
-                        Some(c) if bytes.get(c + 1) == Some(&b'"') => {
-                            if wanted {
-                                owned
-                                    .get_or_insert_with(String::new)
-                                    .push_str(slice(from, c + 1));
-                            }
-                            from = c + 2;
-                        }
-                        Some(c) => break c,
-                        // Unclosed (rejected before): the field runs to the end.
-                        None => break bytes.len(),
-                    }
-                };
-                self.line += super::line_breaks(bytes.get(open..close).unwrap_or_default());
-                self.pos = (close + 1).min(bytes.len());
-                let end = field_end(self.pos);
-                let field = if !wanted {
-                    Field::Slice("")
-                } else if owned.is_none() && end == self.pos {
-                    Field::Slice(slice(from, close))
-                } else {
-                    // `""` inside, or text after the closing quote (rejected
-                    // before): the field's own copy.
-                    let mut s = owned.unwrap_or_default();
-                    s.push_str(slice(from, close));
-                    s.push_str(slice(self.pos, end));
-                    self.unescaped.push(s);
-                    Field::Unescaped(self.unescaped.len() - 1)
-                };
-                self.pos = end;
-                field
+            let found = scan_field(bytes, &self.marks, self.pos);
+            self.line += found.lines;
+            fields.push(if !wanted {
+                Field::Slice("")
+            } else if found.copied {
+                self.unescaped.push(own_copy(text, &found));
+                Field::Unescaped(self.unescaped.len() - 1)
             } else {
-                let end = field_end(self.pos);
-                let field = Field::Slice(if wanted { slice(self.pos, end) } else { "" });
-                self.pos = end;
-                field
-            };
-            fields.push(field);
-            match bytes.get(self.pos) {
-                Some(b',') => self.pos += 1,
-                Some(b'\r') => {
-                    self.pos += 1;
-                    if bytes.get(self.pos) == Some(&b'\n') {
-                        self.pos += 1;
-                    }
-                    self.line += 1;
-                    break;
-                }
-                Some(b'\n') => {
-                    self.pos += 1;
-                    self.line += 1;
-                    break;
-                }
-                _ => break,
+                Field::Slice(text.get(found.start..found.end).unwrap_or_default())
+            });
+            self.pos = found.next;
+            if !past_field_end(bytes, &mut self.pos, &mut self.line) {
+                break;
             }
         }
         Some(RecordAt {
             end: self.pos,
             ..at
         })
+    }
+}
+
+/// A field found by [`scan_field`].
+#[derive(Debug, Clone, Copy)]
+struct FieldAt {
+    /// The field's text, `start..end`: inside the quotes of a quoted field.
+    start: usize,
+    end: usize,
+    /// A quoted field whose text is not that slice as it stands: `""` inside,
+    /// or text after its closing quote (rejected before); see [`own_copy`].
+    copied: bool,
+    /// Where the field ends: at the comma or line end after it, or the end of
+    /// the text.
+    next: usize,
+    /// Line breaks inside its quotes.
+    lines: u64,
+}
+
+/// The field that starts at `pos`, by the csv crate's rules: a quote opens a
+/// field only at its start, `""` inside quotes is a quote, text after a closing
+/// quote is kept. Shared by the record splitter and the grid.
+#[inline(always)]
+fn scan_field(bytes: &[u8], marks: &Marks, pos: usize) -> FieldAt {
+    let len = bytes.len();
+    if bytes.get(pos) != Some(&b'"') {
+        let end = marks.next_end(pos).unwrap_or(len);
+        return FieldAt {
+            start: pos,
+            end,
+            copied: false,
+            next: end,
+            lines: 0,
+        };
+    }
+    let mut escaped = false;
+    let mut from = pos + 1;
+    let close = loop {
+        match marks.next_quote(from) {
+            Some(c) if bytes.get(c + 1) == Some(&b'"') => {
+                escaped = true;
+                from = c + 2;
+            }
+            Some(c) => break c,
+            // Unclosed (rejected before): the field runs to the end.
+            None => break len,
+        }
+    };
+    let after = (close + 1).min(len);
+    let next = marks.next_end(after).unwrap_or(len);
+    FieldAt {
+        start: pos + 1,
+        end: close,
+        copied: escaped || next != after,
+        next,
+        lines: super::line_breaks(bytes.get(pos..close).unwrap_or_default()),
+    }
+}
+
+/// The text of a field [`FieldAt::copied`] marks: its `""` unescaped, then the
+/// text after its closing quote.
+fn own_copy(text: &str, field: &FieldAt) -> String {
+    let inner = text.get(field.start..field.end).unwrap_or_default();
+    let mut own = inner.replace("\"\"", "\"");
+    let after = (field.end + 1).min(text.len());
+    own.push_str(text.get(after..field.next).unwrap_or_default());
+    own
+}
+
+/// Steps past the comma or line end at `pos` (CR, LF or CR LF, counted in
+/// `line`); whether the record goes on with another field.
+#[inline(always)]
+fn past_field_end(bytes: &[u8], pos: &mut usize, line: &mut u64) -> bool {
+    match bytes.get(*pos) {
+        Some(b',') => {
+            *pos += 1;
+            true
+        }
+        Some(b'\r') => {
+            *pos += 1;
+            if bytes.get(*pos) == Some(&b'\n') {
+                *pos += 1;
+            }
+            *line += 1;
+            false
+        }
+        Some(b'\n') => {
+            *pos += 1;
+            *line += 1;
+            false
+        }
+        _ => false,
+    }
+}
+
+/// Steps past the empty lines at `pos` (they are not records), counting them in
+/// `line`; whether a record starts there.
+#[inline(always)]
+fn skip_empty_lines(bytes: &[u8], pos: &mut usize, line: &mut u64) -> bool {
+    loop {
+        match bytes.get(*pos) {
+            None => return false,
+            Some(b'\r' | b'\n') => {
+                past_field_end(bytes, pos, line);
+            }
+            Some(_) => return true,
+        }
     }
 }
 
@@ -756,7 +798,6 @@ fn split_grid(
     slot_of: &[usize],
 ) -> Option<bool> {
     let bytes = text.as_bytes();
-    let len = bytes.len();
     let rows = grid.rows;
     // A record of `width` fields writes the cell of every declared column.
     grid.lines.clear();
@@ -768,90 +809,30 @@ fn split_grid(
         if row == rows {
             break true;
         }
-        // Empty lines are not records.
-        loop {
-            match bytes.get(pos) {
-                None => break,
-                Some(b'\r') => {
-                    pos += 1;
-                    if bytes.get(pos) == Some(&b'\n') {
-                        pos += 1;
-                    }
-                    line += 1;
-                }
-                Some(b'\n') => {
-                    pos += 1;
-                    line += 1;
-                }
-                Some(_) => break,
-            }
-        }
-        if pos >= len {
+        if !skip_empty_lines(bytes, &mut pos, &mut line) {
             break false;
         }
         grid.lines.push(line);
         let mut field = 0;
         loop {
             let slot = slot_of.get(field).copied().unwrap_or(NOT_DECLARED);
-            let cell = if bytes.get(pos) == Some(&b'"') {
-                let open = pos;
-                let mut escaped = false;
-                let mut from = open + 1;
-                let close = loop {
-                    match marks.next_quote(from) {
-                        Some(c) if bytes.get(c + 1) == Some(&b'"') => {
-                            escaped = true;
-                            from = c + 2;
-                        }
-                        Some(c) => break c,
-                        // Unclosed (rejected before): the field runs to the end.
-                        None => break len,
-                    }
-                };
-                line += super::line_breaks(bytes.get(open..close).unwrap_or_default());
-                let after = (close + 1).min(len);
-                pos = marks.next_end(after).unwrap_or(len);
-                if slot == NOT_DECLARED {
-                    0
-                } else if !escaped && pos == after {
-                    pack(open + 1, close)
-                } else {
-                    // `""` inside, or text after the closing quote (rejected
-                    // before): the cell's own copy, as `next_record` makes it.
-                    let inner = text.get(open + 1..close).unwrap_or_default();
-                    let mut own = inner.replace("\"\"", "\"");
-                    own.push_str(text.get(after..pos).unwrap_or_default());
-                    grid.owned.push(own);
-                    OWNED | ((grid.owned.len() - 1) as u64) << 32
-                }
-            } else {
-                let end = marks.next_end(pos).unwrap_or(len);
-                let cell = pack(pos, end);
-                pos = end;
-                cell
-            };
+            let found = scan_field(bytes, marks, pos);
+            line += found.lines;
             if slot != NOT_DECLARED {
+                let cell = if found.copied {
+                    grid.owned.push(own_copy(text, &found));
+                    OWNED | ((grid.owned.len() - 1) as u64) << 32
+                } else {
+                    pack(found.start, found.end)
+                };
                 if let Some(c) = grid.cells.get_mut(slot * rows + row) {
                     *c = cell;
                 }
             }
             field += 1;
-            match bytes.get(pos) {
-                Some(b',') => pos += 1,
-                Some(b'\r') => {
-                    pos += 1;
-                    if bytes.get(pos) == Some(&b'\n') {
-                        pos += 1;
-                    }
-                    line += 1;
-                    break;
-                }
-                Some(b'\n') => {
-                    pos += 1;
-                    line += 1;
-                    break;
-                }
-                _ => break,
+            pos = found.next;
+            if !past_field_end(bytes, &mut pos, &mut line) {
+                break;
             }
         }
         if field != width {

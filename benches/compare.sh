@@ -17,16 +17,20 @@
 #      both <rows> tickets) with `cargo run --release --example generate`; a marker file
 #      records the arguments and a hash of benches/generate.rs, and the data is reused while
 #      they match;
-#   2. renders the Dong'e policy with `hotline render --format json` and runs the DuckDB query
-#      of benches/duckdb_figures.py on the same tickets.csv, and checks that both give the same
-#      承办量, 响应率, 按时办理率, 解决率 and 综合满意率 for every unit (exit 1 if not);
+#   2. renders the Dong'e policy and benches/figures.policy with `hotline render --format json`
+#      and runs the DuckDB query of benches/duckdb_figures.py on the same tickets.csv, and checks
+#      that all three give the same 承办量, 响应率, 按时办理率, 解决率 and 综合满意率 for every
+#      unit (exit 1 if not);
 #   3. times BENCH_RUNS runs of each, alternating, every run a separate process under
 #      /usr/bin/time (wall seconds and peak RSS):
-#        hotline: `target/release/hotline render POLICY --data DIR --month 2023-03 -o report.md`,
-#                 the whole report end to end (it also reads the previous month, the spot checks
-#                 and the deductions workbook);
-#        DuckDB:  `python benches/duckdb_figures.py …` (Python start-up and `import duckdb`
-#                 included), which also reports its in-process query time separately.
+#        hotline report:  `target/release/hotline render POLICY --data DIR --month 2023-03 -o
+#                         report.md`, the whole report end to end (it also reads the previous
+#                         month, the spot checks and the deductions workbook);
+#        hotline figures: the same command with benches/figures.policy, the equal work: the five
+#                         figures per unit from the one tickets.csv DuckDB reads (and, as every
+#                         render does, the SHA-256 of that file for the report's footer);
+#        DuckDB:          `python benches/duckdb_figures.py …` (Python start-up and `import
+#                         duckdb` included), which also reports its in-process query time.
 # The runs after the check find the files in the page cache.
 #
 # The results are printed as a Markdown table (to paste into README.md) and written to
@@ -43,6 +47,7 @@ die() {
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 POLICY=policies/dong-e-monthly.policy
+FIGURES=benches/figures.policy
 MONTH=2023-03
 RUNS=${BENCH_RUNS:-5}
 THREADS=${BENCH_THREADS:-2}
@@ -142,6 +147,8 @@ spread() {
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 max() { sort -g | tail -n 1; }
+# Kilobytes as whole megabytes.
+mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 
 label() {
   awk -v n="$1" 'BEGIN {
@@ -168,6 +175,14 @@ for n in "${SIZES[@]}"; do
     die "hotline and DuckDB disagree on $dir (details above, and in $out/check.txt)"
   }
   head -n 1 "$out/check.txt" >&2
+  "$HOTLINE" render "$FIGURES" --data "$dir" --month "$MONTH" --format json -o "$out/figures.json" ||
+    die "hotline render $FIGURES failed on $dir"
+  "$PY" benches/duckdb_figures.py --tickets "$tickets" --policy "$FIGURES" --threads "$THREADS" \
+    --check "$out/figures.json" >"$out/check-figures.txt" || {
+    cat "$out/check-figures.txt"
+    die "$FIGURES and DuckDB disagree on $dir (details above, and in $out/check-figures.txt)"
+  }
+  head -n 1 "$out/check-figures.txt" >&2
   if [[ $n == data ]]; then
     n=$("$PY" -c 'import json, sys
 print(next(v["value"] for v in json.load(open(sys.argv[1]))["values"] if v["name"] == "收件总量"))' \
@@ -175,6 +190,7 @@ print(next(v["value"] for v in json.load(open(sys.argv[1]))["values"] if v["name
   fi
 
   : >"$out/hotline.times"
+  : >"$out/figures.times"
   : >"$out/duckdb.times"
   : >"$out/duckdb.query"
   for ((i = 1; i <= RUNS; i++)); do
@@ -182,11 +198,15 @@ print(next(v["value"] for v in json.load(open(sys.argv[1]))["values"] if v["name
     measure "$out/t" "$out/report.md.stdout" \
       "$HOTLINE" render "$POLICY" --data "$dir" --month "$MONTH" -o "$out/report.md"
     cat "$out/t" >>"$out/hotline.times"
+    measure "$out/t" "$out/report.md.stdout" \
+      "$HOTLINE" render "$FIGURES" --data "$dir" --month "$MONTH" -o "$out/figures.md"
+    cat "$out/t" >>"$out/figures.times"
     measure "$out/t" "$out/duckdb.stdout" \
       "$PY" benches/duckdb_figures.py --tickets "$tickets" --policy "$POLICY" --threads "$THREADS"
     cat "$out/t" >>"$out/duckdb.times"
     awk '$1 == "query_seconds" { print $2 }' "$out/duckdb.stdout" >>"$out/duckdb.query"
-    echo "   hotline $(cat "$out/hotline.times" | tail -n 1 | awk '{ printf "%ss %.0f MB", $1, $2 / 1024 }')," \
+    echo "   hotline $(tail -n 1 "$out/hotline.times" | awk '{ printf "%ss %.0f MB", $1, $2 / 1024 }')," \
+      "figures $(tail -n 1 "$out/figures.times" | awk '{ printf "%ss %.0f MB", $1, $2 / 1024 }')," \
       "DuckDB $(tail -n 1 "$out/duckdb.times" | awk '{ printf "%ss %.0f MB", $1, $2 / 1024 }')" \
       "(query $(tail -n 1 "$out/duckdb.query")s)" >&2
   done
@@ -195,17 +215,19 @@ print(next(v["value"] for v in json.load(open(sys.argv[1]))["values"] if v["name
   size=$(stat -c %s "$tickets")
   h_time=$(cut -d' ' -f1 "$out/hotline.times" | spread)
   h_mem=$(cut -d' ' -f2 "$out/hotline.times" | max)
+  f_time=$(cut -d' ' -f1 "$out/figures.times" | spread)
+  f_mem=$(cut -d' ' -f2 "$out/figures.times" | max)
+  f_med=$(cut -d' ' -f1 "$out/figures.times" | median)
   d_time=$(cut -d' ' -f1 "$out/duckdb.times" | spread)
   d_mem=$(cut -d' ' -f2 "$out/duckdb.times" | max)
   d_query=$(spread <"$out/duckdb.query")
   h_med=$(cut -d' ' -f1 "$out/hotline.times" | median)
   d_med=$(cut -d' ' -f1 "$out/duckdb.times" | median)
   d_qmed=$(median <"$out/duckdb.query")
-  ratios=$(awk -v h="$h_med" -v d="$d_med" -v q="$d_qmed" -v hm="$h_mem" -v dm="$d_mem" 'BEGIN {
-    r = (h > 0) ? sprintf("%.2f", d / h) : "—"
-    rq = (h > 0) ? sprintf("%.2f", q / h) : "—"
-    printf "%s | %s | %.2f", r, rq, dm / hm }')
-  ROWS_OUT+=("| $( [[ $n =~ ^[0-9]+$ ]] && label "$n" || echo "$n") | $(awk -v s="$size" 'BEGIN { printf "%.1f MB", s / 1e6 }') | $h_time | $(awk -v k="$h_mem" 'BEGIN { printf "%.0f", k / 1024 }') | $d_time | $d_query | $(awk -v k="$d_mem" 'BEGIN { printf "%.0f", k / 1024 }') | $ratios |")
+  ratios=$(awk -v h="$h_med" -v f="$f_med" -v d="$d_med" -v q="$d_qmed" 'BEGIN {
+    printf "%s | %s | %s", (h > 0) ? sprintf("%.2f", d / h) : "—", (f > 0) ? sprintf("%.2f", d / f) : "—",
+      (f > 0) ? sprintf("%.2f", q / f) : "—" }')
+  ROWS_OUT+=("| $( [[ $n =~ ^[0-9]+$ ]] && label "$n" || echo "$n") | $(awk -v s="$size" 'BEGIN { printf "%.1f MB", s / 1e6 }') | $h_time | $(mb "$h_mem") | $f_time | $(mb "$f_mem") | $d_time | $d_query | $(mb "$d_mem") | $ratios |")
 done
 
 # ------------------------------------------------------------------ the table
@@ -217,14 +239,17 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null ||
   echo "hotline $rev ($(rustc --version | cut -d' ' -f2)), DuckDB $DUCKDB_VERSION (Python package)," \
     "$THREADS threads each; ${cpu:-unknown CPU}, $(nproc) CPUs; $RUNS runs each, $(date -u +%Y-%m-%d)."
   echo
-  echo "| tickets | tickets.csv | hotline s | hotline MB | DuckDB s | DuckDB query s | DuckDB MB | time DuckDB/hotline | query DuckDB/hotline | memory DuckDB/hotline |"
-  echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| tickets | tickets.csv | hotline report s | MB | hotline figures s | MB | DuckDB s | DuckDB query s | DuckDB MB | DuckDB/report | DuckDB/figures | query/figures |"
+  echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   printf '%s\n' "${ROWS_OUT[@]}"
   echo
   echo "Times are wall-clock seconds, median (min–max); MB is the largest peak RSS of the runs."
-  echo "hotline renders the whole report (it also reads the previous month's tickets, as many"
-  echo "again); \"DuckDB s\" is the whole Python process, \"DuckDB query s\" the query alone."
-  echo "Both gave the same figures for every unit (benches/duckdb_figures.py --check)."
+  echo "\"hotline report\" renders the whole Dong'e report (it also reads the previous month's"
+  echo "tickets, as many again, the spot checks and the workbook); \"hotline figures\" renders"
+  echo "benches/figures.policy, the five figures per unit from the one tickets.csv DuckDB reads."
+  echo "\"DuckDB s\" is the whole Python process, \"DuckDB query s\" the query alone; the last"
+  echo "three columns are time ratios (above 1: hotline is faster)."
+  echo "All three gave the same figures for every unit (benches/duckdb_figures.py --check)."
 } >"$RESULTS"
 echo >&2
 cat "$RESULTS"

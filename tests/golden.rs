@@ -329,3 +329,53 @@ fn spot_check_classes_equal_appendix_3() {
         .collect();
     assert!(firsts.windows(2).all(|w| w[0] >= w[1]));
 }
+
+/// `benches/figures.policy`, the benchmark's equal work for DuckDB, keeps the Dong'e policy's
+/// source, units, view and five metric lines, and gives the same figures as its appendix
+/// tables for every unit of March.
+#[test]
+fn the_benchmark_figures_policy_gives_the_appendix_figures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dong_e =
+        std::fs::read_to_string(root.join("policies/dong-e-monthly.policy")).expect("policy");
+    let text = std::fs::read_to_string(root.join("benches/figures.policy")).expect("policy");
+    let shared: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("source "))
+        .take_while(|l| !l.starts_with("report "))
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert!(shared.len() > 30, "{} lines before the report", shared.len());
+    for line in &shared {
+        assert!(
+            dong_e.lines().any(|l| l == *line),
+            "benches/figures.policy has a line the Dong'e policy lacks: {line}"
+        );
+    }
+
+    let file = SourceFile::new("figures.policy", text.clone());
+    let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"));
+    let month = hotline::Month::parse("2023-03").expect("month");
+    let figures = hotline::evaluate(&checked, &root.join("tests/data/dong-e"), month)
+        .unwrap_or_else(|p| panic!("{p:?}"));
+    let ours = table(&figures, "指标");
+    assert_eq!(
+        ours.headers,
+        ["单位", "承办量", "响应率", "按时办理率", "解决率", "综合满意率"]
+    );
+    let model = march();
+    let mut appendix: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for label in ["附表 1", "附表 2-1", "附表 2-2", "附表 2-3"] {
+        for row in &table(&model, label).rows {
+            // 单位, 承办量, 响应率, 按时办理率, 解决率, 综合满意率 of the appendix's columns.
+            let cells = [0, 1, 2, 4, 6, 8].map(|c| row[c].display.clone());
+            appendix.insert(cells[0].clone(), cells[1..].to_vec());
+        }
+    }
+    assert_eq!(ours.rows.len(), appendix.len(), "units with tickets");
+    for row in &ours.rows {
+        let unit = &row[0].display;
+        let cells: Vec<String> = row[1..].iter().map(|c| c.display.clone()).collect();
+        assert_eq!(Some(&cells), appendix.get(unit), "{unit}");
+    }
+}

@@ -3,6 +3,7 @@
 
 mod error;
 mod fold;
+mod kernel;
 mod row;
 mod value;
 
@@ -594,15 +595,22 @@ impl<'a> Evaluator<'a> {
                     .iter()
                     .map(|f| self.compile_row(f, source))
                     .collect();
-                let mut rows = Vec::with_capacity(table.len());
-                'rows: for row in 0..table.len() {
-                    for f in &filters {
-                        if self.eval_row(f, table, source, row)? != Value::Bool(true) {
-                            continue 'rows;
+                let all = (0..table.len()).collect();
+                let rows = match kernel::filter_rows(&filters, table, all) {
+                    Some(rows) => rows,
+                    None => {
+                        let mut rows = Vec::with_capacity(table.len());
+                        'rows: for row in 0..table.len() {
+                            for f in &filters {
+                                if self.eval_row(f, table, source, row)? != Value::Bool(true) {
+                                    continue 'rows;
+                                }
+                            }
+                            rows.push(row);
                         }
+                        rows
                     }
-                    rows.push(row);
-                }
+                };
                 let rows = std::rc::Rc::new(rows);
                 self.view_rows
                     .borrow_mut()
@@ -614,6 +622,10 @@ impl<'a> Evaluator<'a> {
             return Ok((source, base));
         };
         let extra = self.compile_row(extra, source);
+        if let Some(rows) = kernel::filter_rows(std::slice::from_ref(&extra), table, base.to_vec())
+        {
+            return Ok((source, std::rc::Rc::new(rows)));
+        }
         let mut rows = Vec::with_capacity(base.len());
         for &row in base.iter() {
             if self.eval_row(&extra, table, source, row)? == Value::Bool(true) {
@@ -1489,16 +1501,46 @@ impl<'a> Evaluator<'a> {
             }
             return Ok(());
         }
+        if kernel::push_columns(arg.as_ref(), filter.as_ref(), table, rows, accs, &group) {
+            return Ok(());
+        }
+        self.push_row_by_row(
+            arg.as_ref(),
+            filter.as_ref(),
+            table,
+            source,
+            rows,
+            accs,
+            group,
+            span,
+        )
+    }
+
+    /// [`Evaluator::push_rows`] for any compiled formula: for each row with a
+    /// group that the filter keeps, the formula's value pushed into the group's
+    /// aggregate.
+    #[allow(clippy::too_many_arguments)]
+    fn push_row_by_row(
+        &self,
+        arg: Option<&row::RowExpr<'_>>,
+        filter: Option<&row::RowExpr<'_>>,
+        table: &DataTable,
+        source: usize,
+        rows: &[usize],
+        accs: &mut [Aggregate],
+        group: impl Fn(usize) -> Option<usize>,
+        span: Span,
+    ) -> R<()> {
         for &row in rows {
             let Some(acc) = group(row).and_then(|g| accs.get_mut(g)) else {
                 continue;
             };
-            if let Some(f) = &filter {
+            if let Some(f) = filter {
                 if self.eval_row(f, table, source, row)? != Value::Bool(true) {
                     continue;
                 }
             }
-            let v = match &arg {
+            let v = match arg {
                 Some(a) => self.eval_row(a, table, source, row)?,
                 None => Value::Bool(true),
             };

@@ -345,7 +345,11 @@ fn the_benchmark_figures_policy_gives_the_appendix_figures() {
         .take_while(|l| !l.starts_with("report "))
         .filter(|l| !l.trim().is_empty())
         .collect();
-    assert!(shared.len() > 30, "{} lines before the report", shared.len());
+    assert!(
+        shared.len() > 30,
+        "{} lines before the report",
+        shared.len()
+    );
     for line in &shared {
         assert!(
             dong_e.lines().any(|l| l == *line),
@@ -361,7 +365,14 @@ fn the_benchmark_figures_policy_gives_the_appendix_figures() {
     let ours = table(&figures, "指标");
     assert_eq!(
         ours.headers,
-        ["单位", "承办量", "响应率", "按时办理率", "解决率", "综合满意率"]
+        [
+            "单位",
+            "承办量",
+            "响应率",
+            "按时办理率",
+            "解决率",
+            "综合满意率"
+        ]
     );
     let model = march();
     let mut appendix: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -834,7 +834,9 @@ fn parse_datetime(s: &str, format: &str, fast: bool) -> Option<i64> {
 /// rows come in time order, so most cells share their date with the cell before.
 pub(crate) type LastDate = Option<([u8; 10], i64)>;
 
-/// [`parse_datetime`], taking the day number from `last` when the date is the same.
+/// Seconds since 1970-01-01T00:00:00 of `s` read with `format` (`YYYY-MM-DD
+/// HH:MM:SS` by hand when `fast`), the day number taken from `last` when the
+/// date is the same.
 fn parse_datetime_after(s: &str, format: &str, fast: bool, last: &mut LastDate) -> Option<i64> {
     if fast {
         if let Some(secs) = parse_iso_seconds_after(s.as_bytes(), last) {

@@ -1,7 +1,8 @@
 //! Streaming evaluation of the metrics that read a CSV source.
 //!
-//! A CSV file is read in blocks of whole records ([`csv::CsvReader`]), about two
-//! per core for a small file and 2 MB for a large one. One worker per core (this
+//! A CSV file is read in blocks of whole records
+//! ([`crate::data::csv::CsvReader`]), about two per core for a small file and
+//! 2 MB for a large one. One worker per core (this
 //! thread among them) takes the next block of the largest file
 //! that has blocks left, types it and folds it into one aggregate per aggregate
 //! call of each metric and group, with the same code that evaluates a whole

@@ -1446,7 +1446,9 @@ impl<'a> Evaluator<'a> {
     /// and `share()` of every row add the rows, and `mode`, `mode_count` and
     /// `top` of a text field tally each text once with its count, the rows
     /// being counted by the address of their text (a block's equal texts share
-    /// one; the tally is by text, so equal texts that do not still meet there).
+    /// one; the tally is by text, so equal texts that do not still meet there);
+    /// the commonest formulas run a column at a time ([`kernel::push_columns`]);
+    /// the rest row by row.
     #[allow(clippy::too_many_arguments)]
     fn push_rows(
         &self,

@@ -157,6 +157,20 @@ label() {
     else printf "%d", n }'
 }
 
+# Renders POLICY on DIR as JSON into OUT.json and checks it against DuckDB's figures from
+# DIR's tickets.csv (the details in OUT.check); exits when they differ.
+check_against_duckdb() {
+  local policy=$1 dir=$2 out=$3
+  "$HOTLINE" render "$policy" --data "$dir" --month "$MONTH" --format json -o "$out.json" ||
+    die "hotline render $policy failed on $dir"
+  "$PY" benches/duckdb_figures.py --tickets "$dir/$MONTH/tickets.csv" --policy "$policy" \
+    --threads "$THREADS" --check "$out.json" >"$out.check" || {
+    cat "$out.check"
+    die "$policy and DuckDB disagree on $dir (details above, and in $out.check)"
+  }
+  head -n 1 "$out.check" >&2
+}
+
 # ------------------------------------------------------------------ the runs
 
 ROWS_OUT=()
@@ -167,22 +181,8 @@ for n in "${SIZES[@]}"; do
   mkdir -p "$out"
 
   echo "== $n: checking hotline against DuckDB on $tickets" >&2
-  "$HOTLINE" render "$POLICY" --data "$dir" --month "$MONTH" --format json -o "$out/hotline.json" ||
-    die "hotline render failed on $dir"
-  "$PY" benches/duckdb_figures.py --tickets "$tickets" --policy "$POLICY" --threads "$THREADS" \
-    --check "$out/hotline.json" >"$out/check.txt" || {
-    cat "$out/check.txt"
-    die "hotline and DuckDB disagree on $dir (details above, and in $out/check.txt)"
-  }
-  head -n 1 "$out/check.txt" >&2
-  "$HOTLINE" render "$FIGURES" --data "$dir" --month "$MONTH" --format json -o "$out/figures.json" ||
-    die "hotline render $FIGURES failed on $dir"
-  "$PY" benches/duckdb_figures.py --tickets "$tickets" --policy "$FIGURES" --threads "$THREADS" \
-    --check "$out/figures.json" >"$out/check-figures.txt" || {
-    cat "$out/check-figures.txt"
-    die "$FIGURES and DuckDB disagree on $dir (details above, and in $out/check-figures.txt)"
-  }
-  head -n 1 "$out/check-figures.txt" >&2
+  check_against_duckdb "$POLICY" "$dir" "$out/hotline"
+  check_against_duckdb "$FIGURES" "$dir" "$out/figures"
   if [[ $n == data ]]; then
     n=$("$PY" -c 'import json, sys
 print(next(v["value"] for v in json.load(open(sys.argv[1]))["values"] if v["name"] == "收件总量"))' \

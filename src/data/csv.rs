@@ -64,7 +64,8 @@ pub(crate) struct BlockRows {
 
 /// Reads a CSV file block by block: the first block is read (and its header
 /// parsed) when the reader is opened; [`CsvReader::next_block`] gives the rest.
-/// The file is hashed as it is read.
+/// The file is hashed block by block as the blocks are cut (they are the file's
+/// bytes in order), unless [`CsvReader::hash_later`] hands that to the caller.
 pub(crate) struct CsvReader {
     path: PathBuf,
     file: std::fs::File,
@@ -78,6 +79,8 @@ pub(crate) struct CsvReader {
     /// Bytes read from the file so far.
     read: u64,
     hasher: Sha256,
+    /// Whether the blocks after the ones read so far are left to the caller to hash.
+    hashed_by_caller: bool,
     /// The layout found in the header.
     pub layout: CsvLayout,
     /// The first block's records.
@@ -110,6 +113,7 @@ impl CsvReader {
             next_index: 0,
             read: 0,
             hasher: Sha256::new(),
+            hashed_by_caller: false,
             layout: CsvLayout {
                 positions: Vec::new(),
                 width: 0,
@@ -155,8 +159,14 @@ impl CsvReader {
 
     /// The first 12 hex digits of the SHA-256 of everything read; call at the end.
     pub fn hash(&self) -> String {
-        let digest = self.hasher.clone().finalize();
-        digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+        short_digest(self.hasher.clone())
+    }
+
+    /// From now on the blocks are not hashed here: the caller hashes them, in
+    /// order, after the hash of the blocks so far that this gives.
+    pub fn hash_later(&mut self) -> Sha256 {
+        self.hashed_by_caller = true;
+        self.hasher.clone()
     }
 
     fn read_block(&mut self) -> std::io::Result<Option<Block>> {
@@ -164,12 +174,10 @@ impl CsvReader {
         loop {
             if !self.eof && self.pending.len() < self.block_bytes {
                 let want = self.block_bytes - self.pending.len();
-                let before = self.pending.len();
                 self.pending.reserve(want);
                 let got = (&mut self.file)
                     .take(want as u64)
                     .read_to_end(&mut self.pending)?;
-                self.hasher.update(&self.pending[before..]);
                 self.read += got as u64;
                 if got == 0 {
                     self.eof = true;
@@ -195,6 +203,9 @@ impl CsvReader {
             rest.extend_from_slice(self.pending.get(cut..).unwrap_or_default());
             self.pending.truncate(cut);
             let bytes = std::mem::replace(&mut self.pending, rest);
+            if !self.hashed_by_caller {
+                self.hasher.update(&bytes);
+            }
             let lines = super::line_breaks(&bytes);
             let block = Block {
                 first_line: self.line,
@@ -219,6 +230,16 @@ impl CsvReader {
             layout: self.layout.clone(),
         }
     }
+}
+
+/// The first 12 hex digits of a SHA-256, as the report's footer shows it.
+pub(crate) fn short_digest(hasher: Sha256) -> String {
+    hasher
+        .finalize()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Types the blocks of one CSV file after the first (on any thread).

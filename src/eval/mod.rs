@@ -1723,6 +1723,27 @@ fn add(a: Decimal, b: Decimal, span: Span) -> R<Decimal> {
         .ok_or_else(|| Box::new(EvalError::Overflow { span }))
 }
 
+/// Adds a value pushed into a `mean` or `sum` to its running count, exact sum
+/// and integer sum (kept while every value is an integer); a value that is no
+/// number is skipped. `None` when the sum overflows.
+fn add_number(
+    count: &mut i64,
+    sum: &mut Decimal,
+    int_sum: &mut Option<i64>,
+    value: &Value,
+) -> Option<()> {
+    let Some(d) = value.decimal() else {
+        return Some(());
+    };
+    *count += 1;
+    *sum = sum.checked_add(d)?;
+    *int_sum = match (*int_sum, value) {
+        (Some(s), Value::Int(i)) => s.checked_add(*i),
+        _ => None,
+    };
+    Some(())
+}
+
 fn mul(a: Decimal, b: Decimal, span: Span) -> R<Decimal> {
     a.checked_mul(b)
         .ok_or_else(|| Box::new(EvalError::Overflow { span }))
@@ -1896,13 +1917,8 @@ impl Aggregate {
                 }
             }
             Func::Mean | Func::Sum => {
-                let Some(d) = v.decimal() else { return Ok(()) };
-                self.count += 1;
-                self.sum = add(self.sum, d, span)?;
-                self.int_sum = match (self.int_sum, &v) {
-                    (Some(s), Value::Int(i)) => s.checked_add(*i),
-                    _ => None,
-                };
+                add_number(&mut self.count, &mut self.sum, &mut self.int_sum, &v)
+                    .ok_or_else(|| Box::new(EvalError::Overflow { span }))?;
             }
             Func::Mode | Func::ModeCount | Func::Top(_) => {
                 if !v.is_empty() {

@@ -250,11 +250,7 @@ impl Evaluator<'_> {
                     Value::Unit(u) => Some(*unit == Some(*u)),
                     other => self.matches_label(other, *ty, label),
                 };
-                match (op, matches) {
-                    (_, None) => Value::Bool(false),
-                    (BinaryOp::Ne, Some(e)) => Value::Bool(!e),
-                    (_, Some(e)) => Value::Bool(e),
-                }
+                Value::Bool(label_test(*op, matches))
             }
             RowExpr::LabelMap { target, arms } => {
                 match self.eval_row(target, table, source, row)? {
@@ -276,18 +272,33 @@ impl Evaluator<'_> {
                 let (Some(a), Some(b)) = (left, right) else {
                     return Ok(Value::Bool(false));
                 };
-                let o = a.cmp(&b);
-                Value::Bool(match op {
-                    BinaryOp::Eq => o.is_eq(),
-                    BinaryOp::Ne => o.is_ne(),
-                    BinaryOp::Lt => o.is_lt(),
-                    BinaryOp::Le => o.is_le(),
-                    BinaryOp::Gt => o.is_gt(),
-                    _ => o.is_ge(),
-                })
+                Value::Bool(compare(*op, a.cmp(&b)))
             }
             RowExpr::Tree(expr) => self.eval(expr, &Frame::Row { table, source, row })?,
         })
+    }
+}
+
+/// A comparison `op` of two values in `ordering` (the operators other than
+/// `==`, `!=`, `<`, `<=` and `>` are `>=`).
+pub(super) fn compare(op: BinaryOp, ordering: std::cmp::Ordering) -> bool {
+    match op {
+        BinaryOp::Eq => ordering.is_eq(),
+        BinaryOp::Ne => ordering.is_ne(),
+        BinaryOp::Lt => ordering.is_lt(),
+        BinaryOp::Le => ordering.is_le(),
+        BinaryOp::Gt => ordering.is_gt(),
+        _ => ordering.is_ge(),
+    }
+}
+
+/// A comparison `op` with a label written as a string, given whether the value
+/// is that label (`None`: an empty value, which no test of a label matches).
+pub(super) fn label_test(op: BinaryOp, matches: Option<bool>) -> bool {
+    match (op, matches) {
+        (_, None) => false,
+        (BinaryOp::Ne, Some(e)) => !e,
+        (_, Some(e)) => e,
     }
 }
 

@@ -157,7 +157,8 @@ impl CsvReader {
         })
     }
 
-    /// The first 12 hex digits of the SHA-256 of everything read; call at the end.
+    /// The first 12 hex digits of the SHA-256 of the blocks it hashed (all of
+    /// them unless [`CsvReader::hash_later`]); call at the end.
     pub fn hash(&self) -> String {
         short_digest(self.hasher.clone())
     }

@@ -883,6 +883,9 @@ impl<'a> Printer<'a> {
             let mode = if strict { "strict" } else { "lenient" };
             settings.push((span, format!("weights {mode}")));
         }
+        if let Some((kind, span)) = header.fingerprint {
+            settings.push((span, format!("fingerprint {}", kind.name())));
+        }
         settings.sort_by_key(|(span, _)| span.start);
         let span = header.span;
         let braces = self.text.get(..span.end).is_some_and(|t| t.ends_with('}'));

@@ -506,13 +506,14 @@ fn inline_table(
         .iter()
         .filter_map(|i| source.columns.get(*i).cloned())
         .collect();
-    let result = data::load_table(
+    let result = data::load_table_with_fingerprint(
         &path,
         &data::FileFormat::Csv {
             encoding: Some(data::Encoding::Utf8),
         },
         &specs,
         env,
+        crate::ast::FingerprintKind::None,
     );
     let _ = std::fs::remove_dir_all(&dir);
     let loaded = result?;

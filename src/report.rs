@@ -1,5 +1,6 @@
 //! The evaluated report: the only input of the renderers. Numbers are exact decimal strings.
 
+use crate::ast::FingerprintKind;
 use serde::Serialize;
 
 /// Everything a renderer needs.
@@ -29,33 +30,38 @@ pub struct ReportModel {
 /// The inputs of a report, by content.
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Fingerprint {
-    /// The first 12 hex digits of the policy text's SHA-256.
+    /// The hash of the digests (the policy's `fingerprint`): `sha256`,
+    /// `blake3`, or `none` (no digests).
+    pub hash: FingerprintKind,
+    /// The first 12 hex digits of the policy text's digest (empty for `none`).
     pub policy: String,
-    /// Each data file's name and the first 12 hex digits of its SHA-256.
+    /// Each data file's name and the first 12 hex digits of its digest (none
+    /// for `none`).
     pub data: Vec<(String, String)>,
     /// The hotline version.
     pub hotline: String,
 }
 
 impl Fingerprint {
-    /// One line: `策略 3f2a… · tickets.csv 9be1… · hotline 0.1.0`.
+    /// One line: `策略 3f2a… · tickets.csv 9be1… · hotline 0.1.0` (SHA-256);
+    /// `… · BLAKE3 · hotline 0.1.0` for BLAKE3 digests; `hotline 0.1.0` alone
+    /// for `fingerprint none`.
     pub fn line(&self) -> String {
-        let mut parts = vec![format!("策略 {}", self.policy)];
-        parts.extend(
-            self.data
-                .iter()
-                .map(|(file, hash)| format!("{file} {hash}")),
-        );
+        let mut parts = Vec::new();
+        if self.hash != FingerprintKind::None {
+            parts.push(format!("策略 {}", self.policy));
+            parts.extend(
+                self.data
+                    .iter()
+                    .map(|(file, hash)| format!("{file} {hash}")),
+            );
+        }
+        if self.hash == FingerprintKind::Blake3 {
+            parts.push("BLAKE3".to_string());
+        }
         parts.push(format!("hotline {}", self.hotline));
         parts.join(" · ")
     }
-}
-
-/// The first 12 hex digits of the SHA-256 of `bytes`.
-pub fn short_hash(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(bytes);
-    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 /// A source as loaded.

@@ -271,3 +271,108 @@ fn explain_shows_definition_inputs_and_exact_value() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("did you mean `姜楼镇`?"));
 }
+
+/// The footer's digests are those of the policy and of every data file, in
+/// the hash the policy's `fingerprint` names (SHA-256 when it names none, as
+/// `sha256sum` shows it; BLAKE3 as `b3sum` does; none at all), through the
+/// streamed render; and the hash changes nothing else in the report.
+#[test]
+fn the_footer_digests_the_files_in_the_policy_fingerprint_hash() {
+    use sha2::Digest;
+    let dir = temp("fingerprint");
+    let original =
+        std::fs::read_to_string("policies/dong-e-monthly.policy").expect("the Dong'e policy");
+    let short =
+        |digest: &[u8]| -> String { digest.iter().take(6).map(|b| format!("{b:02x}")).collect() };
+    let mut figures = Vec::new();
+    for kind in ["", "sha256", "blake3", "none"] {
+        let text = if kind.is_empty() {
+            original.clone()
+        } else {
+            original.replacen(
+                "  decimals 2\n",
+                &format!("  decimals 2\n  fingerprint {kind}\n"),
+                1,
+            )
+        };
+        assert!(kind.is_empty() || text.contains("fingerprint"), "{kind}");
+        let policy = dir.join(format!("p-{kind}.policy"));
+        std::fs::write(&policy, &text).expect("write");
+        let policy = policy.to_str().expect("path");
+        let digest = |bytes: &[u8]| match kind {
+            "blake3" => short(blake3::hash(bytes).as_bytes()),
+            _ => short(&sha2::Sha256::digest(bytes)),
+        };
+        let out = hotline(&[
+            "render",
+            policy,
+            "--data",
+            "tests/data/dong-e",
+            "--month",
+            "2023-03",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let footer = json["fingerprint"].take();
+        let files = [
+            "2023-03/tickets.csv",
+            "2023-02/tickets.csv",
+            "2023-03/spot-checks.csv",
+            "2023-03/deductions.xlsx",
+        ];
+        if kind == "none" {
+            assert_eq!(footer["hash"], "none");
+            assert_eq!(footer["policy"], "");
+            assert_eq!(footer["data"], serde_json::json!([]));
+        } else {
+            assert_eq!(
+                footer["hash"],
+                if kind == "blake3" { "blake3" } else { "sha256" }
+            );
+            assert_eq!(footer["policy"], digest(text.as_bytes()).as_str(), "{kind}");
+            let expected: Vec<serde_json::Value> = files
+                .iter()
+                .map(|f| {
+                    let bytes = std::fs::read(format!("tests/data/dong-e/{f}")).expect("data");
+                    serde_json::json!([f, digest(&bytes)])
+                })
+                .collect();
+            assert_eq!(footer["data"], serde_json::Value::Array(expected), "{kind}");
+        }
+        // The Markdown footer line.
+        let out = hotline(&[
+            "render",
+            policy,
+            "--data",
+            "tests/data/dong-e",
+            "--month",
+            "2023-03",
+        ]);
+        let markdown = String::from_utf8_lossy(&out.stdout).to_string();
+        let last = markdown
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or_default();
+        let version = format!("hotline {}", env!("CARGO_PKG_VERSION"));
+        match kind {
+            "none" => assert_eq!(last.trim(), version, "{markdown}"),
+            "blake3" => assert!(last.contains(&format!("· BLAKE3 · {version}")), "{last}"),
+            _ => assert!(
+                last.starts_with("策略 ") && !last.contains("BLAKE3"),
+                "{last}"
+            ),
+        }
+        json["policy"].take();
+        figures.push(json);
+    }
+    assert!(figures.windows(2).all(|w| w[0] == w[1]));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -37,6 +37,8 @@ pub struct Env {
     pub decimals: u32,
     /// `weights strict`.
     pub weights_strict: bool,
+    /// `fingerprint`: how the footer identifies the policy and the data files.
+    pub fingerprint: FingerprintKind,
     /// The title.
     pub title: String,
     /// Sources in declaration order.
@@ -315,6 +317,9 @@ impl Checker {
                     if let Some((w, _)) = h.weights_strict {
                         self.env.weights_strict = w;
                         self.weights_lenient = !w;
+                    }
+                    if let Some((f, _)) = h.fingerprint {
+                        self.env.fingerprint = f;
                     }
                 }
                 Item::Units(u) => {

@@ -3,9 +3,11 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use encoding_rs::{DecoderResult, GB18030};
-use sha2::{Digest, Sha256};
+use crate::ast::FingerprintKind;
 
+use encoding_rs::{DecoderResult, GB18030};
+
+use super::digest::FileHasher;
 use super::marks::Marks;
 use super::value::{CellErrors, Column};
 use super::{
@@ -78,7 +80,7 @@ pub(crate) struct CsvReader {
     next_index: usize,
     /// Bytes read from the file so far.
     read: u64,
-    hasher: Sha256,
+    hasher: FileHasher,
     /// Whether the blocks after the ones read so far are left to the caller to hash.
     hashed_by_caller: bool,
     /// The layout found in the header.
@@ -89,7 +91,7 @@ pub(crate) struct CsvReader {
 
 impl CsvReader {
     /// Opens `path`, detects or checks its encoding, reads its header and
-    /// types the records of the first block.
+    /// types the records of the first block; the file is hashed in `fingerprint`'s hash.
     pub fn open(
         path: &Path,
         declared: Option<Encoding>,
@@ -97,6 +99,7 @@ impl CsvReader {
         keep: &[bool],
         units: &dyn UnitResolver,
         block_bytes: usize,
+        fingerprint: FingerprintKind,
     ) -> Result<CsvReader, LoadError> {
         let io = |source| LoadError::Io {
             path: path.to_path_buf(),
@@ -112,7 +115,7 @@ impl CsvReader {
             line: 1,
             next_index: 0,
             read: 0,
-            hasher: Sha256::new(),
+            hasher: FileHasher::new(fingerprint),
             hashed_by_caller: false,
             layout: CsvLayout {
                 positions: Vec::new(),
@@ -157,15 +160,16 @@ impl CsvReader {
         })
     }
 
-    /// The first 12 hex digits of the SHA-256 of the blocks it hashed (all of
-    /// them unless [`CsvReader::hash_later`]); call at the end.
-    pub fn hash(&self) -> String {
-        short_digest(self.hasher.clone())
+    /// The first 12 hex digits of the digest of the blocks it hashed (all of
+    /// them unless [`CsvReader::hash_later`]); call at the end. `None` for
+    /// `fingerprint none`.
+    pub fn hash(&self) -> Option<String> {
+        self.hasher.short()
     }
 
     /// From now on the blocks are not hashed here: the caller hashes them, in
     /// order, after the hash of the blocks so far that this gives.
-    pub fn hash_later(&mut self) -> Sha256 {
+    pub fn hash_later(&mut self) -> FileHasher {
         self.hashed_by_caller = true;
         self.hasher.clone()
     }
@@ -231,16 +235,6 @@ impl CsvReader {
             layout: self.layout.clone(),
         }
     }
-}
-
-/// The first 12 hex digits of a SHA-256, as the report's footer shows it.
-pub(crate) fn short_digest(hasher: Sha256) -> String {
-    hasher
-        .finalize()
-        .iter()
-        .take(6)
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Types the blocks of one CSV file after the first (on any thread).
@@ -872,11 +866,20 @@ pub(crate) fn load(
     declared: Option<Encoding>,
     specs: &[ColumnSpec],
     units: &dyn UnitResolver,
+    fingerprint: FingerprintKind,
 ) -> Result<Table, LoadError> {
     // This thread may be long-lived (the watch's): it keeps no block buffers.
     let _release = super::spare::ReleaseOnDrop;
     let keep = vec![true; specs.len()];
-    let mut reader = CsvReader::open(path, declared, specs, &keep, units, BLOCK_BYTES)?;
+    let mut reader = CsvReader::open(
+        path,
+        declared,
+        specs,
+        &keep,
+        units,
+        BLOCK_BYTES,
+        fingerprint,
+    )?;
     let Some(first) = reader.first.take() else {
         return Err(LoadError::Empty {
             path: path.to_path_buf(),
@@ -903,7 +906,7 @@ pub(crate) fn load(
             total: errors.total,
         });
     }
-    table.hash = Some(reader.hash());
+    table.hash = reader.hash();
     Ok(table)
 }
 
@@ -1213,7 +1216,13 @@ mod tests {
         let bad = dir.join("bad.csv");
         std::fs::write(&bad, rows.clone() + "x,y\n").expect("write");
         for (path, ok) in [(&good, true), (&bad, false)] {
-            let loaded = load(path, Some(Encoding::Utf8), &specs, &crate::data::NoUnits);
+            let loaded = load(
+                path,
+                Some(Encoding::Utf8),
+                &specs,
+                &crate::data::NoUnits,
+                FingerprintKind::Sha256,
+            );
             assert_eq!(loaded.is_ok(), ok);
             assert_eq!(crate::data::spare::bytes().capacity(), 0);
             assert_eq!(crate::data::spare::words().capacity(), 0);
@@ -1256,7 +1265,15 @@ mod tests {
             std::fs::write(&path, text).expect("write");
             path
         };
-        let load = |path: &Path| load(path, Some(Encoding::Utf8), &specs, &crate::data::NoUnits);
+        let load = |path: &Path| {
+            load(
+                path,
+                Some(Encoding::Utf8),
+                &specs,
+                &crate::data::NoUnits,
+                FingerprintKind::Sha256,
+            )
+        };
         let clean = load(&write("clean.csv", usize::MAX, "")).expect("clean");
         assert_eq!(clean.lines.len(), 1000);
         // Line 2 + 700 is the 701st record's; a blank line before it moves it on.

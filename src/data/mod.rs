@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
+use crate::ast::FingerprintKind;
+
 pub(crate) mod csv;
+pub(crate) mod digest;
 mod error;
 mod jsonl;
 mod marks;
@@ -135,7 +138,8 @@ pub struct Table {
     /// The encoding used (CSV only), and whether it was detected rather
     /// than declared.
     pub encoding: Option<(Encoding, bool)>,
-    /// The first 12 hex digits of the file's SHA-256, for the report's footer.
+    /// The first 12 hex digits of the file's digest, for the report's footer
+    /// (`None` for `fingerprint none`, and for test data, which has no file).
     pub hash: Option<String>,
 }
 
@@ -159,7 +163,7 @@ impl Table {
     }
 }
 
-/// Loads the columns `specs` of the file at `path`.
+/// Loads the columns `specs` of the file at `path`, and takes its SHA-256.
 ///
 /// Only the declared columns are typed; other columns are ignored (but CSV
 /// rows must still have as many fields as the header).
@@ -169,17 +173,29 @@ pub fn load_table(
     specs: &[ColumnSpec],
     units: &dyn UnitResolver,
 ) -> Result<Table, LoadError> {
+    load_table_with_fingerprint(path, format, specs, units, FingerprintKind::Sha256)
+}
+
+/// [`load_table`], the file's digest taken in `fingerprint`'s hash (none for
+/// `fingerprint none`).
+pub fn load_table_with_fingerprint(
+    path: &Path,
+    format: &FileFormat,
+    specs: &[ColumnSpec],
+    units: &dyn UnitResolver,
+    fingerprint: FingerprintKind,
+) -> Result<Table, LoadError> {
     let mut table = match format {
-        FileFormat::Csv { encoding } => csv::load(path, *encoding, specs, units),
+        FileFormat::Csv { encoding } => csv::load(path, *encoding, specs, units, fingerprint),
         FileFormat::Xlsx { sheet } => xlsx::load(path, sheet, specs, units),
         FileFormat::Jsonl => jsonl::load(path, specs, units),
     }?;
     // Hashed once here, so evaluating the same tables again (watch) costs no hashing;
     // the CSV reader hashes as it reads.
-    if table.hash.is_none() {
+    if table.hash.is_none() && fingerprint != FingerprintKind::None {
         table.hash = std::fs::read(path)
             .ok()
-            .map(|bytes| crate::report::short_hash(&bytes));
+            .and_then(|bytes| digest::short_digest(fingerprint, &bytes));
     }
     Ok(table)
 }

@@ -25,6 +25,7 @@ use super::{Aggregate, DataTable, Evaluator, Frame, Key, Resolver, EMPTY_KEY_LIN
 use crate::ast::{Expr, ExprKind, Item, Metric};
 use crate::check::{Checked, DefKind, Env};
 use crate::data::csv::{Block, BlockParser, BlockRows, CsvReader, MIN_BLOCK_BYTES};
+use crate::data::digest::FileHasher;
 use crate::data::{ColumnSpec, Encoding, LoadError};
 use crate::span::Span;
 use crate::Problem;
@@ -453,12 +454,12 @@ struct CsvStream<'c> {
     /// Set once the header is read: what the blocks after the first are typed with.
     parser: OnceLock<BlockParser>,
     merging: Mutex<Merging>,
-    /// The file's SHA-256, taken block by block in file order by the workers
-    /// that read them, out of the reading lock.
+    /// The file's digest for the footer, taken block by block in file order by
+    /// the workers that read them, out of the reading lock.
     hash: OrderedHash,
 }
 
-/// A SHA-256 of blocks that different threads hold, taken in their order: the
+/// A digest of blocks that different threads hold, taken in their order: the
 /// holder of a block waits for its turn, which comes as soon as the holder of
 /// the block before has hashed it. A worker hashes a block right after reading
 /// it, with nothing in between that waits or fails, so every turn comes. The
@@ -468,20 +469,19 @@ struct CsvStream<'c> {
 #[derive(Default)]
 struct OrderedHash {
     /// The index of the next block to hash and the hash so far.
-    state: Mutex<(usize, Option<sha2::Sha256>)>,
+    state: Mutex<(usize, Option<FileHasher>)>,
     turn: std::sync::Condvar,
 }
 
 impl OrderedHash {
     /// Starts after the blocks before `next`, hashed into `hasher`.
-    fn start(&self, next: usize, hasher: sha2::Sha256) {
+    fn start(&self, next: usize, hasher: FileHasher) {
         *lock(&self.state) = (next, Some(hasher));
         self.turn.notify_all();
     }
 
     /// Hashes block `index` once the blocks before it are.
     fn add(&self, index: usize, bytes: &[u8]) {
-        use sha2::Digest;
         let mut state = lock(&self.state);
         while state.0 != index {
             state = self
@@ -497,10 +497,10 @@ impl OrderedHash {
         self.turn.notify_all();
     }
 
-    /// The first 12 hex digits of the hash; once every block is added.
+    /// The first 12 hex digits of the digest (`None` for `fingerprint none`);
+    /// once every block is added.
     fn short(&self) -> Option<String> {
-        let state = lock(&self.state);
-        state.1.clone().map(crate::data::csv::short_digest)
+        lock(&self.state).1.as_ref().and_then(FileHasher::short)
     }
 }
 
@@ -630,6 +630,7 @@ impl<'c> Stream<'c> {
                             &csv.keep,
                             &Resolver(env),
                             first_block,
+                            env.fingerprint,
                         );
                         match opened {
                             Ok(mut reader) => {
@@ -700,8 +701,14 @@ impl<'c> Stream<'c> {
         let csv = match &self.work {
             Work::Whole { format, done, .. } => {
                 let resolver = Resolver(&checked.env);
-                let table = crate::data::load_table(&self.path, format, specs, &resolver)
-                    .map_err(|e| Box::new(Problem::Data(e)));
+                let table = crate::data::load_table_with_fingerprint(
+                    &self.path,
+                    format,
+                    specs,
+                    &resolver,
+                    checked.env.fingerprint,
+                )
+                .map_err(|e| Box::new(Problem::Data(e)));
                 *lock(done) = Some(table);
                 return;
             }
@@ -913,23 +920,29 @@ pub(super) fn read_sources(
 #[cfg(test)]
 mod tests {
     use super::{block_size, Aggregate, Evaluator, OrderedHash, MIN_BLOCK_BYTES};
-    use crate::ast::{ExprKind, Item};
+    use crate::ast::{ExprKind, FingerprintKind, Item};
+    use crate::data::digest::FileHasher;
     use crate::data::BLOCK_BYTES;
     use std::sync::Arc;
 
     /// Blocks hashed by four threads, each taking every fourth block and
-    /// waiting for its turn, give the SHA-256 of the blocks one after the other,
-    /// the first block hashed before the threads start.
+    /// waiting for its turn, give the digest of the blocks one after the other,
+    /// the first block hashed before the threads start; in either hash.
     #[test]
     fn blocks_are_hashed_in_their_order_whatever_thread_holds_them() {
-        use sha2::{Digest, Sha256};
+        for kind in [FingerprintKind::Sha256, FingerprintKind::Blake3] {
+            blocks_hashed_in_order(kind);
+        }
+    }
+
+    fn blocks_hashed_in_order(kind: FingerprintKind) {
         let mut random = crate::data::test_random(3);
         let blocks: Vec<Vec<u8>> = (0..200)
             .map(|i| (0..1 + random(40)).map(|j| (i * 7 + j) as u8).collect())
             .collect();
         let whole: Vec<u8> = blocks.concat();
-        let expected = crate::data::csv::short_digest(Sha256::new_with_prefix(&whole));
-        let mut first = Sha256::new();
+        let expected = crate::data::digest::short_digest(kind, &whole);
+        let mut first = FileHasher::new(kind);
         first.update(&blocks[0]);
         let hash = OrderedHash::default();
         std::thread::scope(|scope| {
@@ -947,7 +960,7 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(20));
             hash.start(1, first);
         });
-        assert_eq!(hash.short(), Some(expected));
+        assert_eq!(hash.short(), expected, "{kind:?}");
     }
 
     /// `mode`, `mode_count` and `top` of a text field, taken in bulk by

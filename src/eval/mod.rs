@@ -269,7 +269,13 @@ pub fn load(
             }
         };
         let format = file_format(source);
-        match data::load_table(&path, &format, &source.columns, &Resolver(env)) {
+        match data::load_table_with_fingerprint(
+            &path,
+            &format,
+            &source.columns,
+            &Resolver(env),
+            env.fingerprint,
+        ) {
             Ok(t) => tables.push(t),
             Err(e) => problems.push(Problem::Data(e)),
         }
@@ -2366,7 +2372,8 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// Hashes of the policy and of every data file read (test data has no file).
+    /// Digests of the policy and of every data file read (test data has no
+    /// file), in the policy's `fingerprint` hash.
     fn fingerprint(&self) -> crate::report::Fingerprint {
         let mut data = Vec::new();
         for (source, table) in self.env.sources.iter().zip(&self.tables) {
@@ -2384,8 +2391,11 @@ impl<'a> Evaluator<'a> {
                 data.push((name, hash.clone()));
             }
         }
+        let hash = self.env.fingerprint;
         crate::report::Fingerprint {
-            policy: crate::report::short_hash(self.env.text.as_bytes()),
+            hash,
+            policy: crate::data::digest::short_digest(hash, self.env.text.as_bytes())
+                .unwrap_or_default(),
             data,
             hotline: env!("CARGO_PKG_VERSION").to_string(),
         }

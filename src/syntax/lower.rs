@@ -140,11 +140,15 @@ fn rule_in_words(rule: Rule) -> Option<&'static str> {
         | Rule::mul_op
         | Rule::div_op => "an operator",
         Rule::label_map | Rule::is_empty | Rule::field_access => "`->`, `is` or `.`",
-        Rule::rounding_setting | Rule::decimals_setting | Rule::weights_setting => {
-            "a setting (`rounding`, `decimals`, `weights`)"
+        Rule::rounding_setting
+        | Rule::decimals_setting
+        | Rule::weights_setting
+        | Rule::fingerprint_setting => {
+            "a setting (`rounding`, `decimals`, `weights`, `fingerprint`)"
         }
         Rule::rounding_mode => "`half_up` or `half_even`",
         Rule::weights_mode => "`strict` or `lenient`",
+        Rule::fingerprint_kind => "`sha256`, `blake3` or `none`",
         Rule::source_file => "`from`",
         Rule::source_prev => "`=`",
         Rule::file_format => "`csv`, `xlsx` or `jsonl`",
@@ -323,6 +327,7 @@ impl Lower {
             rounding: None,
             decimals: None,
             weights_strict: None,
+            fingerprint: None,
             span,
         };
         for setting in inner {
@@ -363,6 +368,16 @@ impl Lower {
                         .weights_strict
                         .get_or_insert((value == "strict", sspan));
                     ("weights", first)
+                }
+                Rule::fingerprint_setting => {
+                    let kind = match value.as_str() {
+                        "blake3" => FingerprintKind::Blake3,
+                        "none" => FingerprintKind::None,
+                        _ => FingerprintKind::Sha256,
+                    };
+                    let first = header.fingerprint.map(|r| r.1);
+                    header.fingerprint.get_or_insert((kind, sspan));
+                    ("fingerprint", first)
                 }
                 _ => continue,
             };

@@ -327,11 +327,15 @@ impl Builder {
                 }
             };
             let format = crate::eval::file_format(source);
-            let reading = reading_hash(&format, &source.columns, &env.unit_lookup);
-            match self
-                .cache
-                .get(&path, &format, &source.columns, env, reading)
-            {
+            let reading = reading_hash(&format, &source.columns, &env.unit_lookup, env.fingerprint);
+            match self.cache.get(
+                &path,
+                &format,
+                &source.columns,
+                env,
+                env.fingerprint,
+                reading,
+            ) {
                 Ok((table, origin)) => {
                     match origin {
                         Origin::Cached => loaded.cached += 1,

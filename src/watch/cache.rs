@@ -5,6 +5,7 @@
 //! into indices). An edit of the policy that leaves a source's columns alone re-reads nothing;
 //! an edit of a data file re-reads that file only.
 
+use crate::ast::FingerprintKind;
 use crate::data::{self, ColumnSpec, FileFormat, LoadError, Table, UnitResolver};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -52,13 +53,16 @@ pub(crate) fn content_hash(bytes: &[u8]) -> u64 {
     foldhash::quality::FixedState::with_seed(0).hash_one(bytes)
 }
 
-/// The hash of how a source is read: the format, the column specs and the unit registry.
+/// The hash of how a source is read: the format, the column specs, the unit registry and
+/// the digest the footer shows.
 pub(crate) fn reading_hash(
     format: &FileFormat,
     specs: &[ColumnSpec],
     units: &std::collections::HashMap<String, u32>,
+    fingerprint: FingerprintKind,
 ) -> u64 {
     let mut hasher = DefaultHasher::new();
+    fingerprint.hash(&mut hasher);
     // The specs have no `Hash`; their debug form names every field and type.
     format!("{format:?}").hash(&mut hasher);
     format!("{specs:?}").hash(&mut hasher);
@@ -77,12 +81,13 @@ impl TableCache {
         format: &FileFormat,
         specs: &[ColumnSpec],
         units: &dyn UnitResolver,
+        fingerprint: FingerprintKind,
         reading: u64,
     ) -> Result<(Arc<Table>, Origin), LoadError> {
         self.clock += 1;
         let Ok(bytes) = std::fs::read(path) else {
             // Let the loader say what is wrong with the file.
-            return data::load_table(path, format, specs, units)
+            return data::load_table_with_fingerprint(path, format, specs, units, fingerprint)
                 .map(|t| (Arc::new(t), Origin::Read));
         };
         let key = Key {
@@ -95,7 +100,13 @@ impl TableCache {
             entry.used = self.clock;
             return Ok((entry.table.clone(), Origin::Cached));
         }
-        let table = Arc::new(data::load_table(path, format, specs, units)?);
+        let table = Arc::new(data::load_table_with_fingerprint(
+            path,
+            format,
+            specs,
+            units,
+            fingerprint,
+        )?);
         // The file may have changed between hashing and loading: keep the table only when
         // the bytes are still the ones hashed, so a key never names other content.
         let unchanged = std::fs::read(path).is_ok_and(|b| content_hash(&b) == key.content);
@@ -153,18 +164,39 @@ mod tests {
             nullable: false,
         }];
         let format = FileFormat::Csv { encoding: None };
-        let reading = reading_hash(&format, &specs, &HashMap::new());
+        let reading = reading_hash(&format, &specs, &HashMap::new(), FingerprintKind::Sha256);
         let mut cache = TableCache::default();
         let (_, o1) = cache
-            .get(&path, &format, &specs, &NoUnits, reading)
+            .get(
+                &path,
+                &format,
+                &specs,
+                &NoUnits,
+                FingerprintKind::Sha256,
+                reading,
+            )
             .unwrap();
         let (_, o2) = cache
-            .get(&path, &format, &specs, &NoUnits, reading)
+            .get(
+                &path,
+                &format,
+                &specs,
+                &NoUnits,
+                FingerprintKind::Sha256,
+                reading,
+            )
             .unwrap();
         assert_eq!((o1, o2), (Origin::Read, Origin::Cached));
         std::fs::write(&path, "a\n2\n").unwrap();
         let (t, o3) = cache
-            .get(&path, &format, &specs, &NoUnits, reading)
+            .get(
+                &path,
+                &format,
+                &specs,
+                &NoUnits,
+                FingerprintKind::Sha256,
+                reading,
+            )
             .unwrap();
         assert_eq!(o3, Origin::Read);
         assert_eq!(
@@ -174,7 +206,14 @@ mod tests {
         // Back to the first content: found again.
         std::fs::write(&path, "a\n1\n").unwrap();
         let (_, o4) = cache
-            .get(&path, &format, &specs, &NoUnits, reading)
+            .get(
+                &path,
+                &format,
+                &specs,
+                &NoUnits,
+                FingerprintKind::Sha256,
+                reading,
+            )
             .unwrap();
         assert_eq!(o4, Origin::Cached);
         // Read differently: loaded again.
@@ -184,8 +223,18 @@ mod tests {
             },
             &specs,
             &HashMap::new(),
+            FingerprintKind::Sha256,
         );
-        let (_, o5) = cache.get(&path, &format, &specs, &NoUnits, other).unwrap();
+        let (_, o5) = cache
+            .get(
+                &path,
+                &format,
+                &specs,
+                &NoUnits,
+                FingerprintKind::Sha256,
+                other,
+            )
+            .unwrap();
         assert_eq!(o5, Origin::Read);
         assert_eq!(cache.len(), 3);
         let _ = std::fs::remove_dir_all(&dir);

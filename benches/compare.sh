@@ -19,16 +19,18 @@
 #      they match;
 #   2. renders the Dong'e policy and benches/figures.policy with `hotline render --format json`
 #      and runs the DuckDB query of benches/duckdb_figures.py on the same tickets.csv, and checks
-#      that all three give the same 承办量, 响应率, 按时办理率, 解决率 and 综合满意率 for every
+#      that all four give the same 承办量, 响应率, 按时办理率, 解决率 and 综合满意率 for every
 #      unit (exit 1 if not);
 #   3. times BENCH_RUNS runs of each, alternating, every run a separate process under
 #      /usr/bin/time (wall seconds and peak RSS):
 #        hotline report:  `target/release/hotline render POLICY --data DIR --month 2023-03 -o
 #                         report.md`, the whole report end to end (it also reads the previous
 #                         month, the spot checks and the deductions workbook);
-#        hotline figures: the same command with benches/figures.policy, the equal work: the five
-#                         figures per unit from the one tickets.csv DuckDB reads (and, as every
-#                         render does, the SHA-256 of that file for the report's footer);
+#        hotline figures: the same command with benches/figures.policy: the five figures per
+#                         unit from the one tickets.csv DuckDB reads (and, by default, the
+#                         SHA-256 of that file for the report's footer);
+#        no digests:      the same policy with `fingerprint none` (written to
+#                         target/bench-out/figures-none.policy): exactly DuckDB's work;
 #        DuckDB:          `python benches/duckdb_figures.py …` (Python start-up and `import
 #                         duckdb` included), which also reports its in-process query time.
 # The runs after the check find the files in the page cache.
@@ -48,6 +50,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 POLICY=policies/dong-e-monthly.policy
 FIGURES=benches/figures.policy
+# The figures policy without the footer's digests (`fingerprint none`), written below.
+UNHASHED=$ROOT/target/bench-out/figures-none.policy
 MONTH=2023-03
 RUNS=${BENCH_RUNS:-5}
 THREADS=${BENCH_THREADS:-2}
@@ -95,6 +99,8 @@ cargo build --release --quiet
 # A copy, so that a rebuild during the runs cannot swap the binary under them.
 mkdir -p "$ROOT/target/bench-out"
 cp "$ROOT/target/release/hotline" "$HOTLINE"
+sed 's/^  decimals 2$/&\n  fingerprint none/' "$FIGURES" >"$UNHASHED"
+grep -q '^  fingerprint none$' "$UNHASHED" || die "could not add \`fingerprint none\` to $FIGURES"
 
 # ------------------------------------------------------------------ helpers
 
@@ -183,6 +189,7 @@ for n in "${SIZES[@]}"; do
   echo "== $n: checking hotline against DuckDB on $tickets" >&2
   check_against_duckdb "$POLICY" "$dir" "$out/hotline"
   check_against_duckdb "$FIGURES" "$dir" "$out/figures"
+  check_against_duckdb "$UNHASHED" "$dir" "$out/unhashed"
   if [[ $n == data ]]; then
     n=$("$PY" -c 'import json, sys
 print(next(v["value"] for v in json.load(open(sys.argv[1]))["values"] if v["name"] == "收件总量"))' \
@@ -191,6 +198,7 @@ print(next(v["value"] for v in json.load(open(sys.argv[1]))["values"] if v["name
 
   : >"$out/hotline.times"
   : >"$out/figures.times"
+  : >"$out/unhashed.times"
   : >"$out/duckdb.times"
   : >"$out/duckdb.query"
   for ((i = 1; i <= RUNS; i++)); do
@@ -201,12 +209,16 @@ print(next(v["value"] for v in json.load(open(sys.argv[1]))["values"] if v["name
     measure "$out/t" "$out/report.md.stdout" \
       "$HOTLINE" render "$FIGURES" --data "$dir" --month "$MONTH" -o "$out/figures.md"
     cat "$out/t" >>"$out/figures.times"
+    measure "$out/t" "$out/report.md.stdout" \
+      "$HOTLINE" render "$UNHASHED" --data "$dir" --month "$MONTH" -o "$out/unhashed.md"
+    cat "$out/t" >>"$out/unhashed.times"
     measure "$out/t" "$out/duckdb.stdout" \
       "$PY" benches/duckdb_figures.py --tickets "$tickets" --policy "$POLICY" --threads "$THREADS"
     cat "$out/t" >>"$out/duckdb.times"
     awk '$1 == "query_seconds" { print $2 }' "$out/duckdb.stdout" >>"$out/duckdb.query"
     echo "   hotline $(tail -n 1 "$out/hotline.times" | awk '{ printf "%ss %.0f MB", $1, $2 / 1024 }')," \
       "figures $(tail -n 1 "$out/figures.times" | awk '{ printf "%ss %.0f MB", $1, $2 / 1024 }')," \
+      "no digests $(tail -n 1 "$out/unhashed.times" | awk '{ printf "%ss", $1 }')," \
       "DuckDB $(tail -n 1 "$out/duckdb.times" | awk '{ printf "%ss %.0f MB", $1, $2 / 1024 }')" \
       "(query $(tail -n 1 "$out/duckdb.query")s)" >&2
   done
@@ -218,16 +230,18 @@ print(next(v["value"] for v in json.load(open(sys.argv[1]))["values"] if v["name
   f_time=$(cut -d' ' -f1 "$out/figures.times" | spread)
   f_mem=$(cut -d' ' -f2 "$out/figures.times" | max)
   f_med=$(cut -d' ' -f1 "$out/figures.times" | median)
+  u_time=$(cut -d' ' -f1 "$out/unhashed.times" | spread)
+  u_med=$(cut -d' ' -f1 "$out/unhashed.times" | median)
   d_time=$(cut -d' ' -f1 "$out/duckdb.times" | spread)
   d_mem=$(cut -d' ' -f2 "$out/duckdb.times" | max)
   d_query=$(spread <"$out/duckdb.query")
   h_med=$(cut -d' ' -f1 "$out/hotline.times" | median)
   d_med=$(cut -d' ' -f1 "$out/duckdb.times" | median)
   d_qmed=$(median <"$out/duckdb.query")
-  ratios=$(awk -v h="$h_med" -v f="$f_med" -v d="$d_med" -v q="$d_qmed" 'BEGIN {
-    printf "%s | %s | %s", (h > 0) ? sprintf("%.2f", d / h) : "—", (f > 0) ? sprintf("%.2f", d / f) : "—",
-      (f > 0) ? sprintf("%.2f", q / f) : "—" }')
-  ROWS_OUT+=("| $( [[ $n =~ ^[0-9]+$ ]] && label "$n" || echo "$n") | $(awk -v s="$size" 'BEGIN { printf "%.1f MB", s / 1e6 }') | $h_time | $(mb "$h_mem") | $f_time | $(mb "$f_mem") | $d_time | $d_query | $(mb "$d_mem") | $ratios |")
+  ratios=$(awk -v h="$h_med" -v f="$f_med" -v u="$u_med" -v d="$d_med" -v q="$d_qmed" 'BEGIN {
+    printf "%s | %s | %s | %s", (h > 0) ? sprintf("%.2f", d / h) : "—", (f > 0) ? sprintf("%.2f", d / f) : "—",
+      (u > 0) ? sprintf("%.2f", d / u) : "—", (f > 0) ? sprintf("%.2f", q / f) : "—" }')
+  ROWS_OUT+=("| $( [[ $n =~ ^[0-9]+$ ]] && label "$n" || echo "$n") | $(awk -v s="$size" 'BEGIN { printf "%.1f MB", s / 1e6 }') | $h_time | $(mb "$h_mem") | $f_time | $(mb "$f_mem") | $u_time | $d_time | $d_query | $(mb "$d_mem") | $ratios |")
 done
 
 # ------------------------------------------------------------------ the table
@@ -239,17 +253,19 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null ||
   echo "hotline $rev ($(rustc --version | cut -d' ' -f2)), DuckDB $DUCKDB_VERSION (Python package)," \
     "$THREADS threads each; ${cpu:-unknown CPU}, $(nproc) CPUs; $RUNS runs each, $(date -u +%Y-%m-%d)."
   echo
-  echo "| tickets | tickets.csv | hotline report s | MB | hotline figures s | MB | DuckDB s | DuckDB query s | DuckDB MB | DuckDB/report | DuckDB/figures | query/figures |"
-  echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| tickets | tickets.csv | hotline report s | MB | hotline figures s | MB | no digests s | DuckDB s | DuckDB query s | DuckDB MB | DuckDB/report | DuckDB/figures | DuckDB/no digests | query/figures |"
+  echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   printf '%s\n' "${ROWS_OUT[@]}"
   echo
   echo "Times are wall-clock seconds, median (min–max); MB is the largest peak RSS of the runs."
   echo "\"hotline report\" renders the whole Dong'e report (it also reads the previous month's"
   echo "tickets, as many again, the spot checks and the workbook); \"hotline figures\" renders"
-  echo "benches/figures.policy, the five figures per unit from the one tickets.csv DuckDB reads."
-  echo "\"DuckDB s\" is the whole Python process, \"DuckDB query s\" the query alone; the last"
-  echo "three columns are time ratios (above 1: hotline is faster)."
-  echo "All three gave the same figures for every unit (benches/duckdb_figures.py --check)."
+  echo "benches/figures.policy, the five figures per unit from the one tickets.csv DuckDB reads,"
+  echo "with the SHA-256 of that file for the footer; \"no digests\" is the same policy with"
+  echo "\`fingerprint none\`: exactly DuckDB's work. \"DuckDB s\" is the whole Python process,"
+  echo "\"DuckDB query s\" the query alone; the last four columns are time ratios (above 1:"
+  echo "hotline is faster)."
+  echo "All gave the same figures for every unit (benches/duckdb_figures.py --check)."
 } >"$RESULTS"
 echo >&2
 cat "$RESULTS"

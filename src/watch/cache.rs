@@ -237,6 +237,23 @@ mod tests {
             .unwrap();
         assert_eq!(o5, Origin::Read);
         assert_eq!(cache.len(), 3);
+        // Another digest for the footer: loaded again, with that digest.
+        let blake3 = reading_hash(&format, &specs, &HashMap::new(), FingerprintKind::Blake3);
+        let (t6, o6) = cache
+            .get(
+                &path,
+                &format,
+                &specs,
+                &NoUnits,
+                FingerprintKind::Blake3,
+                blake3,
+            )
+            .unwrap();
+        assert_eq!(o6, Origin::Read);
+        assert_eq!(
+            t6.hash,
+            crate::data::digest::short_digest(FingerprintKind::Blake3, b"a\n1\n")
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -303,23 +303,23 @@ fn the_footer_digests_the_files_in_the_policy_fingerprint_hash() {
             "blake3" => short(blake3::hash(bytes).as_bytes()),
             _ => short(&sha2::Sha256::digest(bytes)),
         };
-        let out = hotline(&[
-            "render",
-            policy,
-            "--data",
-            "tests/data/dong-e",
-            "--month",
-            "2023-03",
-            "--format",
-            "json",
-        ]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let render = |format: &str| {
+            let out = hotline(&[
+                "render",
+                policy,
+                "--data",
+                "tests/data/dong-e",
+                "--month",
+                "2023-03",
+                "--format",
+                format,
+            ]);
+            let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+            assert_eq!(out.status.code(), Some(0), "{stderr}");
+            out.stdout
+        };
+        let out = render("json");
+        let mut json: serde_json::Value = serde_json::from_slice(&out).expect("json");
         let footer = json["fingerprint"].take();
         let files = [
             "2023-03/tickets.csv",
@@ -347,15 +347,7 @@ fn the_footer_digests_the_files_in_the_policy_fingerprint_hash() {
             assert_eq!(footer["data"], serde_json::Value::Array(expected), "{kind}");
         }
         // The Markdown footer line.
-        let out = hotline(&[
-            "render",
-            policy,
-            "--data",
-            "tests/data/dong-e",
-            "--month",
-            "2023-03",
-        ]);
-        let markdown = String::from_utf8_lossy(&out.stdout).to_string();
+        let markdown = String::from_utf8_lossy(&render("md")).to_string();
         let last = markdown
             .lines()
             .rev()

@@ -60,18 +60,25 @@ mod tests {
     use super::{short_digest, FileHasher};
     use crate::ast::FingerprintKind;
 
-    /// The published test vectors: SHA-256 of `abc` (FIPS 180-2) and BLAKE3 of
-    /// the empty input (the BLAKE3 specification).
+    /// Published digests: SHA-256 of `abc` (FIPS 180-2); BLAKE3 of the empty
+    /// input and of the one byte 0 (the BLAKE3 test vectors) and of `abc`
+    /// (checked with the Python `blake3` package).
     #[test]
     fn digests_are_the_published_ones() {
         assert_eq!(
             short_digest(FingerprintKind::Sha256, b"abc").as_deref(),
             Some("ba7816bf8f01")
         );
-        assert_eq!(
-            short_digest(FingerprintKind::Blake3, b"").as_deref(),
-            Some("af1349b9f5f9")
-        );
+        for (input, digest) in [
+            (&b""[..], "af1349b9f5f9"),
+            (&[0u8][..], "2d3adedff11b"),
+            (&b"abc"[..], "6437b3ac3846"),
+        ] {
+            assert_eq!(
+                short_digest(FingerprintKind::Blake3, input).as_deref(),
+                Some(digest)
+            );
+        }
         assert_eq!(short_digest(FingerprintKind::None, b"abc"), None);
     }
 

@@ -164,40 +164,19 @@ mod tests {
             nullable: false,
         }];
         let format = FileFormat::Csv { encoding: None };
-        let reading = reading_hash(&format, &specs, &HashMap::new(), FingerprintKind::Sha256);
+        let sha256 = FingerprintKind::Sha256;
+        let reading = reading_hash(&format, &specs, &HashMap::new(), sha256);
         let mut cache = TableCache::default();
-        let (_, o1) = cache
-            .get(
-                &path,
-                &format,
-                &specs,
-                &NoUnits,
-                FingerprintKind::Sha256,
-                reading,
-            )
-            .unwrap();
-        let (_, o2) = cache
-            .get(
-                &path,
-                &format,
-                &specs,
-                &NoUnits,
-                FingerprintKind::Sha256,
-                reading,
-            )
-            .unwrap();
+        let mut get = |kind: FingerprintKind, reading: u64| {
+            cache
+                .get(&path, &format, &specs, &NoUnits, kind, reading)
+                .unwrap()
+        };
+        let (_, o1) = get(sha256, reading);
+        let (_, o2) = get(sha256, reading);
         assert_eq!((o1, o2), (Origin::Read, Origin::Cached));
         std::fs::write(&path, "a\n2\n").unwrap();
-        let (t, o3) = cache
-            .get(
-                &path,
-                &format,
-                &specs,
-                &NoUnits,
-                FingerprintKind::Sha256,
-                reading,
-            )
-            .unwrap();
+        let (t, o3) = get(sha256, reading);
         assert_eq!(o3, Origin::Read);
         assert_eq!(
             t.columns[0],
@@ -205,55 +184,24 @@ mod tests {
         );
         // Back to the first content: found again.
         std::fs::write(&path, "a\n1\n").unwrap();
-        let (_, o4) = cache
-            .get(
-                &path,
-                &format,
-                &specs,
-                &NoUnits,
-                FingerprintKind::Sha256,
-                reading,
-            )
-            .unwrap();
+        let (_, o4) = get(sha256, reading);
         assert_eq!(o4, Origin::Cached);
         // Read differently: loaded again.
-        let other = reading_hash(
-            &FileFormat::Csv {
-                encoding: Some(crate::data::Encoding::Utf8),
-            },
-            &specs,
-            &HashMap::new(),
-            FingerprintKind::Sha256,
-        );
-        let (_, o5) = cache
-            .get(
-                &path,
-                &format,
-                &specs,
-                &NoUnits,
-                FingerprintKind::Sha256,
-                other,
-            )
-            .unwrap();
+        let utf8 = FileFormat::Csv {
+            encoding: Some(crate::data::Encoding::Utf8),
+        };
+        let other = reading_hash(&utf8, &specs, &HashMap::new(), sha256);
+        let (_, o5) = get(sha256, other);
         assert_eq!(o5, Origin::Read);
-        assert_eq!(cache.len(), 3);
         // Another digest for the footer: loaded again, with that digest.
         let blake3 = reading_hash(&format, &specs, &HashMap::new(), FingerprintKind::Blake3);
-        let (t6, o6) = cache
-            .get(
-                &path,
-                &format,
-                &specs,
-                &NoUnits,
-                FingerprintKind::Blake3,
-                blake3,
-            )
-            .unwrap();
+        let (t6, o6) = get(FingerprintKind::Blake3, blake3);
         assert_eq!(o6, Origin::Read);
         assert_eq!(
             t6.hash,
             crate::data::digest::short_digest(FingerprintKind::Blake3, b"a\n1\n")
         );
+        assert_eq!(cache.len(), 4);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

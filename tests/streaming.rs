@@ -13,8 +13,14 @@ const FULL: Options = Options {
 };
 
 fn dong_e() -> hotline::check::Checked {
+    dong_e_with("")
+}
+
+/// The Dong'e policy with `settings` added to its header.
+fn dong_e_with(settings: &str) -> hotline::check::Checked {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/dong-e-monthly.policy");
     let text = std::fs::read_to_string(&path).expect("policy");
+    let text = text.replacen("  decimals 2\n", &format!("  decimals 2\n{settings}"), 1);
     let file = SourceFile::new(path.display().to_string(), text);
     hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"))
 }
@@ -40,6 +46,30 @@ fn blocks_fold_to_the_whole_table_result() {
                 .expect("streamed");
             assert_eq!(streamed, whole, "{m}, blocks of {block} bytes");
         }
+    }
+}
+
+/// BLAKE3 digests taken block by block, on two threads, are those of the whole
+/// files, as SHA-256 digests are.
+#[test]
+fn blake3_digests_in_blocks_are_those_of_the_whole_files() {
+    let checked = dong_e_with("  fingerprint blake3\n");
+    let m = month("2023-03");
+    let tables = eval::load(&checked, &data_dir(), m).expect("load");
+    let whole = eval::evaluate_with(&checked, tables, m, FULL).expect("whole");
+    let footer = &whole.fingerprint;
+    let tickets = std::fs::read(data_dir().join("2023-03/tickets.csv")).expect("tickets");
+    let digest: String = blake3::hash(&tickets).to_hex().chars().take(12).collect();
+    assert!(
+        footer
+            .data
+            .contains(&("2023-03/tickets.csv".to_string(), digest)),
+        "{footer:?}"
+    );
+    for block in [1 << 16, 4096, 700] {
+        let streamed =
+            eval::evaluate_in_blocks(&checked, &data_dir(), m, FULL, block).expect("streamed");
+        assert_eq!(streamed, whole, "blocks of {block} bytes");
     }
 }
 

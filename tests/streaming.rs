@@ -380,3 +380,158 @@ fn progress_is_of_all_the_files_together_and_never_goes_back() {
     let files: std::collections::HashSet<_> = seen.iter().map(|s| s.0.clone()).collect();
     assert_eq!(files.len(), 3, "{files:?}");
 }
+
+/// The Dong'e months re-encoded as GBK: the blocks after the first are typed
+/// from their GBK bytes, decoding only the declared cells that are not ASCII;
+/// the report is the one the whole-file decoding gives, and the one the UTF-8
+/// files give (but for the footer's digests).
+#[test]
+fn gbk_blocks_typed_from_their_bytes_give_the_utf8_report() {
+    let utf8 = dong_e();
+    let m = month("2023-03");
+    let tables = eval::load(&utf8, &data_dir(), m).expect("load");
+    let expected = eval::evaluate_with(&utf8, tables, m, FULL).expect("utf-8");
+
+    let dir =
+        std::env::temp_dir().join(format!("hotline-stream-{}-gbk-dong-e", std::process::id()));
+    for month_dir in ["2023-02", "2023-03"] {
+        let from = data_dir().join(month_dir);
+        let to = dir.join(month_dir);
+        std::fs::create_dir_all(&to).expect("mkdir");
+        for entry in std::fs::read_dir(&from).expect("data") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().expect("name").to_owned();
+            let bytes = std::fs::read(&path).expect("read");
+            let bytes = if name == "tickets.csv" {
+                let text = String::from_utf8(bytes).expect("utf-8 tickets");
+                let (gbk, _, unmappable) = encoding_rs::GBK.encode(&text);
+                assert!(!unmappable, "{month_dir}: a character GBK lacks");
+                gbk.into_owned()
+            } else {
+                bytes
+            };
+            std::fs::write(to.join(name), bytes).expect("write");
+        }
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/dong-e-monthly.policy");
+    let text = std::fs::read_to_string(&path).expect("policy");
+    let text = text.replacen(
+        "\"tickets.csv\" encoding utf8",
+        "\"tickets.csv\" encoding gbk",
+        1,
+    );
+    assert!(text.contains("\"tickets.csv\" encoding gbk"));
+    let gbk = hotline::compile(&SourceFile::new("gbk.policy", text)).expect("gbk policy");
+    let tables = eval::load(&gbk, &dir, m).expect("load gbk");
+    let whole = eval::evaluate_with(&gbk, tables, m, FULL).expect("whole gbk");
+    for block in [1 << 16, 4096, 700] {
+        let streamed = eval::evaluate_in_blocks(&gbk, &dir, m, FULL, block).expect("streamed");
+        assert!(streamed == whole, "blocks of {block} bytes");
+    }
+    // The same figures and texts as from UTF-8; the files, their encoding and
+    // digests differ.
+    let same_files = hotline::report::ReportModel {
+        sources: expected.sources.clone(),
+        fingerprint: expected.fingerprint.clone(),
+        ..whole
+    };
+    assert!(same_files == expected, "the GBK months give another report");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// GBK blocks with quoted cells (`""`, commas and line breaks inside, spaces
+/// after), a euro sign (the lone byte 0x80) and a four-byte GB18030 character
+/// (both decoded with the whole block), bad cells and a byte that is not GBK:
+/// every block size gives the whole file's result or its problems.
+#[test]
+fn gbk_blocks_with_quotes_rare_characters_and_problems_match_the_whole_file() {
+    let checked = small();
+    let row = |i: usize| -> String {
+        let unit = ["甲镇", "乙镇", "乙镇"][i % 3];
+        let topic = match i % 7 {
+            0 => "\"供暖,\"\"集中\"\"\n换热站\"".to_string(),
+            1 => "\"路灯\"  ".to_string(),
+            2 => "lamps".to_string(),
+            3 => format!("\"道路{}\"", i % 5),
+            _ => ["供暖", "路灯", "噪音扰民"][i % 3].to_string(),
+        };
+        let score = if i.is_multiple_of(5) {
+            String::new()
+        } else {
+            format!("{}.5", 60 + i % 40)
+        };
+        format!(
+            "{unit},{topic},{score},2023-03-{:02} 08:{:02}:00",
+            1 + i % 28,
+            i % 60
+        )
+    };
+    let plain = rows(300, row);
+    let with = |at: usize, cell: &str| {
+        rows(300, |i| {
+            if i == at {
+                format!("甲镇,{cell},90,2023-03-02 08:00:00")
+            } else {
+                row(i)
+            }
+        })
+    };
+    let bad_cells = rows(300, |i| {
+        if i % 9 == 4 {
+            "甲镇,供暖,九十,2023-03-02 08:00:00".to_string()
+        } else {
+            row(i)
+        }
+    });
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("plain", encoding_rs::GBK.encode(&plain).0.into_owned()),
+        (
+            "euro",
+            encoding_rs::GBK.encode(&with(200, "€供暖")).0.into_owned(),
+        ),
+        (
+            "four-byte",
+            encoding_rs::GB18030
+                .encode(&with(150, "𠀀供暖"))
+                .0
+                .into_owned(),
+        ),
+        (
+            "bad-cells",
+            encoding_rs::GBK.encode(&bad_cells).0.into_owned(),
+        ),
+        ("bad-byte", {
+            let mut bytes = encoding_rs::GBK.encode(&with(220, "供暖XY")).0.into_owned();
+            let at = bytes.windows(2).position(|w| w == b"XY").expect("marker");
+            bytes[at] = 0xFF;
+            bytes
+        }),
+    ];
+    for (name, csv) in cases {
+        assert!(std::str::from_utf8(&csv).is_err(), "{name} is not GBK-only");
+        let dir = folder(&format!("gbk-{name}"), &csv);
+        let whole = eval::load(&checked, &dir, month("2023-03"))
+            .and_then(|tables| eval::evaluate_with(&checked, tables, month("2023-03"), FULL));
+        let ok = matches!(name, "plain" | "euro" | "four-byte");
+        match &whole {
+            Ok(_) => assert!(ok, "{name} has no problem"),
+            Err(problems) => assert!(!ok, "{name}: {problems:?}"),
+        }
+        for block in [1usize, 100, 333, 4096] {
+            if ok {
+                let streamed =
+                    eval::evaluate_in_blocks(&checked, &dir, month("2023-03"), FULL, block);
+                assert_eq!(
+                    streamed.as_ref().ok(),
+                    whole.as_ref().ok(),
+                    "{name}, blocks of {block} bytes"
+                );
+            } else {
+                let (whole, streamed) = problems(&checked, &dir, block);
+                assert!(!whole.is_empty(), "{name}");
+                assert_eq!(streamed, whole, "{name}, blocks of {block} bytes");
+            }
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

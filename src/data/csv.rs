@@ -5,9 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::ast::FingerprintKind;
 
-use encoding_rs::{DecoderResult, GB18030};
-
 use super::digest::FileHasher;
+use super::gbk;
 use super::marks::Marks;
 use super::value::{CellErrors, Column};
 use super::{
@@ -253,12 +252,20 @@ impl BlockParser {
         keep: &[bool],
         units: &dyn UnitResolver,
     ) -> Result<BlockRows, LoadError> {
-        let (text, _) = decode(
-            &self.path,
-            &block.bytes,
-            Some(self.layout.encoding.0),
-            block.first_line,
-        )?;
+        if self.layout.encoding.0 == Encoding::Gbk {
+            if let Some(rows) = type_gbk_block(block, &self.layout, specs, keep, units) {
+                return Ok(rows);
+            }
+        }
+        let text = match self.layout.encoding {
+            // GBK found on the first block, which was not UTF-8: a block that
+            // is not GBK either is reported as when the first block is not.
+            (Encoding::Gbk, true) => match gbk::decode(&block.bytes) {
+                Ok(text) => Cow::Owned(text),
+                Err(pos) => return Err(neither(&self.path, &block.bytes, pos, block.first_line)),
+            },
+            (encoding, _) => decode(&self.path, &block.bytes, Some(encoding), block.first_line)?.0,
+        };
         parse_records(
             &self.path,
             &text,
@@ -568,6 +575,22 @@ fn own_copy(text: &str, field: &FieldAt) -> String {
     own
 }
 
+/// [`own_copy`] of bytes that are not UTF-8 (a GBK block's), to be decoded.
+fn own_bytes(bytes: &[u8], field: &FieldAt) -> Vec<u8> {
+    let inner = bytes.get(field.start..field.end).unwrap_or_default();
+    let mut own = Vec::with_capacity(inner.len());
+    let mut rest = inner;
+    while let Some(q) = memchr::memchr(b'"', rest) {
+        own.extend_from_slice(rest.get(..=q).unwrap_or_default());
+        // `""` inside quotes is one quote.
+        rest = rest.get(q + 2..).unwrap_or_default();
+    }
+    own.extend_from_slice(rest);
+    let after = (field.end + 1).min(bytes.len());
+    own.extend_from_slice(bytes.get(after..field.next).unwrap_or_default());
+    own
+}
+
 /// Steps past the comma or line end at `pos` (CR, LF or CR LF, counted in
 /// `line`); whether the record goes on with another field.
 #[inline(always)]
@@ -626,32 +649,21 @@ fn type_records<'t>(
     units: &dyn UnitResolver,
 ) -> Result<BlockRows, LoadError> {
     let width = layout.width;
-    let new_columns = |rows: usize| -> Vec<Column<'_>> {
-        let mut columns: Vec<Column<'_>> = specs
-            .iter()
-            .zip(&layout.positions)
-            .enumerate()
-            .map(|(i, (spec, &p))| {
-                Column::new(spec, p as u64 + 1, false).keeping(keep.get(i).copied().unwrap_or(true))
-            })
-            .collect();
-        for c in &mut columns {
-            c.reserve(rows);
-        }
-        columns
-    };
-    // As many rows as line breaks (and one for a last line without one), so
-    // that the columns are not regrown (which copied them), but no more than
-    // records of 12 bytes a field would make: blank lines are no records.
-    let guess = usize::try_from(lines)
-        .unwrap_or(usize::MAX)
-        .saturating_add(1)
-        .min(text.len() / (12 * width.max(1)) + 1);
+    let guess = row_guess(lines, text.len(), width);
     records.only(&layout.positions);
-    if let Some(rows) = type_by_columns(text, records, layout, guess, units, &new_columns) {
+    let mut cells = CellSource::Utf8(text);
+    if let Some(rows) = type_by_columns(
+        &mut cells,
+        &records.marks,
+        (records.pos, records.line),
+        layout,
+        guess,
+        units,
+        &|rows| new_columns(specs, layout, keep, rows),
+    ) {
         return Ok(rows);
     }
-    let mut columns = new_columns(guess);
+    let mut columns = new_columns(specs, layout, keep, guess);
     let mut lines: Vec<u64> = Vec::with_capacity(guess);
     let mut errors = CellErrors::default();
     let mut fields = Vec::with_capacity(width);
@@ -680,6 +692,107 @@ fn type_records<'t>(
         lines,
         errors,
     })
+}
+
+/// The typed columns of a block's records, empty, with room for `rows`.
+fn new_columns<'s>(
+    specs: &'s [ColumnSpec],
+    layout: &CsvLayout,
+    keep: &[bool],
+    rows: usize,
+) -> Vec<Column<'s>> {
+    let mut columns: Vec<Column<'s>> = specs
+        .iter()
+        .zip(&layout.positions)
+        .enumerate()
+        .map(|(i, (spec, &p))| {
+            Column::new(spec, p as u64 + 1, false).keeping(keep.get(i).copied().unwrap_or(true))
+        })
+        .collect();
+    for c in &mut columns {
+        c.reserve(rows);
+    }
+    columns
+}
+
+/// About how many records a block of `len` bytes with `lines` line breaks
+/// has: as many as line breaks (and one for a last line without one), so
+/// that the columns are not regrown (which copied them), but no more than
+/// records of 12 bytes a field would make: blank lines are no records.
+fn row_guess(lines: u64, len: usize, width: usize) -> usize {
+    usize::try_from(lines)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1)
+        .min(len / (12 * width.max(1)) + 1)
+}
+
+/// Types the records of a GBK block (not the first) from its bytes, without
+/// decoding it whole: see [`gbk`]. `None`, with nothing reported, when the
+/// block is not plain GBK, its quoting is wrong, a record has the wrong
+/// number of fields or a cell is bad: the caller then decodes the block and
+/// types it as before, which reports the problems.
+fn type_gbk_block(
+    block: &Block,
+    layout: &CsvLayout,
+    specs: &[ColumnSpec],
+    keep: &[bool],
+    units: &dyn UnitResolver,
+) -> Option<BlockRows> {
+    let bytes = block.bytes.as_slice();
+    let shadow = gbk::plain_shadow(bytes)?;
+    let marks = Marks::new(bytes);
+    scan_quotes(bytes, &marks).ok()?;
+    let mut cells = CellSource::Gbk {
+        bytes,
+        shadow: &shadow,
+        decoded: gbk::CellDecoder::new(),
+        column: Vec::new(),
+    };
+    type_by_columns(
+        &mut cells,
+        &marks,
+        (0, block.first_line),
+        layout,
+        row_guess(block.lines, bytes.len(), layout.width),
+        units,
+        &|rows| new_columns(specs, layout, keep, rows),
+    )
+}
+
+/// Where the text of a block's cells comes from.
+enum CellSource<'t> {
+    /// UTF-8 text: a cell is a slice of it.
+    Utf8(&'t str),
+    /// Plain GBK bytes ([`gbk::is_plain`]): an ASCII cell is a slice of them,
+    /// another is decoded on its own (once per distinct cell).
+    Gbk {
+        bytes: &'t [u8],
+        /// [`gbk::ascii_shadow`] of `bytes`.
+        shadow: &'t str,
+        decoded: gbk::CellDecoder<'t>,
+        /// The cells of the column being typed.
+        column: Vec<GbkCell<'t>>,
+    },
+}
+
+/// Where the text of a cell of a GBK block is.
+#[derive(Clone, Copy)]
+enum GbkCell<'t> {
+    /// An ASCII cell, as it stands.
+    Ascii(&'t str),
+    /// In the block's [`gbk::CellDecoder`].
+    Decoded((u32, u32)),
+    /// In the grid's [`Grid::owned`].
+    Owned(usize),
+}
+
+impl CellSource<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            CellSource::Utf8(text) => text.as_bytes(),
+            CellSource::Gbk { bytes, .. } => bytes,
+        }
+    }
 }
 
 /// How many records are split into a [`Grid`] at a time before their columns
@@ -744,23 +857,24 @@ impl Grid {
     }
 }
 
-/// Types the records `records` has left column by column: splits them, a few
-/// hundred at a time, into a [`Grid`], then types each declared column's cells
-/// in one loop ([`Column::push_texts`]) rather than matching the column's kind
-/// for every cell. `None`, with nothing reported, when a record has the wrong
-/// number of fields or a cell is bad: the caller then types the block record
-/// by record, which finds the same problems in file order. `rows`: about how
-/// many records there are.
+/// Types the records from `(pos, line)` on column by column: splits them, a
+/// few hundred at a time, into a [`Grid`], then types each declared column's
+/// cells in one loop ([`Column::push_texts`]) rather than matching the
+/// column's kind for every cell. `None`, with nothing reported, when a record
+/// has the wrong number of fields or a cell is bad (or, in a GBK block, cannot
+/// be decoded): the caller then types the block record by record, which finds
+/// the same problems in file order. `rows`: about how many records there are.
 fn type_by_columns<'t, 's>(
-    text: &'t str,
-    records: &Records<'t>,
+    source: &mut CellSource<'t>,
+    marks: &Marks,
+    (pos, line): (usize, u64),
     layout: &CsvLayout,
     rows: usize,
     units: &dyn UnitResolver,
     new_columns: &dyn Fn(usize) -> Vec<Column<'s>>,
 ) -> Option<BlockRows> {
     // Offsets are kept in 32 bits, below `OWNED`.
-    if text.len() >= OWNED as usize {
+    if source.bytes().len() >= OWNED as usize {
         return None;
     }
     let stride = layout.positions.len();
@@ -775,16 +889,67 @@ fn type_by_columns<'t, 's>(
     let mut columns = new_columns(rows);
     let mut lines = Vec::with_capacity(rows);
     let mut errors = CellErrors::default();
-    let mut grid = Grid::new(stride, GRID_ROWS, records.pos, records.line);
+    let mut grid = Grid::new(stride, GRID_ROWS, pos, line);
     loop {
-        let more = split_grid(text, &records.marks, &mut grid, layout.width, &slot_of)?;
+        let more = match source {
+            CellSource::Utf8(text) => split_grid(
+                text.as_bytes(),
+                marks,
+                &mut grid,
+                layout.width,
+                &slot_of,
+                &mut |field| Some(own_copy(text, field)),
+            )?,
+            CellSource::Gbk { bytes, .. } => split_grid(
+                bytes,
+                marks,
+                &mut grid,
+                layout.width,
+                &slot_of,
+                &mut |field| gbk::decode(&own_bytes(bytes, field)).ok(),
+            )?,
+        };
         for (slot, column) in columns.iter_mut().enumerate() {
-            let mut cells = grid
-                .column(slot)
-                .iter()
-                .zip(&grid.lines)
-                .map(|(&cell, &line)| (grid.text(text, cell), line));
-            column.push_texts(&mut cells, units, &mut errors);
+            match source {
+                CellSource::Utf8(text) => {
+                    let mut cells = grid
+                        .column(slot)
+                        .iter()
+                        .zip(&grid.lines)
+                        .map(|(&cell, &line)| (grid.text(text, cell), line));
+                    column.push_texts(&mut cells, units, &mut errors);
+                }
+                CellSource::Gbk {
+                    bytes,
+                    shadow,
+                    decoded,
+                    column: cells,
+                } => {
+                    cells.clear();
+                    for &cell in grid.column(slot) {
+                        let (low, high) = (cell & OWNED, (cell >> 32) as usize);
+                        cells.push(if low == OWNED {
+                            GbkCell::Owned(high)
+                        } else {
+                            let raw = bytes.get(low as usize..high)?;
+                            if raw.is_ascii() {
+                                GbkCell::Ascii(shadow.get(low as usize..high)?)
+                            } else {
+                                GbkCell::Decoded(decoded.decode(raw)?)
+                            }
+                        });
+                    }
+                    let mut texts = cells.iter().zip(&grid.lines).map(|(&cell, &line)| {
+                        let text = match cell {
+                            GbkCell::Ascii(text) => text,
+                            GbkCell::Decoded(at) => decoded.text(at),
+                            GbkCell::Owned(i) => grid.owned.get(i).map_or("", String::as_str),
+                        };
+                        (text, line)
+                    });
+                    column.push_texts(&mut texts, units, &mut errors);
+                }
+            }
             if errors.total > 0 {
                 return None;
             }
@@ -803,17 +968,19 @@ fn type_by_columns<'t, 's>(
 
 /// Splits as many records as it has room for from where `grid` stands into it
 /// (its previous records cleared), keeping the fields at the positions `slot_of`
-/// maps to a declared column, by the same rules as [`Records::next_record`].
-/// Whether records may be left; `None` at the first record that does not have
-/// `width` fields (a blank line among them).
+/// maps to a declared column, by the same rules as [`Records::next_record`];
+/// `own` gives the text of a quoted field with `""` in it or text after its
+/// closing quote. Whether records may be left; `None` at the first record that
+/// does not have `width` fields (a blank line among them), or a field `own`
+/// cannot give.
 fn split_grid(
-    text: &str,
+    bytes: &[u8],
     marks: &Marks,
     grid: &mut Grid,
     width: usize,
     slot_of: &[usize],
+    own: &mut dyn FnMut(&FieldAt) -> Option<String>,
 ) -> Option<bool> {
-    let bytes = text.as_bytes();
     let rows = grid.rows;
     // A record of `width` fields writes the cell of every declared column.
     grid.lines.clear();
@@ -836,7 +1003,7 @@ fn split_grid(
             line += found.lines;
             if slot != NOT_DECLARED {
                 let cell = if found.copied {
-                    grid.owned.push(own_copy(text, &found));
+                    grid.owned.push(own(&found)?);
                     OWNED | ((grid.owned.len() - 1) as u64) << 32
                 } else {
                     pack(found.start, found.end)
@@ -1094,7 +1261,7 @@ fn decode<'b>(
                         "line {line} has bytes that are not valid UTF-8, though the file starts with a UTF-8 byte-order mark",
                         "re-save the file as UTF-8",
                     )
-                } else if decode_gb18030(bytes).is_ok() {
+                } else if gbk::decode(bytes).is_ok() {
                     (
                         "line {line} has bytes that are not valid UTF-8",
                         "the file looks GBK-encoded: declare `encoding gbk`",
@@ -1122,7 +1289,7 @@ fn decode<'b>(
             "the file starts with a UTF-8 byte-order mark but is declared `encoding gbk`",
             "declare `encoding utf8`, or leave the encoding out to detect it",
         )),
-        Some(Encoding::Gbk) => match decode_gb18030(bytes) {
+        Some(Encoding::Gbk) => match gbk::decode(bytes) {
             Ok(s) => Ok((Cow::Owned(s), (Encoding::Gbk, false))),
             Err(pos) => {
                 let hint = if std::str::from_utf8(bytes).is_ok() {
@@ -1137,40 +1304,24 @@ fn decode<'b>(
                 ))
             }
         },
-        None => match decode_gb18030(bytes) {
+        None => match gbk::decode(bytes) {
             Ok(s) => Ok((Cow::Owned(s), (Encoding::Gbk, true))),
-            Err(pos) => Err(malformed(
-                pos,
-                "the file is neither UTF-8 nor GBK: line {line} has bytes that are not valid in either",
-                "re-save the file as UTF-8",
-            )),
+            Err(pos) => Err(neither(path, bytes, pos, first_line)),
         },
     }
 }
 
-/// Decodes GB18030/GBK strictly; the error is the byte offset of the first
-/// malformed sequence.
-pub(crate) fn decode_gb18030(bytes: &[u8]) -> Result<String, usize> {
-    let mut decoder = GB18030.new_decoder_without_bom_handling();
-    let capacity = decoder
-        .max_utf8_buffer_length_without_replacement(bytes.len())
-        .unwrap_or(bytes.len().saturating_mul(2));
-    let mut out = String::with_capacity(capacity);
-    let mut done = 0usize;
-    loop {
-        let rest = bytes.get(done..).unwrap_or_default();
-        let (result, read) = decoder.decode_to_string_without_replacement(rest, &mut out, true);
-        match result {
-            DecoderResult::InputEmpty => return Ok(out),
-            DecoderResult::OutputFull => {
-                done += read;
-                out.reserve(rest.len().saturating_sub(read).saturating_mul(2) + 16);
-            }
-            DecoderResult::Malformed(bad, extra) => {
-                let end = done + read;
-                return Err(end.saturating_sub(usize::from(bad) + usize::from(extra)));
-            }
-        }
+/// The error of a file whose encoding was to be detected and is neither UTF-8
+/// nor GBK, at `pos` of `bytes`, which start on `first_line`.
+fn neither(path: &Path, bytes: &[u8], pos: usize, first_line: u64) -> LoadError {
+    let line = first_line - 1 + line_of(bytes, pos);
+    LoadError::Malformed {
+        path: path.to_path_buf(),
+        line,
+        message: format!(
+            "the file is neither UTF-8 nor GBK: line {line} has bytes that are not valid in either"
+        ),
+        hint: Some("re-save the file as UTF-8".to_string()),
     }
 }
 
@@ -1493,8 +1644,14 @@ mod tests {
             let mut got: Option<Vec<(u64, Vec<String>)>> = Some(Vec::new());
             let mut escaped_here = false;
             while let Some(all) = got.as_mut() {
-                let Some(more) = split_grid(&text, &records.marks, &mut grid, width, &slot_of)
-                else {
+                let Some(more) = split_grid(
+                    text.as_bytes(),
+                    &records.marks,
+                    &mut grid,
+                    width,
+                    &slot_of,
+                    &mut |field| Some(own_copy(&text, field)),
+                ) else {
                     got = None;
                     break;
                 };
@@ -1620,11 +1777,11 @@ mod tests {
 
     #[test]
     fn gb18030_positions() {
-        let (gbk, _, _) = encoding_rs::GB18030.encode("工单\n编号");
-        assert_eq!(decode_gb18030(&gbk).as_deref(), Ok("工单\n编号"));
-        let mut bad = gbk.to_vec();
+        let (encoded, _, _) = encoding_rs::GB18030.encode("工单\n编号");
+        assert_eq!(gbk::decode(&encoded).as_deref(), Ok("工单\n编号"));
+        let mut bad = encoded.to_vec();
         bad.extend_from_slice(b"\nx\xFF\xFFy");
-        let pos = decode_gb18030(&bad).unwrap_err();
+        let pos = gbk::decode(&bad).unwrap_err();
         assert_eq!(&bad[pos..pos + 1], b"\xFF");
         assert_eq!(line_of(&bad, pos), 3);
     }

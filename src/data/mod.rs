@@ -16,6 +16,7 @@ use crate::ast::FingerprintKind;
 pub(crate) mod csv;
 pub(crate) mod digest;
 mod error;
+mod gbk;
 mod jsonl;
 mod marks;
 pub(crate) mod spare;

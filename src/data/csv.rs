@@ -767,7 +767,7 @@ enum CellSource<'t> {
     /// another is decoded on its own (once per distinct cell).
     Gbk {
         bytes: &'t [u8],
-        /// [`gbk::ascii_shadow`] of `bytes`.
+        /// [`gbk::plain_shadow`] of `bytes`.
         shadow: &'t str,
         decoded: gbk::CellDecoder<'t>,
         /// The cells of the column being typed.

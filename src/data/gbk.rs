@@ -1,12 +1,14 @@
 //! GBK text, decoded strictly (encoding_rs's GB18030 decoder, which reads GBK).
 //!
-//! A GBK block is mostly read without decoding it whole: when it holds only
-//! ASCII and two-byte characters ([`is_plain`]), its bytes are split into
-//! records as they stand (`,`, `"`, CR and LF are never part of a two-byte
-//! character: its second byte is 0x40 or above), and only the cells of the
-//! declared columns that are not ASCII are decoded, each distinct one once
-//! per block ([`CellDecoder`]). The complaint texts, most of the bytes, are
-//! checked but not decoded. Any other block is decoded whole.
+//! The blocks of a GBK file after its first (which holds the header and is
+//! decoded whole) are read without decoding them whole when they hold only
+//! ASCII and two-byte characters ([`is_plain`], [`plain_shadow`]): their
+//! bytes are split into records as they stand (`,`, `"`, CR and LF are never
+//! part of a two-byte character: its second byte is 0x40 or above), and only
+//! the cells of the declared columns that are not ASCII are decoded, each
+//! distinct one once per block ([`CellDecoder`]). The columns no source
+//! declares (the complaint texts) are checked but not decoded. Any other
+//! block is decoded whole.
 
 use encoding_rs::{DecoderResult, GB18030};
 use wide::u8x16;
@@ -250,17 +252,21 @@ mod tests {
         assert!(is_plain(&gbk));
     }
 
-    /// Random bytes, biased towards GBK's ranges: whatever is plain decodes,
-    /// and a cell cut at its ASCII delimiters decodes to its part of the whole.
-    #[test]
-    fn plain_bytes_decode_alone_as_in_the_whole() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
+    /// A xorshift generator of test inputs, from `state` (not zero).
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             state
-        };
+        }
+    }
+
+    /// Random bytes, biased towards GBK's ranges: whatever is plain decodes,
+    /// and a cell cut at its ASCII delimiters decodes to its part of the whole.
+    #[test]
+    fn plain_bytes_decode_alone_as_in_the_whole() {
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d_u64);
         let mut plain = 0;
         for _ in 0..20_000 {
             let len = (next() % 24) as usize;
@@ -295,13 +301,7 @@ mod tests {
     /// its shadow is the bytes with the high ones replaced.
     #[test]
     fn the_vector_check_agrees_with_the_byte_check() {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15_u64);
         let mut verdicts = [0usize; 2];
         let mut decided_alone = 0;
         for round in 0..40_000 {

@@ -203,6 +203,25 @@ fn bad_cells_in_many_blocks_are_reported_in_file_order() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A record that starts with U+FEFF (a byte-order mark's character) keeps it
+/// when it starts a block: only the file's first bytes are a byte-order mark.
+#[test]
+fn a_byte_order_mark_only_starts_the_file() {
+    let csv = rows(120, |i| {
+        let bom = if i == 50 { "\u{feff}" } else { "" };
+        format!("{bom}甲镇,供暖,90,2023-03-02 08:00:00")
+    });
+    let dir = folder("bom-inside", format!("\u{feff}{csv}"));
+    let checked = small();
+    for block in [1usize, 100, 4096] {
+        let (whole, streamed) = problems(&checked, &dir, block);
+        assert_eq!(whole.len(), 1, "{whole:?}");
+        assert!(whole[0].contains("line 52"), "{}", whole[0]);
+        assert_eq!(streamed, whole, "blocks of {block} bytes");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn structural_errors_name_the_same_line() {
     let checked = small();

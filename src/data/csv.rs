@@ -1239,7 +1239,9 @@ fn decode<'b>(
     first_line: u64,
 ) -> Result<(Cow<'b, str>, (Encoding, bool)), LoadError> {
     let line_of = |bytes: &[u8], pos: usize| first_line - 1 + line_of(bytes, pos);
-    let bom = bytes.starts_with(UTF8_BOM);
+    // Only the file's start may have a byte-order mark: a later block that
+    // starts with one has a record starting with U+FEFF, kept as text.
+    let bom = first_line == 1 && bytes.starts_with(UTF8_BOM);
     // `message` has `{line}` where the line of `pos` goes.
     let malformed = |pos: usize, message: &str, hint: &str| {
         let line = line_of(bytes, pos);

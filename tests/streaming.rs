@@ -554,3 +554,84 @@ fn gbk_blocks_with_quotes_rare_characters_and_problems_match_the_whole_file() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// A text column nothing reads is only checked for blanks, and its GBK cells
+/// are not decoded for that: a cell of ideographic spaces (U+3000, two GBK
+/// encodings) is blank as when decoded, at every block size.
+#[test]
+fn unread_gbk_text_is_checked_for_blanks_without_decoding() {
+    let policy = r#"
+policy "t" { }
+source 工单 from csv "tickets.csv" encoding gbk {
+  单位 unit
+  备注 text
+  时 datetime
+}
+units { 镇街: 甲镇, 乙镇 }
+metric 件数 from 工单 by 单位 = count()
+"#;
+    let checked = hotline::compile(&SourceFile::new("t.policy", policy.to_string()))
+        .unwrap_or_else(|p| panic!("{p:?}"));
+    let csv = |blank: &str| {
+        let mut csv = String::from("单位,备注,时\n");
+        for i in 0..300 {
+            let note = match i {
+                120 => blank.to_string(),
+                _ => ["路灯", "\u{3000}路灯\u{3000}", "lamps", " 供暖 "][i % 4].to_string(),
+            };
+            csv.push_str(&format!("甲镇,{note},2023-03-02 08:00:00\n"));
+        }
+        csv
+    };
+    // `A3 A0` is the other GBK encoding of U+3000.
+    let other_space = |text: String| {
+        let (bytes, _, _) = encoding_rs::GBK.encode(&text);
+        let mut bytes = bytes.into_owned();
+        let at = bytes.windows(2).position(|w| w == b"@@").expect("marker");
+        bytes.splice(at..at + 2, [0xA3, 0xA0]);
+        bytes
+    };
+    let cases: Vec<(&str, Vec<u8>, bool)> = vec![
+        (
+            "filled",
+            encoding_rs::GBK.encode(&csv("备注")).0.into_owned(),
+            true,
+        ),
+        (
+            "ideographic",
+            encoding_rs::GBK
+                .encode(&csv("\u{3000}\u{3000}"))
+                .0
+                .into_owned(),
+            false,
+        ),
+        (
+            "mixed",
+            encoding_rs::GBK.encode(&csv(" \u{3000}\t")).0.into_owned(),
+            false,
+        ),
+        ("other-encoding", other_space(csv("\u{3000}@@")), false),
+    ];
+    let m = month("2023-03");
+    for (name, bytes, ok) in cases {
+        let dir = folder(&format!("gbk-unread-{name}"), &bytes);
+        let whole = eval::load(&checked, &dir, m)
+            .and_then(|tables| eval::evaluate_with(&checked, tables, m, FULL));
+        assert_eq!(whole.is_ok(), ok, "{name}: {whole:?}");
+        if let Err(problems) = &whole {
+            assert!(
+                format!("{problems:?}").contains("line: 122"),
+                "{name}: {problems:?}"
+            );
+        }
+        for block in [1usize, 100, 4096] {
+            let streamed = eval::evaluate_in_blocks(&checked, &dir, m, FULL, block);
+            assert_eq!(
+                format!("{streamed:?}"),
+                format!("{whole:?}"),
+                "{name}, blocks of {block} bytes"
+            );
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -775,6 +775,10 @@ enum CellSource<'t> {
     },
 }
 
+/// What a GBK cell that is not blank is given as to a column that only
+/// checks for blanks ([`Column::checks_only_blanks`]).
+const NOT_BLANK: &str = "-";
+
 /// Where the text of a cell of a GBK block is.
 #[derive(Clone, Copy)]
 enum GbkCell<'t> {
@@ -926,6 +930,7 @@ fn type_by_columns<'t, 's>(
                     column: cells,
                 } => {
                     cells.clear();
+                    let blanks_only = column.checks_only_blanks();
                     for &cell in grid.column(slot) {
                         let (low, high) = (cell & OWNED, (cell >> 32) as usize);
                         cells.push(if low == OWNED {
@@ -934,6 +939,9 @@ fn type_by_columns<'t, 's>(
                             let raw = bytes.get(low as usize..high)?;
                             if raw.is_ascii() {
                                 GbkCell::Ascii(shadow.get(low as usize..high)?)
+                            } else if blanks_only {
+                                // Not decoded: the column only asks whether it is blank.
+                                GbkCell::Ascii(if gbk::is_blank(raw) { "" } else { NOT_BLANK })
                             } else {
                                 GbkCell::Decoded(decoded.decode(raw)?)
                             }

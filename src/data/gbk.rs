@@ -159,6 +159,27 @@ impl Runs {
     }
 }
 
+/// Whether plain GBK `raw` (whole characters) is blank once trimmed: only
+/// whitespace, which among two-byte GBK characters is U+3000 alone (A1A1 and
+/// A3A0; a test checks every pair). A column that only checks its cells for
+/// blanks needs no more than this.
+pub(crate) fn is_blank(raw: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        if b < 0x80 {
+            if !char::from(b).is_whitespace() {
+                return false;
+            }
+            i += 1;
+        } else if matches!(raw.get(i..i + 2), Some([0xA1, 0xA1] | [0xA3, 0xA0])) {
+            i += 2;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
 /// The text of the cells of one block that are not ASCII, each distinct cell
 /// decoded once (units, categories and labels repeat from record to record).
 pub(crate) struct CellDecoder<'b> {
@@ -224,10 +245,15 @@ mod tests {
                 assert!(is_plain(&pair), "{pair:02x?}");
                 let text = decode(&pair).unwrap_or_else(|at| panic!("{pair:02x?} at {at}"));
                 assert_eq!(text.chars().count(), 1, "{pair:02x?}");
+                assert_eq!(is_blank(&pair), text.trim().is_empty(), "{pair:02x?}");
                 pairs += 1;
             }
         }
         assert_eq!(pairs, 126 * 190);
+        for b in 0..0x80u8 {
+            let text = char::from(b).to_string();
+            assert_eq!(is_blank(&[b]), text.trim().is_empty(), "{b:02x}");
+        }
     }
 
     /// What is not ASCII or a two-byte character is not plain, though some of
@@ -287,7 +313,9 @@ mod tests {
                 .split(|b| matches!(b, b',' | b'"' | b'\n'))
                 .map(|raw| {
                     let at = cells.decode(raw).unwrap_or_else(|| panic!("{raw:02x?}"));
-                    cells.text(at).to_string()
+                    let text = cells.text(at).to_string();
+                    assert_eq!(is_blank(raw), text.trim().is_empty(), "{raw:02x?}");
+                    text
                 })
                 .collect();
             let expected: Vec<&str> = whole.split([',', '"', '\n']).collect();

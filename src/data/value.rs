@@ -239,6 +239,12 @@ impl<'s> Column<'s> {
         self
     }
 
+    /// Whether the only thing asked of a cell is that it is not blank (or
+    /// nothing, when nullable): a text column whose values are not kept.
+    pub fn checks_only_blanks(&self) -> bool {
+        matches!(self.parser, Parser::Text(_)) && !self.keep
+    }
+
     pub fn reserve(&mut self, n: usize) {
         if !self.keep {
             return;

@@ -1035,26 +1035,35 @@ fn split_grid(
     Some(more)
 }
 
-/// Loads a whole CSV file into one table.
+/// Loads a whole CSV file into one table, read in blocks of `block_bytes`
+/// ([`BLOCK_BYTES`] but in tests).
 pub(crate) fn load(
     path: &Path,
     declared: Option<Encoding>,
     specs: &[ColumnSpec],
     units: &dyn UnitResolver,
     fingerprint: FingerprintKind,
+    block_bytes: usize,
 ) -> Result<Table, LoadError> {
     // This thread may be long-lived (the watch's): it keeps no block buffers.
     let _release = super::spare::ReleaseOnDrop;
     let keep = vec![true; specs.len()];
+    // The encoding is detected on a whole first block of the largest size.
+    let first_bytes = if declared.is_some() {
+        block_bytes
+    } else {
+        BLOCK_BYTES
+    };
     let mut reader = CsvReader::open(
         path,
         declared,
         specs,
         &keep,
         units,
-        BLOCK_BYTES,
+        first_bytes,
         fingerprint,
     )?;
+    reader.set_block_bytes(block_bytes);
     let Some(first) = reader.first.take() else {
         return Err(LoadError::Empty {
             path: path.to_path_buf(),
@@ -1383,6 +1392,7 @@ mod tests {
                 &specs,
                 &crate::data::NoUnits,
                 FingerprintKind::Sha256,
+                BLOCK_BYTES,
             );
             assert_eq!(loaded.is_ok(), ok);
             assert_eq!(crate::data::spare::bytes().capacity(), 0);
@@ -1433,6 +1443,7 @@ mod tests {
                 &specs,
                 &crate::data::NoUnits,
                 FingerprintKind::Sha256,
+                BLOCK_BYTES,
             )
         };
         let clean = load(&write("clean.csv", usize::MAX, "")).expect("clean");

@@ -177,6 +177,27 @@ pub fn load_table(
     load_table_with_fingerprint(path, format, specs, units, FingerprintKind::Sha256)
 }
 
+/// [`load_table`] of a CSV file read in blocks of `block_bytes` (the first
+/// too when the encoding is declared), as a big file is: the same table, or
+/// an error too. For tests and fuzzing, which have no big files.
+#[doc(hidden)]
+pub fn load_csv_in_blocks(
+    path: &Path,
+    encoding: Option<Encoding>,
+    specs: &[ColumnSpec],
+    units: &dyn UnitResolver,
+    block_bytes: usize,
+) -> Result<Table, LoadError> {
+    csv::load(
+        path,
+        encoding,
+        specs,
+        units,
+        FingerprintKind::Sha256,
+        block_bytes,
+    )
+}
+
 /// [`load_table`], the file's digest taken in `fingerprint`'s hash (none for
 /// `fingerprint none`).
 pub fn load_table_with_fingerprint(
@@ -187,7 +208,9 @@ pub fn load_table_with_fingerprint(
     fingerprint: FingerprintKind,
 ) -> Result<Table, LoadError> {
     let mut table = match format {
-        FileFormat::Csv { encoding } => csv::load(path, *encoding, specs, units, fingerprint),
+        FileFormat::Csv { encoding } => {
+            csv::load(path, *encoding, specs, units, fingerprint, BLOCK_BYTES)
+        }
         FileFormat::Xlsx { sheet } => xlsx::load(path, sheet, specs, units),
         FileFormat::Jsonl => jsonl::load(path, specs, units),
     }?;

@@ -566,7 +566,7 @@ fn gbk_blocks_with_quotes_rare_characters_and_problems_match_the_whole_file() {
 /// are not decoded for that: a cell of ideographic spaces (U+3000, two GBK
 /// encodings) is blank as when decoded, at every block size.
 #[test]
-fn unread_gbk_text_is_checked_for_blanks_without_decoding() {
+fn unread_gbk_text_blanks_are_found_as_when_decoded() {
     let policy = r#"
 policy "t" { }
 source 工单 from csv "tickets.csv" encoding gbk {

@@ -566,16 +566,16 @@ fn scan_field(bytes: &[u8], marks: &Marks, pos: usize) -> FieldAt {
 }
 
 /// The text of a field [`FieldAt::copied`] marks: its `""` unescaped, then the
-/// text after its closing quote.
+/// text after its closing quote ([`own_bytes`]). The text is cut only next to
+/// ASCII quotes, so it stays UTF-8 (the lossy conversion never replaces).
 fn own_copy(text: &str, field: &FieldAt) -> String {
-    let inner = text.get(field.start..field.end).unwrap_or_default();
-    let mut own = inner.replace("\"\"", "\"");
-    let after = (field.end + 1).min(text.len());
-    own.push_str(text.get(after..field.next).unwrap_or_default());
-    own
+    String::from_utf8(own_bytes(text.as_bytes(), field))
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// [`own_copy`] of bytes that are not UTF-8 (a GBK block's), to be decoded.
+/// The bytes of a field [`FieldAt::copied`] marks: its `""` unescaped, then
+/// the bytes after its closing quote. UTF-8 text or GBK bytes alike: a quote is
+/// never part of a character of either.
 fn own_bytes(bytes: &[u8], field: &FieldAt) -> Vec<u8> {
     let inner = bytes.get(field.start..field.end).unwrap_or_default();
     let mut own = Vec::with_capacity(inner.len());
@@ -797,6 +797,15 @@ impl CellSource<'_> {
             CellSource::Gbk { bytes, .. } => bytes,
         }
     }
+
+    /// The text of a quoted field with `""` in it or text after its closing
+    /// quote (see [`own_bytes`]); `None` when GBK bytes do not decode.
+    fn own(&self, field: &FieldAt) -> Option<String> {
+        match self {
+            CellSource::Utf8(text) => Some(own_copy(text, field)),
+            CellSource::Gbk { bytes, .. } => gbk::decode(&own_bytes(bytes, field)).ok(),
+        }
+    }
 }
 
 /// How many records are split into a [`Grid`] at a time before their columns
@@ -895,24 +904,14 @@ fn type_by_columns<'t, 's>(
     let mut errors = CellErrors::default();
     let mut grid = Grid::new(stride, GRID_ROWS, pos, line);
     loop {
-        let more = match source {
-            CellSource::Utf8(text) => split_grid(
-                text.as_bytes(),
-                marks,
-                &mut grid,
-                layout.width,
-                &slot_of,
-                &mut |field| Some(own_copy(text, field)),
-            )?,
-            CellSource::Gbk { bytes, .. } => split_grid(
-                bytes,
-                marks,
-                &mut grid,
-                layout.width,
-                &slot_of,
-                &mut |field| gbk::decode(&own_bytes(bytes, field)).ok(),
-            )?,
-        };
+        let more = split_grid(
+            source.bytes(),
+            marks,
+            &mut grid,
+            layout.width,
+            &slot_of,
+            &mut |field| source.own(field),
+        )?;
         for (slot, column) in columns.iter_mut().enumerate() {
             match source {
                 CellSource::Utf8(text) => {

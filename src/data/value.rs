@@ -341,30 +341,39 @@ impl<'s> Column<'s> {
                 cells.find(|&(text, _)| !nullable && trimmed(text).is_empty())
             }
             (Parser::Text(seen), ColumnData::Text(v)) => {
-                good_run(cells, v, true, nullable, |s| Some(seen.intern(s)))
+                // Text is kept trimmed: never taken as it stands.
+                good_run(cells, v, true, nullable, |s, as_is| {
+                    (!as_is).then(|| seen.intern(s))
+                })
             }
             (Parser::Integer, ColumnData::Integer(v)) => {
-                good_run(cells, v, keep, nullable, parse_integer)
+                good_run(cells, v, keep, nullable, |s, _| parse_integer(s))
             }
             (Parser::Decimal, ColumnData::Decimal(v)) => {
-                good_run(cells, v, keep, nullable, |s| parse_decimal(s, false))
+                good_run(cells, v, keep, nullable, |s, _| parse_decimal(s, false))
             }
             (Parser::Percent, ColumnData::Decimal(v)) => {
-                good_run(cells, v, keep, nullable, parse_percent)
+                good_run(cells, v, keep, nullable, |s, _| parse_percent(s))
             }
             (Parser::Bool(spellings), ColumnData::Bool(v)) => {
-                good_run(cells, v, keep, nullable, |s| spellings.get(s))
+                good_run(cells, v, keep, nullable, |s, _| spellings.get(s))
             }
             (Parser::DateTime { format, fast, last }, ColumnData::DateTime(v)) => {
-                good_run(cells, v, keep, nullable, |s| {
-                    parse_datetime_after(s, format, *fast, last)
+                good_run(cells, v, keep, nullable, |s, as_is| {
+                    if as_is {
+                        // Only the exact `YYYY-MM-DD HH:MM:SS`, which has no
+                        // spaces at its ends (chrono might skip some).
+                        fast.then(|| parse_iso_seconds_after(s.as_bytes(), last))?
+                    } else {
+                        parse_datetime_after(s, format, *fast, last)
+                    }
                 })
             }
             (Parser::Enum(labels), ColumnData::Enum(v)) => {
-                good_run(cells, v, keep, nullable, |s| labels.get(s))
+                good_run(cells, v, keep, nullable, |s, _| labels.get(s))
             }
             (Parser::Unit(resolved), ColumnData::Unit(v)) => {
-                good_run(cells, v, keep, nullable, |s| resolved.get(s).copied())
+                good_run(cells, v, keep, nullable, |s, _| resolved.get(s).copied())
             }
             // Not built (a parser always comes with its kind of data).
             _ => cells.next(),
@@ -674,15 +683,31 @@ fn fingerprint(s: &[u8]) -> Fingerprint {
 /// Appends the values of `cells` that `parse` takes (trimmed, not blank), and
 /// `None` for blanks when `nullable`, until a cell is neither: that one is given
 /// back. Nothing is appended unless `keep`.
+///
+/// `parse(text, as_is)` is first asked with the cell as it stands (`as_is`),
+/// which saves looking for spaces at its ends: it must then give a value only
+/// when the trimmed text would give the same one (labels, names and numbers
+/// never start or end with a space, so a text that does matches none), or
+/// `None`, and the cell is trimmed and asked again. An empty cell is not
+/// asked as it stands.
 #[inline(always)]
 fn good_run<'a, T>(
     cells: &mut impl Iterator<Item = (&'a str, u64)>,
     column: &mut Vec<Option<T>>,
     keep: bool,
     nullable: bool,
-    mut parse: impl FnMut(&str) -> Option<T>,
+    mut parse: impl FnMut(&str, bool) -> Option<T>,
 ) -> Option<(&'a str, u64)> {
     for (text, line) in cells {
+        // Empty is blank, whatever `parse` would make of it.
+        if !text.is_empty() {
+            if let Some(v) = parse(text, true) {
+                if keep {
+                    column.push(Some(v));
+                }
+                continue;
+            }
+        }
         let value = trimmed(text);
         if value.is_empty() {
             if !nullable {
@@ -693,7 +718,7 @@ fn good_run<'a, T>(
             }
             continue;
         }
-        match parse(value) {
+        match parse(value, false) {
             Some(v) => {
                 if keep {
                     column.push(Some(v));
@@ -836,13 +861,15 @@ fn parse_datetime(s: &str, format: &str, fast: bool) -> Option<i64> {
     parse_datetime_after(s, format, fast, &mut None)
 }
 
-/// The last date a column read in the fast format (`YYYY-MM-DD`) and its day number:
-/// rows come in time order, so most cells share their date with the cell before.
-pub(crate) type LastDate = Option<([u8; 10], i64)>;
+/// The last month a column read in the fast format (`YYYY-MM-`, the first
+/// eight bytes), with the day number of the day before its first and its
+/// number of days: rows come in time order, so most cells share their month
+/// with the cell before.
+pub(crate) type LastDate = Option<(u64, i64, i64)>;
 
 /// Seconds since 1970-01-01T00:00:00 of `s` read with `format` (`YYYY-MM-DD
-/// HH:MM:SS` by hand when `fast`), the day number taken from `last` when the
-/// date is the same.
+/// HH:MM:SS` by hand when `fast`), the month taken from `last` when it is the
+/// same.
 fn parse_datetime_after(s: &str, format: &str, fast: bool, last: &mut LastDate) -> Option<i64> {
     if fast {
         if let Some(secs) = parse_iso_seconds_after(s.as_bytes(), last) {
@@ -864,31 +891,38 @@ fn parse_iso_seconds(s: &[u8]) -> Option<i64> {
     parse_iso_seconds_after(s, &mut None)
 }
 
-/// Like `parse_iso_seconds`, remembering the last valid date in `last`.
+/// Like `parse_iso_seconds`, remembering the last valid month in `last`.
+#[inline]
 fn parse_iso_seconds_after(s: &[u8], last: &mut LastDate) -> Option<i64> {
     let s: &[u8; 19] = s.try_into().ok()?;
     let d = |i: usize| -> Option<i64> {
         let c = s[i];
         c.is_ascii_digit().then(|| i64::from(c - b'0'))
     };
-    let date: [u8; 10] = s[..10].try_into().ok()?;
-    let days = match last {
-        Some((seen, days)) if *seen == date => *days,
+    let (head, _) = s.split_first_chunk::<8>()?;
+    let month_key = u64::from_le_bytes(*head);
+    let (day_zero, month_days) = match *last {
+        Some((seen, day_zero, month_days)) if seen == month_key => (day_zero, month_days),
         _ => {
             if s[4] != b'-' || s[7] != b'-' {
                 return None;
             }
             let year = d(0)? * 1000 + d(1)? * 100 + d(2)? * 10 + d(3)?;
             let month = d(5)? * 10 + d(6)?;
-            let day = d(8)? * 10 + d(9)?;
-            if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+            if !(1..=12).contains(&month) {
                 return None;
             }
-            let days = days_from_civil(year, month, day);
-            *last = Some((date, days));
-            days
+            let day_zero = days_from_civil(year, month, 1) - 1;
+            let month_days = days_in_month(year, month);
+            *last = Some((month_key, day_zero, month_days));
+            (day_zero, month_days)
         }
     };
+    let day = d(8)? * 10 + d(9)?;
+    if day < 1 || day > month_days {
+        return None;
+    }
+    let days = day_zero + day;
     if s[10] != b' ' {
         return None;
     }
@@ -961,15 +995,15 @@ mod tests {
                 ColumnType::Text,
                 &["投诉", " 投诉 ", "一段较长的诉求内容文字"],
             ),
-            (ColumnType::Integer, &["12", "-3", "1.5"]),
+            (ColumnType::Integer, &["12", "-3", " 7\t", "1.5"]),
             (ColumnType::Decimal, &["87.5", " 1 ", "x"]),
-            (ColumnType::Percent, &["90", "87.5%", "%"]),
+            (ColumnType::Percent, &["90", "87.5%", "\u{3000}90 %", "%"]),
             (
                 ColumnType::Bool {
                     true_spellings: spelled(&["是"]),
                     false_spellings: spelled(&["否"]),
                 },
-                &["是", "否", "对"],
+                &["是", "否", " 是", "否\u{3000}", "对"],
             ),
             (
                 ColumnType::DateTime {
@@ -978,6 +1012,8 @@ mod tests {
                 &[
                     "2023-03-01 08:00:00",
                     "2023-03-02 23:59:59",
+                    " 2023-03-02 23:59:59",
+                    "2023-03-01 08:00:00\u{3000}",
                     "2023-02-30 00:00:00",
                 ],
             ),
@@ -985,7 +1021,13 @@ mod tests {
                 ColumnType::DateTime {
                     format: "%Y/%m/%d".to_string(),
                 },
-                &["2023/03/01", "2023/3/9", "03/01/2023"],
+                &[
+                    "2023/03/01",
+                    "2023/3/9",
+                    " 2023/03/01",
+                    "2023/03/01 ",
+                    "03/01/2023",
+                ],
             ),
             (
                 ColumnType::Enum {
@@ -993,7 +1035,16 @@ mod tests {
                 },
                 &["派单", "直办 ", "转办"],
             ),
-            (ColumnType::Unit, &["鱼山镇", "县公安局", "县医院"]),
+            (
+                ColumnType::Unit,
+                &[
+                    "鱼山镇",
+                    "县公安局",
+                    " 鱼山镇",
+                    "县公安局\u{3000}",
+                    "县医院",
+                ],
+            ),
         ];
         let mut next = crate::data::test_random(0x2545_f491_4f6c_dd1du64);
         let mut runs_with_errors = 0;
@@ -1065,12 +1116,16 @@ mod tests {
             assert_eq!(parse_iso_seconds(s.as_bytes()), Some(chrono), "{s}");
             assert_eq!(parse_datetime(s, ISO_SECONDS, true), Some(chrono), "{s}");
         }
-        // Every day of a few years, against chrono.
+        // Every day of a few years, against chrono: each anew, and in order
+        // with the month remembered.
         let mut d = NaiveDate::from_ymd_opt(1899, 1, 1).unwrap();
+        let mut last: LastDate = None;
         while d < NaiveDate::from_ymd_opt(2102, 1, 1).unwrap() {
             let s = format!("{} 07:08:09", d.format("%Y-%m-%d"));
             let expect = d.and_hms_opt(7, 8, 9).unwrap().and_utc().timestamp();
             assert_eq!(parse_iso_seconds(s.as_bytes()), Some(expect), "{s}");
+            let remembered = parse_iso_seconds_after(s.as_bytes(), &mut last);
+            assert_eq!(remembered, Some(expect), "{s}");
             d = d.succ_opt().unwrap();
         }
     }
@@ -1107,10 +1162,25 @@ mod tests {
     }
 
     #[test]
-    fn the_remembered_date_gives_what_parsing_anew_gives() {
-        // A column's cells one after another, sharing the last date: valid and invalid
-        // times on a remembered date, invalid dates, other separators, other lengths.
+    fn the_remembered_month_gives_what_parsing_anew_gives() {
+        // A column's cells one after another, sharing the last month: valid and invalid
+        // times and days in a remembered month, invalid dates, other separators, other
+        // lengths.
         let cells = [
+            "2023-03-31 08:00:00",
+            "2023-03-32 08:00:00",
+            "2023-03-00 08:00:00",
+            "2023-03-3x 08:00:00",
+            "2023-03- 1 08:00:00",
+            "2023-02-28 08:00:00",
+            "2023-02-29 08:00:00",
+            "2023-02-31 08:00:00",
+            "2024-02-29 08:00:00",
+            "2024-02-30 08:00:00",
+            "2023-04-31 08:00:00",
+            "2023-00-01 08:00:00",
+            "2023-13-01 08:00:00",
+            "2023-0301 08:00:00",
             "2023-03-01 08:00:00",
             "2023-03-01 23:59:59",
             "2023-03-01 24:00:00",
@@ -1133,6 +1203,25 @@ mod tests {
                 .ok()
                 .map(|dt| dt.and_utc().timestamp());
             assert_eq!(after, chrono, "{cell}");
+        }
+        // Any byte in any place of a cell read right after one of its month.
+        for place in 0..19 {
+            for byte in 0..=255u8 {
+                let mut cell = *b"2024-02-15 12:34:56";
+                cell[place] = byte;
+                let mut last: LastDate = None;
+                parse_iso_seconds_after(b"2024-02-01 00:00:00", &mut last);
+                assert!(last.is_some());
+                let after = parse_iso_seconds_after(&cell, &mut last);
+                assert_eq!(after, parse_iso_seconds(&cell), "{cell:?}");
+                if let Some(fast) = after {
+                    let text = std::str::from_utf8(&cell).expect("only ASCII is read");
+                    let chrono = NaiveDateTime::parse_from_str(text, ISO_SECONDS)
+                        .ok()
+                        .map(|dt| dt.and_utc().timestamp());
+                    assert_eq!(Some(fast), chrono, "{text:?}");
+                }
+            }
         }
     }
 

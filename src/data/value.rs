@@ -892,38 +892,24 @@ fn parse_iso_seconds(s: &[u8]) -> Option<i64> {
 }
 
 /// Like `parse_iso_seconds`, remembering the last valid month in `last`.
-#[inline]
+/// Inlined into the loop of a column's cells: most of them only check
+/// digits and add.
+#[inline(always)]
 fn parse_iso_seconds_after(s: &[u8], last: &mut LastDate) -> Option<i64> {
     let s: &[u8; 19] = s.try_into().ok()?;
-    let d = |i: usize| -> Option<i64> {
-        let c = s[i];
-        c.is_ascii_digit().then(|| i64::from(c - b'0'))
-    };
     let (head, _) = s.split_first_chunk::<8>()?;
     let month_key = u64::from_le_bytes(*head);
     let (day_zero, month_days) = match *last {
         Some((seen, day_zero, month_days)) if seen == month_key => (day_zero, month_days),
-        _ => {
-            if s[4] != b'-' || s[7] != b'-' {
-                return None;
-            }
-            let year = d(0)? * 1000 + d(1)? * 100 + d(2)? * 10 + d(3)?;
-            let month = d(5)? * 10 + d(6)?;
-            if !(1..=12).contains(&month) {
-                return None;
-            }
-            let day_zero = days_from_civil(year, month, 1) - 1;
-            let month_days = days_in_month(year, month);
-            *last = Some((month_key, day_zero, month_days));
-            (day_zero, month_days)
-        }
+        _ => new_month(s, month_key, last)?,
     };
-    let day = d(8)? * 10 + d(9)?;
-    if day < 1 || day > month_days {
+    let digit = |c: u8| c.wrapping_sub(b'0');
+    let (tens, ones) = (digit(s[8]), digit(s[9]));
+    if tens > 9 || ones > 9 || s[10] != b' ' {
         return None;
     }
-    let days = day_zero + day;
-    if s[10] != b' ' {
+    let day = i64::from(tens * 10 + ones);
+    if day < 1 || day > month_days {
         return None;
     }
     // `HH:MM:SS` as one word, XORed with `00:00:00`: a byte becomes 0 to 9
@@ -943,7 +929,29 @@ fn parse_iso_seconds_after(s: &[u8], last: &mut LastDate) -> Option<i64> {
     if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
+    Some((day_zero + day) * 86_400 + hour * 3_600 + minute * 60 + second)
+}
+
+/// The month of `s` (`YYYY-MM-`, `month_key`) when it is not the remembered
+/// one: its day number before the 1st and its length, remembered in `last`.
+#[cold]
+fn new_month(s: &[u8; 19], month_key: u64, last: &mut LastDate) -> Option<(i64, i64)> {
+    let d = |i: usize| -> Option<i64> {
+        let c = s[i];
+        c.is_ascii_digit().then(|| i64::from(c - b'0'))
+    };
+    if s[4] != b'-' || s[7] != b'-' {
+        return None;
+    }
+    let year = d(0)? * 1000 + d(1)? * 100 + d(2)? * 10 + d(3)?;
+    let month = d(5)? * 10 + d(6)?;
+    if !(1..=12).contains(&month) {
+        return None;
+    }
+    let day_zero = days_from_civil(year, month, 1) - 1;
+    let month_days = days_in_month(year, month);
+    *last = Some((month_key, day_zero, month_days));
+    Some((day_zero, month_days))
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {

@@ -844,9 +844,10 @@ pub(crate) fn parse_decimal(s: &str, allow_exponent: bool) -> Option<Decimal> {
     Some(d)
 }
 
-/// A percentage in points: `87.5` or `87.5%` (also the full-width `％`).
+/// A percentage in points: `87.5` or `87.5%` (also the full-width `％`), with
+/// spaces allowed before the sign only. A cell comes trimmed ([`good_run`]
+/// asks again trimmed when the text as it stands gives nothing).
 pub(crate) fn parse_percent(s: &str) -> Option<Decimal> {
-    let s = trimmed(s);
     let s = s
         .strip_suffix('%')
         .or_else(|| s.strip_suffix('％'))
@@ -1411,6 +1412,8 @@ mod tests {
         assert_eq!(parse_percent("87.5 ％"), parse_decimal("87.5", false));
         assert_eq!(parse_percent("87.5"), parse_decimal("87.5", false));
         assert_eq!(parse_percent("%"), None);
+        // Spaces at the ends are the caller's to trim.
+        assert_eq!(parse_percent(" 87.5%"), None);
         // Out of range: rejected, never a panic.
         for big in ["1e400", "1e-400", "9e28", "-9e28"] {
             assert_eq!(parse_decimal(big, true), None, "{big}");

@@ -34,18 +34,16 @@ pub(crate) struct CsvLayout {
     pub encoding: (Encoding, bool),
 }
 
-/// A run of whole records cut from a CSV file, not yet decoded.
+/// A run of whole records cut from a CSV file, not yet decoded. The line it
+/// starts on is not counted when it is cut (that would be a pass over its
+/// bytes while the file is held): typing it counts its lines
+/// ([`BlockRows::end_line`]).
 #[derive(Debug)]
 pub(crate) struct Block {
     /// The records' bytes (without a leading byte-order mark).
     pub bytes: Vec<u8>,
-    /// The 1-based line the block starts on.
-    pub first_line: u64,
     /// The block's place in the file, from 0.
     pub index: usize,
-    /// How many line breaks it has: about how many records (no fewer, as a
-    /// record ends with one, except maybe the file's last).
-    pub lines: u64,
 }
 
 impl Drop for Block {
@@ -61,6 +59,9 @@ pub(crate) struct BlockRows {
     pub columns: Vec<ColumnData>,
     pub lines: Vec<u64>,
     pub errors: CellErrors,
+    /// The line after the block's: the line it was typed as starting on,
+    /// plus its line breaks.
+    pub end_line: u64,
 }
 
 /// Reads a CSV file block by block: the first block is read (and its header
@@ -74,8 +75,6 @@ pub(crate) struct CsvReader {
     /// Bytes read but not yet handed out (the start of a record).
     pending: Vec<u8>,
     eof: bool,
-    /// The line `pending` starts on.
-    line: u64,
     next_index: usize,
     /// Bytes read from the file so far.
     read: u64,
@@ -111,7 +110,6 @@ impl CsvReader {
             block_bytes: block_bytes.max(1),
             pending: Vec::new(),
             eof: false,
-            line: 1,
             next_index: 0,
             read: 0,
             hasher: FileHasher::new(fingerprint),
@@ -125,9 +123,7 @@ impl CsvReader {
         };
         let first = reader.read_block().map_err(io)?.unwrap_or(Block {
             bytes: Vec::new(),
-            first_line: 1,
             index: 0,
-            lines: 0,
         });
         let (layout, rows) = parse_first(path, &first, declared, specs, keep, units)?;
         reader.layout = layout;
@@ -210,18 +206,12 @@ impl CsvReader {
             if !self.hashed_by_caller {
                 self.hasher.update(&bytes);
             }
-            let lines = super::line_breaks(&bytes);
+            // A block ends with a line feed or at the end of the file: no line
+            // end is split between two blocks.
             let block = Block {
-                first_line: self.line,
                 index: self.next_index,
                 bytes,
-                lines,
             };
-            self.line += lines;
-            // A CR ending one block and an LF starting the next are one line end.
-            if block.bytes.last() == Some(&b'\r') && self.pending.first() == Some(&b'\n') {
-                self.line -= 1;
-            }
             self.next_index += 1;
             return Ok(Some(block));
         }
@@ -244,16 +234,19 @@ pub(crate) struct BlockParser {
 }
 
 impl BlockParser {
-    /// Types the records of a block (not the first).
+    /// Types the records of a block (not the first) as starting on `first_line`:
+    /// the lines of its rows, cell errors and problems count from there.
     pub fn parse(
         &self,
         block: &Block,
+        first_line: u64,
         specs: &[ColumnSpec],
         keep: &[bool],
         units: &dyn UnitResolver,
     ) -> Result<BlockRows, LoadError> {
         if self.layout.encoding.0 == Encoding::Gbk {
-            if let Some(rows) = type_gbk_block(block, &self.layout, specs, keep, units) {
+            if let Some(rows) = type_gbk_block(block, first_line, &self.layout, specs, keep, units)
+            {
                 return Ok(rows);
             }
         }
@@ -262,15 +255,14 @@ impl BlockParser {
             // is not GBK either is reported as when the first block is not.
             (Encoding::Gbk, true) => match gbk::decode(&block.bytes) {
                 Ok(text) => Cow::Owned(text),
-                Err(pos) => return Err(neither(&self.path, &block.bytes, pos, block.first_line)),
+                Err(pos) => return Err(neither(&self.path, &block.bytes, pos, first_line)),
             },
-            (encoding, _) => decode(&self.path, &block.bytes, Some(encoding), block.first_line)?.0,
+            (encoding, _) => decode(&self.path, &block.bytes, Some(encoding), first_line, false)?.0,
         };
         parse_records(
             &self.path,
             &text,
-            block.first_line,
-            block.lines,
+            first_line,
             &self.layout,
             specs,
             keep,
@@ -333,7 +325,7 @@ fn parse_first(
     units: &dyn UnitResolver,
 ) -> Result<(CsvLayout, BlockRows), LoadError> {
     let bytes = &block.bytes;
-    let (text, encoding) = decode(path, bytes, declared, 1)?;
+    let (text, encoding) = decode(path, bytes, declared, 1, true)?;
     let mut records = Records::new(&text, 1);
     check_quotes(path, text.as_bytes(), &records.marks, 1)?;
     let mut fields = Vec::new();
@@ -360,17 +352,7 @@ fn parse_first(
         width: headers.len(),
         encoding,
     };
-    let rows = type_records(
-        path,
-        &text,
-        1,
-        block.lines,
-        &mut records,
-        &layout,
-        specs,
-        keep,
-        units,
-    )?;
+    let rows = type_records(path, &text, 1, &mut records, &layout, specs, keep, units)?;
     Ok((layout, rows))
 }
 
@@ -380,7 +362,6 @@ fn parse_records(
     path: &Path,
     text: &str,
     first_line: u64,
-    lines: u64,
     layout: &CsvLayout,
     specs: &[ColumnSpec],
     keep: &[bool],
@@ -392,7 +373,6 @@ fn parse_records(
         path,
         text,
         first_line,
-        lines,
         &mut records,
         layout,
         specs,
@@ -632,7 +612,7 @@ fn skip_empty_lines(bytes: &[u8], pos: &mut usize, line: &mut u64) -> bool {
     }
 }
 
-/// Types the records `records` has left; the text has `lines` line breaks.
+/// Types the records `records` has left.
 /// Column by column ([`type_by_columns`]) when every record has the header's
 /// width and every cell is good; otherwise record by record, which reports
 /// the problems.
@@ -641,7 +621,6 @@ fn type_records<'t>(
     path: &Path,
     text: &'t str,
     first_line: u64,
-    lines: u64,
     records: &mut Records<'t>,
     layout: &CsvLayout,
     specs: &[ColumnSpec],
@@ -649,7 +628,7 @@ fn type_records<'t>(
     units: &dyn UnitResolver,
 ) -> Result<BlockRows, LoadError> {
     let width = layout.width;
-    let guess = row_guess(lines, text.len(), width);
+    let guess = row_guess(text.len(), width);
     records.only(&layout.positions);
     let mut cells = CellSource::Utf8(text);
     if let Some(rows) = type_by_columns(
@@ -691,6 +670,8 @@ fn type_records<'t>(
         columns: columns.into_iter().map(|c| c.data).collect(),
         lines,
         errors,
+        // The records are done: every line break has been stepped over.
+        end_line: records.line,
     })
 }
 
@@ -715,15 +696,12 @@ fn new_columns<'s>(
     columns
 }
 
-/// About how many records a block of `len` bytes with `lines` line breaks
-/// has: as many as line breaks (and one for a last line without one), so
-/// that the columns are not regrown (which copied them), but no more than
-/// records of 12 bytes a field would make: blank lines are no records.
-fn row_guess(lines: u64, len: usize, width: usize) -> usize {
-    usize::try_from(lines)
-        .unwrap_or(usize::MAX)
-        .saturating_add(1)
-        .min(len / (12 * width.max(1)) + 1)
+/// Room for the records of a block of `len` bytes of `width` fields: as
+/// many as records of 12 bytes a field would make, so that the columns of
+/// most files are not regrown (which copies them). The room is reserved, not
+/// written: memory a block's records do not fill is never touched.
+fn row_guess(len: usize, width: usize) -> usize {
+    len / (12 * width.max(1)) + 1
 }
 
 /// Types the records of a GBK block (not the first) from its bytes, without
@@ -733,6 +711,7 @@ fn row_guess(lines: u64, len: usize, width: usize) -> usize {
 /// types it as before, which reports the problems.
 fn type_gbk_block(
     block: &Block,
+    first_line: u64,
     layout: &CsvLayout,
     specs: &[ColumnSpec],
     keep: &[bool],
@@ -751,9 +730,9 @@ fn type_gbk_block(
     type_by_columns(
         &mut cells,
         &marks,
-        (0, block.first_line),
+        (0, first_line),
         layout,
-        row_guess(block.lines, bytes.len(), layout.width),
+        row_guess(bytes.len(), layout.width),
         units,
         &|rows| new_columns(specs, layout, keep, rows),
     )
@@ -970,6 +949,8 @@ fn type_by_columns<'t, 's>(
         columns: columns.into_iter().map(|c| c.data).collect(),
         lines,
         errors,
+        // The last split stopped at the end of the text, past its line breaks.
+        end_line: grid.line,
     })
 }
 
@@ -1076,11 +1057,13 @@ pub(crate) fn load(
         hash: None,
     };
     let mut errors = first.errors;
+    let mut line = first.end_line;
     let parser = reader.parser();
     while let Some(block) = reader.next_block()? {
-        let rows = parser.parse(&block, specs, &keep, units)?;
+        let rows = parser.parse(&block, line, specs, &keep, units)?;
         errors.absorb(rows.errors);
         table.append(rows.columns, rows.lines);
+        line = rows.end_line;
     }
     if errors.total > 0 {
         return Err(LoadError::BadCells {
@@ -1246,18 +1229,20 @@ fn as_utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
     }
 }
 
-/// Decodes the file to UTF-8: returns the text (without BOM) and the
-/// encoding used with whether it was detected.
+/// Decodes a block of the file, which starts on `first_line`, to UTF-8:
+/// returns the text (without BOM: only at the `file_start`) and the encoding
+/// used with whether it was detected.
 fn decode<'b>(
     path: &Path,
     bytes: &'b [u8],
     declared: Option<Encoding>,
     first_line: u64,
+    file_start: bool,
 ) -> Result<(Cow<'b, str>, (Encoding, bool)), LoadError> {
     let line_of = |bytes: &[u8], pos: usize| first_line - 1 + line_of(bytes, pos);
     // Only the file's start may have a byte-order mark: a later block that
     // starts with one has a record starting with U+FEFF, kept as text.
-    let bom = first_line == 1 && bytes.starts_with(UTF8_BOM);
+    let bom = file_start && bytes.starts_with(UTF8_BOM);
     // `message` has `{line}` where the line of `pos` goes.
     let malformed = |pos: usize, message: &str, hint: &str| {
         let line = line_of(bytes, pos);
@@ -1699,11 +1684,16 @@ mod tests {
                     .collect();
                 expected.push((at.line, texts));
             }
+            // Both count every line break of the text: the line after it is
+            // where the next block's lines go on from (`BlockRows::end_line`).
+            let end_line = 1 + crate::data::line_breaks(text.as_bytes());
+            assert_eq!(records.line, end_line, "{text:?}");
             let Some(got) = got else {
                 assert!(ragged, "{text:?}");
                 continue;
             };
             assert!(!ragged, "{text:?}");
+            assert_eq!(grid.line, end_line, "{text:?}");
             assert_eq!(got, expected, "{text:?}");
             compared += 1;
             escaped += usize::from(escaped_here);

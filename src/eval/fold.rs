@@ -376,14 +376,33 @@ fn merge(into: &mut HashMap<String, FoldedMetric>, later: HashMap<String, Folded
 }
 
 /// What a block gives: its aggregates and rows, or what went wrong.
-type BlockResult = Result<
-    (
-        HashMap<String, FoldedMetric>,
-        usize,
-        crate::data::CellErrors,
-    ),
-    Box<Problem>,
->;
+type BlockResult = Result<FoldedBlock, BlockProblem>;
+
+/// A block's aggregates, typed as starting on line 1: the lines it names
+/// (cell errors, rows with an empty key) are moved to the file's when it is
+/// merged, in order ([`Merging::absorb`]).
+struct FoldedBlock {
+    metrics: HashMap<String, FoldedMetric>,
+    rows: usize,
+    errors: crate::data::CellErrors,
+    /// The line after the block's, counted from 1.
+    end_line: u64,
+}
+
+/// Why a block gave no aggregates.
+enum BlockProblem {
+    /// A problem that names no line of the block, or names the file's.
+    Problem(Box<Problem>),
+    /// The records do not type, and the problem names lines counted from 1:
+    /// typed again once the block's first line is known, when it is merged.
+    Untyped(Box<(Block, LoadError)>),
+}
+
+impl From<Box<Problem>> for BlockProblem {
+    fn from(problem: Box<Problem>) -> Self {
+        BlockProblem::Problem(problem)
+    }
+}
 
 /// Folds one block's typed records.
 fn fold_block(
@@ -401,9 +420,14 @@ fn fold_block(
         encoding: None,
         hash: None,
     };
-    let folded =
+    let metrics =
         fold_rows(checked, source, table, metrics).map_err(|e| Box::new(Problem::Eval(*e)))?;
-    Ok((folded, count, rows.errors))
+    Ok(FoldedBlock {
+        metrics,
+        rows: count,
+        errors: rows.errors,
+        end_line: rows.end_line,
+    })
 }
 
 /// How a source is read.
@@ -512,7 +536,6 @@ enum Reading {
 }
 
 /// The blocks' aggregates, merged in file order.
-#[derive(Default)]
 struct Merging {
     merged: HashMap<String, FoldedMetric>,
     rows: usize,
@@ -520,12 +543,35 @@ struct Merging {
     /// Blocks done before an earlier one, by index.
     waiting: BTreeMap<usize, BlockResult>,
     next: usize,
+    /// The line the next block starts on.
+    next_line: u64,
     failed: Option<Box<Problem>>,
 }
 
+impl Default for Merging {
+    fn default() -> Self {
+        Merging {
+            merged: HashMap::default(),
+            rows: 0,
+            errors: crate::data::CellErrors::default(),
+            waiting: BTreeMap::new(),
+            next: 0,
+            next_line: 1,
+            failed: None,
+        }
+    }
+}
+
 impl Merging {
-    /// Takes block `index`'s result and merges every block now in order.
-    fn absorb(&mut self, index: usize, result: BlockResult) {
+    /// Takes block `index`'s result and merges every block now in order,
+    /// moving the lines each names to the file's; `retype` types a block that
+    /// did not type again from its line in the file, for its problem.
+    fn absorb(
+        &mut self,
+        index: usize,
+        result: BlockResult,
+        retype: &dyn Fn(&Block, u64) -> Option<LoadError>,
+    ) {
         self.waiting.insert(index, result);
         while let Some(result) = self.waiting.remove(&self.next) {
             self.next += 1;
@@ -533,14 +579,31 @@ impl Merging {
                 continue;
             }
             match result {
-                Ok((folded, n, e)) => {
-                    self.rows += n;
-                    self.errors.absorb(e);
-                    if let Err(e) = merge(&mut self.merged, folded) {
+                Ok(mut block) => {
+                    // The block was typed as starting on line 1.
+                    let shift = self.next_line - 1;
+                    self.next_line += block.end_line - 1;
+                    for error in &mut block.errors.kept {
+                        error.line += shift;
+                    }
+                    for metric in block.metrics.values_mut() {
+                        for line in &mut metric.empty_lines {
+                            *line += shift;
+                        }
+                    }
+                    self.rows += block.rows;
+                    self.errors.absorb(block.errors);
+                    if let Err(e) = merge(&mut self.merged, block.metrics) {
                         self.failed = Some(Box::new(Problem::Eval(*e)));
                     }
                 }
-                Err(problem) => self.failed = Some(problem),
+                Err(BlockProblem::Problem(problem)) => self.failed = Some(problem),
+                Err(BlockProblem::Untyped(untyped)) => {
+                    let (block, problem) = *untyped;
+                    // Typed the same, it fails the same, on the file's lines.
+                    let problem = retype(&block, self.next_line).unwrap_or(problem);
+                    self.failed = Some(Box::new(Problem::Data(problem)));
+                }
             }
         }
     }
@@ -714,27 +777,38 @@ impl<'c> Stream<'c> {
             }
             Work::Csv(csv) => csv,
         };
+        let units = Resolver(&checked.env);
         let (index, rows) = match job {
             // Only a whole file's stream gives this job.
             Job::Whole => return,
-            Job::Block { index, rows } => (index, rows),
+            // The first block, typed from the file's first line.
+            Job::Block { index, rows } => (index, rows.map_err(BlockProblem::Problem)),
             Job::Raw(block) => {
-                csv.hash.add(block.index, &block.bytes);
+                let index = block.index;
+                csv.hash.add(index, &block.bytes);
+                // Its first line is not known yet: typed as starting on line 1.
                 let rows = match csv.parser.get() {
-                    Some(parser) => parser
-                        .parse(&block, specs, &csv.keep, &Resolver(&checked.env))
-                        .map_err(|e| Box::new(Problem::Data(e))),
+                    Some(parser) => match parser.parse(&block, 1, specs, &csv.keep, &units) {
+                        Ok(rows) => Ok(rows),
+                        Err(problem) => Err(BlockProblem::Untyped(Box::new((block, problem)))),
+                    },
                     // Not reached: a block after the first is read once the header is.
-                    None => Err(Box::new(Problem::Data(LoadError::Empty {
-                        path: self.path.clone(),
-                    }))),
+                    None => Err(BlockProblem::Problem(Box::new(Problem::Data(
+                        LoadError::Empty {
+                            path: self.path.clone(),
+                        },
+                    )))),
                 };
-                (block.index, rows)
+                (index, rows)
             }
         };
         let result =
             rows.and_then(|rows| fold_block(checked, self.source, &self.path, rows, &csv.metrics));
-        lock(&csv.merging).absorb(index, result);
+        let retype = |block: &Block, line: u64| {
+            let parser = csv.parser.get()?;
+            parser.parse(block, line, specs, &csv.keep, &units).err()
+        };
+        lock(&csv.merging).absorb(index, result, &retype);
     }
 
     /// What the stream gave, once every worker is done.

@@ -891,6 +891,7 @@ pub(super) fn read_sources(
     progress: super::Progress<'_>,
 ) -> Vec<(usize, ReadResult)> {
     let workers = workers();
+    crate::data::spare::keep_freed_memory();
     let sized: Vec<_> = sources
         .into_iter()
         .map(|(source, path, plan)| {

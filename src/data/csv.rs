@@ -975,6 +975,7 @@ fn split_grid(
     grid.owned.clear();
     let (mut pos, mut line) = (grid.pos, grid.line);
     let pack = |start: usize, end: usize| start as u64 | (end as u64) << 32;
+    let mut ends = marks.ends_from(pos);
     let more = loop {
         let row = grid.lines.len();
         if row == rows {
@@ -987,7 +988,21 @@ fn split_grid(
         let mut field = 0;
         loop {
             let slot = slot_of.get(field).copied().unwrap_or(NOT_DECLARED);
-            let found = scan_field(bytes, marks, pos);
+            let found = if bytes.get(pos) == Some(&b'"') {
+                let found = scan_field(bytes, marks, pos);
+                ends.seek(found.next);
+                found
+            } else {
+                // As `scan_field` finds it, from the ends in order.
+                let end = ends.next(pos).unwrap_or(bytes.len());
+                FieldAt {
+                    start: pos,
+                    end,
+                    copied: false,
+                    next: end,
+                    lines: 0,
+                }
+            };
             line += found.lines;
             if slot != NOT_DECLARED {
                 let cell = if found.copied {

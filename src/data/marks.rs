@@ -58,6 +58,56 @@ impl Marks {
     pub fn next_quote(&self, from: usize) -> Option<usize> {
         next_set(&self.quotes, from)
     }
+
+    /// The ends at or after `from`, to be taken in order ([`Ends::next`]).
+    pub fn ends_from(&self, from: usize) -> Ends<'_> {
+        let mut ends = Ends {
+            words: &self.ends,
+            at: 0,
+            word: 0,
+        };
+        ends.seek(from);
+        ends
+    }
+}
+
+/// The ends of a text taken in order. A field mostly starts just after the end
+/// of the one before, so its end is the next bit of the word at hand: no word
+/// is looked up and masked again, as [`Marks::next_end`] does.
+pub(crate) struct Ends<'m> {
+    words: &'m [u64],
+    /// The word at hand, and its bits not yet taken.
+    at: usize,
+    word: u64,
+}
+
+impl Ends<'_> {
+    /// The first end at or after `from`, which is never before an end this
+    /// gave or was moved to ([`Ends::seek`]).
+    #[inline(always)]
+    pub fn next(&mut self, from: usize) -> Option<usize> {
+        loop {
+            while self.word == 0 {
+                self.at += 1;
+                self.word = *self.words.get(self.at)?;
+            }
+            let end = self.at * 64 + self.word.trailing_zeros() as usize;
+            self.word &= self.word - 1;
+            // Ends passed over (the LF of a CR LF, blank lines) are dropped.
+            if end >= from {
+                return Some(end);
+            }
+        }
+    }
+
+    /// Moves to `from`: the ends before it are dropped.
+    pub fn seek(&mut self, from: usize) {
+        self.at = from / 64;
+        self.word = self
+            .words
+            .get(self.at)
+            .map_or(0, |w| w & (u64::MAX << (from % 64)));
+    }
 }
 
 impl Drop for Marks {
@@ -143,6 +193,40 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Ends taken in order from positions that only go forward, by small steps
+    /// (the next field), steps over a CR LF and long jumps (a quoted field,
+    /// with a seek or without), are those `next_end` finds.
+    #[test]
+    fn ends_in_order_are_those_found_from_each_position() {
+        let alphabet = b"a,\"\r\n\xe4\xb8\xad ";
+        let mut next = crate::data::test_random(0x2545_f491_4f6c_dd1d);
+        let mut compared = 0;
+        for round in 0..2000 {
+            let len = next(300) + if round % 10 == 0 { 4000 } else { 0 };
+            let text: Vec<u8> = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            let marks = Marks::new(&text);
+            let mut from = next(len + 1);
+            let mut ends = marks.ends_from(from);
+            while from <= len + 1 {
+                let expected = marks.next_end(from);
+                assert_eq!(ends.next(from), expected, "{text:?} from {from}");
+                compared += 1;
+                let Some(end) = expected else { break };
+                from = match next(4) {
+                    0 => end + 1,
+                    1 => end + 2,
+                    2 => end + 1 + next(200),
+                    _ => {
+                        let to = end + 1 + next(200);
+                        ends.seek(to);
+                        to
+                    }
+                };
+            }
+        }
+        assert!(compared > 10_000, "{compared}");
     }
 
     #[test]

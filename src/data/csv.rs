@@ -352,7 +352,17 @@ fn parse_first(
         width: headers.len(),
         encoding,
     };
-    let rows = type_records(path, &text, 1, &mut records, &layout, specs, keep, units)?;
+    let rows = type_records(
+        path,
+        &text,
+        1,
+        &mut records,
+        true,
+        &layout,
+        specs,
+        keep,
+        units,
+    )?;
     Ok((layout, rows))
 }
 
@@ -367,13 +377,15 @@ fn parse_records(
     keep: &[bool],
     units: &dyn UnitResolver,
 ) -> Result<BlockRows, LoadError> {
+    // The quoting is checked as the records are split into grids, and
+    // otherwise before they are typed one by one.
     let mut records = Records::new(text, first_line);
-    check_quotes(path, text.as_bytes(), &records.marks, first_line)?;
     type_records(
         path,
         text,
         first_line,
         &mut records,
+        false,
         layout,
         specs,
         keep,
@@ -614,14 +626,16 @@ fn skip_empty_lines(bytes: &[u8], pos: &mut usize, line: &mut u64) -> bool {
 
 /// Types the records `records` has left.
 /// Column by column ([`type_by_columns`]) when every record has the header's
-/// width and every cell is good; otherwise record by record, which reports
-/// the problems.
+/// width, its quoting is right and every cell is good; otherwise record by
+/// record, which reports the problems (the quoting first, unless
+/// `quotes_checked` before).
 #[allow(clippy::too_many_arguments)]
 fn type_records<'t>(
     path: &Path,
     text: &'t str,
     first_line: u64,
     records: &mut Records<'t>,
+    quotes_checked: bool,
     layout: &CsvLayout,
     specs: &[ColumnSpec],
     keep: &[bool],
@@ -641,6 +655,9 @@ fn type_records<'t>(
         &|rows| new_columns(specs, layout, keep, rows),
     ) {
         return Ok(rows);
+    }
+    if !quotes_checked {
+        check_quotes(path, text.as_bytes(), &records.marks, first_line)?;
     }
     let mut columns = new_columns(specs, layout, keep, guess);
     let mut lines: Vec<u64> = Vec::with_capacity(guess);
@@ -719,8 +736,8 @@ fn type_gbk_block(
 ) -> Option<BlockRows> {
     let bytes = block.bytes.as_slice();
     let shadow = gbk::plain_shadow(bytes)?;
+    // The grid checks the quoting.
     let marks = Marks::new(bytes);
-    scan_quotes(bytes, &marks).ok()?;
     let mut cells = CellSource::Gbk {
         bytes,
         shadow: &shadow,
@@ -959,8 +976,9 @@ fn type_by_columns<'t, 's>(
 /// maps to a declared column, by the same rules as [`Records::next_record`];
 /// `own` gives the text of a quoted field with `""` in it or text after its
 /// closing quote. Whether records may be left; `None` at the first record that
-/// does not have `width` fields (a blank line among them), or a field `own`
-/// cannot give.
+/// does not have `width` fields (a blank line among them), at a quoted field
+/// that [`check_quotes`] rejects (not closed, or closed and followed by more
+/// than spaces and tabs), or at a field `own` cannot give.
 fn split_grid(
     bytes: &[u8],
     marks: &Marks,
@@ -990,6 +1008,12 @@ fn split_grid(
             let slot = slot_of.get(field).copied().unwrap_or(NOT_DECLARED);
             let found = if bytes.get(pos) == Some(&b'"') {
                 let found = scan_field(bytes, marks, pos);
+                // A closed field ends at its closing quote.
+                let closed = found.end < bytes.len();
+                let after = bytes.get(found.end + 1..found.next).unwrap_or_default();
+                if !closed || after.iter().any(|&b| b != b' ' && b != b'\t') {
+                    return None;
+                }
                 ends.seek(found.next);
                 found
             } else {
@@ -1714,6 +1738,73 @@ mod tests {
             escaped += usize::from(escaped_here);
         }
         assert!(compared > 2000 && escaped > 500, "{compared} {escaped}");
+    }
+
+    /// The grid checks the quoting as it splits: it goes through a text of
+    /// records of the same width exactly when `check_quotes` accepts it
+    /// (stray quotes inside unquoted fields, spaces after a closing quote),
+    /// and gives up when it does not (text after a closing quote, a quote
+    /// never closed), leaving the problem to the record-by-record path.
+    #[test]
+    fn the_grid_gives_up_exactly_where_the_quoting_is_rejected() {
+        let fields = [
+            "a",
+            "中文",
+            "a\"b",
+            "\"q\"",
+            "\"q,\r\n\"\"x\"\"\"",
+            "\"q\" \t",
+            "\"q\"x",
+            "\"q\" 中",
+            "\"\"",
+            "",
+        ];
+        let mut next = crate::data::test_random(0x7f4a_7c15_9e37_79b9);
+        let width = 3;
+        let slot_of = [0, 1, 2];
+        let (mut accepted, mut rejected) = (0, 0);
+        for round in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..1 + next(5) {
+                for f in 0..width {
+                    if f > 0 {
+                        text.push(',');
+                    }
+                    // Rarely, an unclosed quote.
+                    let field = if next(40) == 0 {
+                        "\"open"
+                    } else {
+                        fields[next(fields.len())]
+                    };
+                    text.push_str(field);
+                }
+                text.push_str(["\n", "\r\n"][round % 2]);
+            }
+            let marks = Marks::new(text.as_bytes());
+            let mut grid = Grid::new(width, 2, 0, 1);
+            let through = loop {
+                match split_grid(
+                    text.as_bytes(),
+                    &marks,
+                    &mut grid,
+                    width,
+                    &slot_of,
+                    &mut |field| Some(own_copy(&text, field)),
+                ) {
+                    None => break false,
+                    Some(false) => break true,
+                    Some(true) => {}
+                }
+            };
+            let ok = scan_quotes(text.as_bytes()).is_ok();
+            assert_eq!(through, ok, "{text:?}");
+            if ok {
+                accepted += 1;
+            } else {
+                rejected += 1;
+            }
+        }
+        assert!(accepted > 200 && rejected > 1000, "{accepted} {rejected}");
     }
 
     #[test]

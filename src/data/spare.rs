@@ -78,9 +78,9 @@ impl Drop for ReleaseOnDrop {
 /// threshold). A block's typed columns and the evaluation's vectors over its
 /// rows are hundreds of KiB each and a few MiB in all: without this they were
 /// mapped or given back and faulted in again at the next block. At 10M
-/// tickets on two cores that was 20,000–130,000 page faults in most runs and
-/// up to a tenth of the time; with it, about 3,000 in every run, and the same
-/// peak memory. The allocation is never written: it costs a map and an unmap,
+/// tickets on two cores some runs had 20,000–160,000 page faults and took up
+/// to a tenth longer; with it, every run has about 3,000, with the same peak
+/// memory. The allocation is never written: it costs a map and an unmap,
 /// and with another allocator it does nothing.
 pub(crate) fn keep_freed_memory() {
     static ONCE: std::sync::Once = std::sync::Once::new();

@@ -7,7 +7,7 @@ use crate::ast::FingerprintKind;
 
 use super::digest::FileHasher;
 use super::gbk;
-use super::marks::Marks;
+use super::marks::{Ends, Marks};
 use super::value::{CellErrors, Column};
 use super::{
     line_of, match_headers, ColumnData, ColumnSpec, Encoding, LoadError, Table, UnitResolver,
@@ -477,9 +477,10 @@ impl<'t> Records<'t> {
             end: self.pos,
         };
         let all_wanted = self.wanted.is_empty();
+        let mut ends = self.marks.ends_from(self.pos);
         loop {
             let wanted = all_wanted || self.wanted.get(fields.len()).copied().unwrap_or(false);
-            let found = scan_field(bytes, &self.marks, self.pos);
+            let found = scan_field(bytes, &self.marks, &mut ends, self.pos);
             self.line += found.lines;
             fields.push(if !wanted {
                 Field::Slice("")
@@ -504,9 +505,12 @@ impl<'t> Records<'t> {
 /// A field found by [`scan_field`].
 #[derive(Debug, Clone, Copy)]
 struct FieldAt {
-    /// The field's text, `start..end`: inside the quotes of a quoted field.
+    /// The field's text, `start..end`: inside the quotes of a quoted field,
+    /// which ends at its closing quote (at the end of the text if unclosed).
     start: usize,
     end: usize,
+    /// Whether it starts with a quote.
+    quoted: bool,
     /// A quoted field whose text is not that slice as it stands: `""` inside,
     /// or text after its closing quote (rejected before); see [`own_copy`].
     copied: bool,
@@ -519,15 +523,17 @@ struct FieldAt {
 
 /// The field that starts at `pos`, by the csv crate's rules: a quote opens a
 /// field only at its start, `""` inside quotes is a quote, text after a closing
-/// quote is kept. Shared by the record splitter and the grid.
+/// quote is kept. Shared by the record splitter and the grid. Its end is the
+/// next of `ends`, which are taken in order ([`Ends`]): `pos` never goes back.
 #[inline(always)]
-fn scan_field(bytes: &[u8], marks: &Marks, pos: usize) -> FieldAt {
+fn scan_field(bytes: &[u8], marks: &Marks, ends: &mut Ends<'_>, pos: usize) -> FieldAt {
     let len = bytes.len();
     if bytes.get(pos) != Some(&b'"') {
-        let end = marks.next_end(pos).unwrap_or(len);
+        let end = ends.next(pos).unwrap_or(len);
         return FieldAt {
             start: pos,
             end,
+            quoted: false,
             copied: false,
             next: end,
             lines: 0,
@@ -548,9 +554,12 @@ fn scan_field(bytes: &[u8], marks: &Marks, pos: usize) -> FieldAt {
     };
     let after = (close + 1).min(len);
     let next = marks.next_end(after).unwrap_or(len);
+    // The ends inside the quotes are passed over.
+    ends.seek(next);
     FieldAt {
         start: pos + 1,
         end: close,
+        quoted: true,
         copied: escaped || next != after,
         next,
         lines: super::line_breaks(bytes.get(pos..close).unwrap_or_default()),
@@ -1006,27 +1015,14 @@ fn split_grid(
         let mut field = 0;
         loop {
             let slot = slot_of.get(field).copied().unwrap_or(NOT_DECLARED);
-            let found = if bytes.get(pos) == Some(&b'"') {
-                let found = scan_field(bytes, marks, pos);
-                // A closed field ends at its closing quote.
-                let closed = found.end < bytes.len();
-                let after = bytes.get(found.end + 1..found.next).unwrap_or_default();
-                if !closed || after.iter().any(|&b| b != b' ' && b != b'\t') {
-                    return None;
-                }
-                ends.seek(found.next);
-                found
-            } else {
-                // As `scan_field` finds it, from the ends in order.
-                let end = ends.next(pos).unwrap_or(bytes.len());
-                FieldAt {
-                    start: pos,
-                    end,
-                    copied: false,
-                    next: end,
-                    lines: 0,
-                }
-            };
+            let found = scan_field(bytes, marks, &mut ends, pos);
+            // Quoting `check_quotes` rejects: the record-by-record path reports it.
+            if found.quoted
+                && (found.end >= bytes.len()
+                    || text_after_quote(bytes, found.end, found.next).is_some())
+            {
+                return None;
+            }
             line += found.lines;
             if slot != NOT_DECLARED {
                 let cell = if found.copied {
@@ -1241,16 +1237,25 @@ fn scan_quotes(text: &[u8], marks: &Marks) -> Result<(), QuoteProblem> {
                 break c;
             }
         };
-        let mut after = close + 1;
-        while let Some(b' ' | b'\t') = text.get(after) {
-            after += 1;
+        // Where the field ends: the comma or line end after the quote.
+        let next = marks.next_end(close + 1).unwrap_or(text.len());
+        if let Some(at) = text_after_quote(text, close, next) {
+            return Err(QuoteProblem::TextAfterQuote { open: q, at });
         }
-        match text.get(after) {
-            None | Some(b',' | b'\n' | b'\r') => pos = after,
-            Some(_) => return Err(QuoteProblem::TextAfterQuote { open: q, at: after }),
-        }
+        pos = next;
     }
     Ok(())
+}
+
+/// The first byte between the closing quote at `close` and the end of its
+/// field at `next` that is not a space or a tab: text after the quote, which
+/// the csv crate would silently keep. The rule of [`check_quotes`] and of the
+/// grid ([`split_grid`]).
+#[inline(always)]
+fn text_after_quote(text: &[u8], close: usize, next: usize) -> Option<usize> {
+    let after = text.get(close + 1..next).unwrap_or_default();
+    let i = after.iter().position(|&b| b != b' ' && b != b'\t')?;
+    Some(close + 1 + i)
 }
 
 /// The offset of the next `"` at or after `from`.

@@ -28,6 +28,32 @@ pub struct Str {
 pub struct Policy {
     /// The declarations.
     pub items: Vec<Item>,
+    /// `allow(…)` clauses, each with the declaration it stands before.
+    pub allows: Vec<Allow>,
+}
+
+/// `allow(tie_break) ranking …`: warnings of these kinds about the declaration that
+/// follows are acknowledged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Allow {
+    /// The warnings' names: the last part of their codes (`tie_break` for
+    /// `hotline::check::tie_break`).
+    pub codes: Vec<Ident>,
+    /// The clause.
+    pub span: Span,
+    /// The declaration it stands before.
+    pub target: Span,
+}
+
+/// `calendar china` or `calendar "county.calendar"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CalendarDecl {
+    /// `china`, or the file's path relative to the policy (quoted).
+    pub name: Ident,
+    /// Whether the name was quoted (a file) rather than a shipped calendar.
+    pub file: bool,
+    /// The whole declaration.
+    pub span: Span,
 }
 
 /// One top-level declaration.
@@ -38,6 +64,8 @@ pub enum Item {
     Header(Header),
     /// `source 工单 from csv "tickets.csv" { … }`
     Source(Source),
+    /// `calendar china`
+    Calendar(CalendarDecl),
     /// `units { 镇街: 鱼山镇, 姚寨镇 }`
     Units(Units),
     /// `view 派单 = 工单 where 办理方式 == "派单"`
@@ -56,6 +84,26 @@ pub enum Item {
     Report(Report),
     /// `test "…" { data 工单 """…""" expect 姜楼镇.按时办理率 == 94.85% }`
     Test(PolicyTest),
+}
+
+impl Item {
+    /// The whole declaration.
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Header(x) => x.span,
+            Item::Source(x) => x.span,
+            Item::Calendar(x) => x.span,
+            Item::Units(x) => x.span,
+            Item::View(x) => x.span,
+            Item::Metric(x) => x.span,
+            Item::Score(x) => x.span,
+            Item::Bands(x) => x.span,
+            Item::Ranking(x) => x.span,
+            Item::List(x) => x.span,
+            Item::Report(x) => x.span,
+            Item::Test(x) => x.span,
+        }
+    }
 }
 
 /// A policy test: inline data and expected values.
@@ -82,6 +130,9 @@ pub struct Expect {
     pub op: BinaryOp,
     /// The expected value.
     pub expected: Expr,
+    /// `expect x is empty` (`Some(false)`) or `is not empty` (`Some(true)`): then
+    /// `op` and `expected` are not used.
+    pub empty: Option<bool>,
     /// The whole expectation.
     pub span: Span,
 }
@@ -147,6 +198,8 @@ pub struct Header {
     pub weights_strict: Option<(bool, Span)>,
     /// `fingerprint sha256 | blake3 | none`.
     pub fingerprint: Option<(FingerprintKind, Span)>,
+    /// `empty "—"`: what is shown for a value that does not exist.
+    pub empty: Option<Str>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -299,6 +352,8 @@ pub struct Metric {
     pub expr: Expr,
     /// `default 100`: the value when the formula has no value (no rows).
     pub default: Option<Expr>,
+    /// `only where 承办量 > 0`: the keys that have a value; the others are empty.
+    pub only: Option<Expr>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -319,6 +374,8 @@ pub struct Score {
     pub name: Ident,
     /// The terms in order.
     pub terms: Vec<ScoreTerm>,
+    /// `only where 承办量 > 0`: the keys that are scored; the others are empty.
+    pub only: Option<Expr>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -389,8 +446,33 @@ pub struct Ranking {
     pub filter: Option<Expr>,
     /// The sort keys; the unit registry order breaks the remaining ties.
     pub keys: Vec<SortKey>,
+    /// `ties shared | dense | ordered`: what equal keys get.
+    pub ties: Option<(Ties, Span)>,
     /// The whole declaration.
     pub span: Span,
+}
+
+/// What keys whose sort values are all equal get in a ranking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Ties {
+    /// The unit registry order breaks them: 1, 2, 3, 4 (the default).
+    #[default]
+    Ordered,
+    /// They share the rank, and the next rank skips: 1, 1, 1, 4 (相同分数排名不分先后).
+    Shared,
+    /// They share the rank, and the next rank follows: 1, 1, 2.
+    Dense,
+}
+
+impl Ties {
+    /// The name written in a policy.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ties::Ordered => "ordered",
+            Ties::Shared => "shared",
+            Ties::Dense => "dense",
+        }
+    }
 }
 
 /// `总得分 desc`
@@ -470,6 +552,8 @@ pub struct Rows {
     pub order: Vec<SortKey>,
     /// At most this many rows.
     pub top: Option<(u32, Span)>,
+    /// `top 3 with ties`: rows tied with the last one kept are kept too.
+    pub with_ties: bool,
 }
 
 /// `column "响应率" = 响应率`
@@ -581,6 +665,10 @@ pub enum ExprKind {
     Percent(Decimal),
     /// `2h`: seconds.
     Duration(i64),
+    /// `2024-03-31`: days since 1970-01-01.
+    Date(i64),
+    /// `2024-03-31 18:00`: seconds since 1970-01-01 00:00 (local time, as data is read).
+    DateTime(i64),
     /// `"派单"`
     Str(String),
     /// `true`

@@ -189,19 +189,7 @@ fn verify(text: &str, policy: &Policy, formatted: &str) -> Result<(), Vec<Syntax
 }
 
 fn item_span(item: &Item) -> Span {
-    match item {
-        Item::Header(x) => x.span,
-        Item::Source(x) => x.span,
-        Item::Units(x) => x.span,
-        Item::View(x) => x.span,
-        Item::Metric(x) => x.span,
-        Item::Score(x) => x.span,
-        Item::Bands(x) => x.span,
-        Item::Ranking(x) => x.span,
-        Item::List(x) => x.span,
-        Item::Report(x) => x.span,
-        Item::Test(x) => x.span,
-    }
+    item.span()
 }
 
 // ---------------------------------------------------------------- text measures
@@ -280,6 +268,19 @@ fn quote(value: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// `2024-03-31`, or `2024-03-31 18:00:00` with the time.
+fn date_text(seconds: i64, time: bool) -> String {
+    let Some(moment) = chrono::DateTime::from_timestamp(seconds, 0) else {
+        return String::new();
+    };
+    let format = if time {
+        "%Y-%m-%d %H:%M:%S"
+    } else {
+        "%Y-%m-%d"
+    };
+    moment.naive_utc().format(format).to_string()
 }
 
 /// A name where the grammar takes an identifier or a string.
@@ -402,6 +403,8 @@ fn expr(e: &Expr) -> String {
         ExprKind::Number(n) => n.to_string(),
         ExprKind::Percent(p) => format!("{p}%"),
         ExprKind::Duration(seconds) => duration(*seconds),
+        ExprKind::Date(days) => date_text(*days * 86_400, false),
+        ExprKind::DateTime(seconds) => date_text(*seconds, true),
         ExprKind::Str(s) => quote(s),
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::Name(n) => n.name.clone(),
@@ -411,6 +414,16 @@ fn expr(e: &Expr) -> String {
                 paren(base, precedence(base) < POSTFIX),
                 name(member)
             )
+        }
+        ExprKind::Call { func, args, filter } if func.name == "scale" && args.len() % 2 == 1 => {
+            let _ = filter;
+            let mut parts: Vec<String> = args.first().map(expr).into_iter().collect();
+            for pair in args.get(1..).unwrap_or_default().chunks(2) {
+                if let [from, to] = pair {
+                    parts.push(format!("{} -> {}", expr(from), expr(to)));
+                }
+            }
+            format!("scale({})", parts.join(", "))
         }
         ExprKind::Call { func, args, filter } => {
             let mut out = format!("{}(", func.name);
@@ -786,6 +799,9 @@ impl<'a> Printer<'a> {
         }
         if let Some((n, _)) = rows.top {
             out.push_str(&format!(" top {n}"));
+            if rows.with_ties {
+                out.push_str(" with ties");
+            }
         }
         out
     }
@@ -826,9 +842,31 @@ impl<'a> Printer<'a> {
 
     fn policy(mut self, policy: &Policy) -> String {
         for item in &policy.items {
+            let span = item_span(item);
+            for allow in policy.allows.iter().filter(|a| a.target == span) {
+                let codes: Vec<&str> = allow.codes.iter().map(|c| c.name.as_str()).collect();
+                let line = format!("allow({})", codes.join(", "));
+                self.entry(
+                    allow.span.start,
+                    allow.span.end,
+                    0,
+                    vec![Part::code(0, line)],
+                );
+            }
             match item {
                 Item::Header(h) => self.header(h),
                 Item::Source(s) => self.source(s),
+                Item::Calendar(c) => {
+                    let line = format!(
+                        "calendar {}",
+                        if c.file {
+                            quote(&c.name.name)
+                        } else {
+                            c.name.name.clone()
+                        }
+                    );
+                    self.entry(c.span.start, c.span.end, 0, vec![Part::code(0, line)]);
+                }
                 Item::Units(u) => self.units(u),
                 Item::View(v) => {
                     let line = format!(
@@ -852,6 +890,9 @@ impl<'a> Printer<'a> {
                         line.push_str(&format!(" where {}", expr(filter)));
                     }
                     line.push_str(&format!(" by {}", self.sort_keys(&r.keys)));
+                    if let Some((ties, _)) = r.ties {
+                        line.push_str(&format!(" ties {}", ties.name()));
+                    }
                     self.entry(r.span.start, r.span.end, 0, vec![Part::code(0, line)]);
                 }
                 Item::List(l) => {
@@ -885,6 +926,9 @@ impl<'a> Printer<'a> {
         }
         if let Some((kind, span)) = header.fingerprint {
             settings.push((span, format!("fingerprint {}", kind.name())));
+        }
+        if let Some(mark) = &header.empty {
+            settings.push((mark.span, format!("empty {}", quote(&mark.value))));
         }
         settings.sort_by_key(|(span, _)| span.start);
         let span = header.span;
@@ -1048,7 +1092,7 @@ impl<'a> Printer<'a> {
         self.begin(start, indent);
         let first = group.units.first().map_or(end, |u| u.span.start);
         self.hoist(first, indent);
-        let mut line = format!("{}: ", group.name.name);
+        let mut line = format!("{}: ", name(&group.name));
         let continuation = indent + width(&line);
         let mut line_indent = indent;
         let mut previous_end = first;
@@ -1108,6 +1152,9 @@ impl<'a> Printer<'a> {
         if let Some(default) = &metric.default {
             body.push_str(&format!(" default {}", expr(default)));
         }
+        if let Some(only) = &metric.only {
+            body.push_str(&format!(" only where {}", expr(only)));
+        }
         self.definition(metric.span, head, body);
     }
 
@@ -1125,6 +1172,9 @@ impl<'a> Printer<'a> {
                 Some((weight, _)) => body.push_str(&format!("{weight}% {value}")),
                 None => body.push_str(&value),
             }
+        }
+        if let Some(only) = &score.only {
+            body.push_str(&format!(" only where {}", expr(only)));
         }
         self.definition(score.span, head, body.trim_start().to_string());
     }
@@ -1345,12 +1395,19 @@ impl<'a> Printer<'a> {
                 }
                 for expect in &test.expects {
                     let target: Vec<String> = expect.target.iter().map(name).collect();
-                    let line = format!(
-                        "expect {} {} {}",
-                        target.join("."),
-                        expect.op.symbol(),
-                        expr(&expect.expected)
-                    );
+                    let line = match expect.empty {
+                        Some(negated) => format!(
+                            "expect {} is {}empty",
+                            target.join("."),
+                            if negated { "not " } else { "" }
+                        ),
+                        None => format!(
+                            "expect {} {} {}",
+                            target.join("."),
+                            expect.op.symbol(),
+                            expr(&expect.expected)
+                        ),
+                    };
                     p.entry(
                         expect.span.start,
                         expect.span.end,

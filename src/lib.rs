@@ -31,6 +31,7 @@
 )]
 
 pub mod ast;
+pub mod calendar;
 pub mod check;
 pub mod cli;
 pub mod data;
@@ -104,7 +105,8 @@ pub struct Outcome {
 pub fn compile(file: &SourceFile) -> Result<check::Checked, Vec<Problem>> {
     let policy = syntax::parse(file)
         .map_err(|errors| errors.into_iter().map(Problem::Syntax).collect::<Vec<_>>())?;
-    check::check(policy, &file.text)
+    let dir = Path::new(&*file.name).parent();
+    check::check_in(policy, &file.text, dir)
         .map_err(|errors| errors.into_iter().map(Problem::Check).collect())
 }
 

@@ -22,6 +22,28 @@ pub fn round(value: Decimal, places: u32, rounding: Rounding) -> Decimal {
     value.round_dp_with_strategy(places, strategy)
 }
 
+/// The piecewise-linear function through `points` (increasing in their first
+/// parts) at `x`, constant beyond the first and the last point:
+/// `scale(满意率, 73% -> 12.5, 98% -> 25)`. Exact: the product is taken before the
+/// division. `None` when there are no points or the arithmetic overflows.
+pub fn scale(x: Decimal, points: &[(Decimal, Decimal)]) -> Option<Decimal> {
+    let (first, last) = (points.first()?, points.last()?);
+    if x <= first.0 {
+        return Some(first.1);
+    }
+    if x >= last.0 {
+        return Some(last.1);
+    }
+    for pair in points.windows(2) {
+        let [(x0, y0), (x1, y1)] = pair else { continue };
+        if x <= *x1 {
+            let rise = (x.checked_sub(*x0)?).checked_mul(y1.checked_sub(*y0)?)?;
+            return y0.checked_add(rise.checked_div(x1.checked_sub(*x0)?)?);
+        }
+    }
+    Some(last.1)
+}
+
 /// `4.325` → `4.33`, `100.00` → `100`, `-0.001` → `0`.
 pub fn display(value: Decimal, places: u32, rounding: Rounding) -> String {
     let rounded = round(value, places, rounding).normalize();
@@ -54,6 +76,21 @@ mod tests {
         assert_eq!(display(points, 2, Rounding::HalfUp), "4.33");
         assert_eq!(display(points, 2, Rounding::HalfEven), "4.32");
         assert_eq!(display(d("-4.325"), 2, Rounding::HalfUp), "-4.33");
+    }
+
+    #[test]
+    fn scale_is_linear_between_points_and_flat_beyond() {
+        let points = [(d("73"), d("12.5")), (d("98"), d("25"))];
+        assert_eq!(scale(d("60"), &points), Some(d("12.5")));
+        assert_eq!(scale(d("73"), &points), Some(d("12.5")));
+        assert_eq!(scale(d("85.5"), &points), Some(d("18.75")));
+        assert_eq!(scale(d("98"), &points), Some(d("25")));
+        assert_eq!(scale(d("100"), &points), Some(d("25")));
+        // Three points, a falling segment.
+        let points = [(d("0"), d("0")), (d("10"), d("10")), (d("20"), d("5"))];
+        assert_eq!(scale(d("15"), &points), Some(d("7.5")));
+        assert_eq!(scale(d("10"), &points), Some(d("10")));
+        assert_eq!(scale(d("5"), &[]), None);
     }
 
     #[test]

@@ -310,6 +310,25 @@ fn run_test(
         exercised.insert(target.name.clone());
         let actual = read_value(checked, &model, &target);
         let written: Vec<&str> = expect.target.iter().map(|i| i.name.as_str()).collect();
+        if let Some(negated) = expect.empty {
+            // `expect x is empty` / `is not empty`.
+            if actual.is_none() == negated {
+                failures.push(TestFailure {
+                    test: test.name.value.clone(),
+                    target: written.join("."),
+                    op: "is".into(),
+                    expected: if negated { "not empty" } else { "empty" }.into(),
+                    found: actual.map_or_else(|| "no value".into(), |v| format!("`{v}`")),
+                    help: if negated {
+                        "the value does not exist for this data".into()
+                    } else {
+                        "the value exists for this data".into()
+                    },
+                    span: expect.span,
+                });
+            }
+            continue;
+        }
         if let Some(failure) = compare(
             checked,
             &test.name.value,

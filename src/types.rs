@@ -17,6 +17,8 @@ pub enum Base {
     Text,
     /// A date and time.
     DateTime,
+    /// A day (`2024-03-31`, `month_end`).
+    Date,
     /// A length of time.
     Duration,
     /// One of a field's declared labels.
@@ -117,6 +119,7 @@ impl fmt::Display for Base {
             Base::Bool => f.write_str("a yes/no value"),
             Base::Text => f.write_str("text"),
             Base::DateTime => f.write_str("a date-time"),
+            Base::Date => f.write_str("a date"),
             Base::Duration => f.write_str("a duration"),
             Base::Enum(labels) => write!(f, "a label ({})", labels.join(", ")),
             Base::Unit => f.write_str("a unit"),

@@ -131,19 +131,7 @@ fn dong_e_policy() {
 // ---------------------------------------------------------------- layout does not matter
 
 fn item_span(item: &Item) -> Span {
-    match item {
-        Item::Header(h) => h.span,
-        Item::Source(s) => s.span,
-        Item::Units(u) => u.span,
-        Item::View(v) => v.span,
-        Item::Metric(m) => m.span,
-        Item::Score(s) => s.span,
-        Item::Bands(b) => b.span,
-        Item::Ranking(r) => r.span,
-        Item::List(l) => l.span,
-        Item::Report(r) => r.span,
-        Item::Test(t) => t.span,
-    }
+    item.span()
 }
 
 /// The text with blank lines and comments inserted before every declaration and at the end.

@@ -254,7 +254,7 @@ pub enum CheckError {
     #[diagnostic(
         code(hotline::check::tie_break),
         severity(Warning),
-        help("add a second key that breaks ties, e.g. `by 总得分 desc, 承办量 asc`")
+        help("add a second key that breaks ties, e.g. `by 总得分 desc, 承办量 asc`; or declare `ties shared` (1, 1, 1, 4) or `ties dense` (1, 1, 2); or acknowledge the order of the unit list with `allow(tie_break)` before the ranking")
     )]
     TieBreak {
         /// The ranking.

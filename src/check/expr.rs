@@ -37,8 +37,34 @@ pub(crate) const AGGREGATES: &[&str] = &[
     "mode_count",
     "top",
 ];
-/// The functions of one value.
-pub(crate) const SCALAR_FUNCTIONS: &[&str] = &["round", "abs"];
+/// The functions of values (`min` and `max` of two or more values are too).
+pub(crate) const SCALAR_FUNCTIONS: &[&str] =
+    &["round", "abs", "if", "clamp", "scale", "workdays", "tied"];
+
+/// Whether a call runs over rows or keys (an aggregate) rather than on values:
+/// `min(x)` is the least of the group's `x`, `min(a, b)` the lesser of two values.
+pub(crate) fn is_aggregate(func: &str, args: usize) -> bool {
+    AGGREGATES.contains(&func) && !(matches!(func, "min" | "max") && args >= 2)
+}
+
+/// Whether `expr` is a number or percentage written in the policy that is not zero.
+fn nonzero_literal(expr: &Expr) -> bool {
+    match &expr.kind {
+        ExprKind::Number(n) | ExprKind::Percent(n) => !n.is_zero(),
+        ExprKind::Unary(UnaryOp::Neg, inner) => nonzero_literal(inner),
+        _ => false,
+    }
+}
+
+/// A number or percentage written in the policy (`73%`, `-5`), with whether it is a percentage.
+fn literal_number(expr: &Expr) -> Option<(rust_decimal::Decimal, bool)> {
+    match &expr.kind {
+        ExprKind::Number(n) => Some((*n, false)),
+        ExprKind::Percent(n) => Some((*n, true)),
+        ExprKind::Unary(UnaryOp::Neg, inner) => literal_number(inner).map(|(n, p)| (-n, p)),
+        _ => None,
+    }
+}
 
 impl Checker {
     /// Infers, records and returns the type of `expr`.
@@ -59,7 +85,12 @@ impl Checker {
             }),
             ExprKind::Percent(_) => scalar(Base::Percent),
             ExprKind::Duration(_) => scalar(Base::Duration),
+            ExprKind::Date(_) => scalar(Base::Date),
+            ExprKind::DateTime(_) => scalar(Base::DateTime),
             ExprKind::Str(_) => scalar(Base::Text),
+            ExprKind::Name(name) if matches!(name.name.as_str(), "month_start" | "month_end") => {
+                scalar(Base::Date)
+            }
             ExprKind::Bool(_) => scalar(Base::Bool),
             ExprKind::Name(name) => self.name(name, ctx),
             ExprKind::Member(target, member) => {
@@ -168,7 +199,13 @@ impl Checker {
                     }
                 }
                 let rt = self.expr(right, ctx);
-                self.binary(op, lt, rt, span)
+                let left_nullable = lt.nullable;
+                let mut ty = self.binary(op, lt, rt, span);
+                // `x / 2` is empty only where `x` is.
+                if op == BinaryOp::Div && nonzero_literal(right) {
+                    ty.nullable = left_nullable;
+                }
+                ty
             }
             ExprKind::LabelMap(target, entries) => {
                 let t = self.expr(target, ctx);
@@ -451,14 +488,15 @@ impl Checker {
             }
             BinaryOp::Eq | BinaryOp::Ne => {
                 let same = lt.base == rt.base
-                    || (matches!(lt.base, Int | Number) && matches!(rt.base, Int | Number));
+                    || (matches!(lt.base, Int | Number) && matches!(rt.base, Int | Number))
+                    || (matches!(lt.base, Date | DateTime) && matches!(rt.base, Date | DateTime));
                 same.then_some(Bool)
             }
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => match (&lt.base, &rt.base)
             {
                 (Int | Number, Int | Number)
                 | (Percent, Percent)
-                | (DateTime, DateTime)
+                | (DateTime | Date, DateTime | Date)
                 | (Duration, Duration) => Some(Bool),
                 _ => None,
             },
@@ -515,16 +553,29 @@ impl Checker {
     ) -> Ty {
         let name = func.name.as_str();
         if !AGGREGATES.contains(&name) && !SCALAR_FUNCTIONS.contains(&name) {
+            let all: Vec<&str> = AGGREGATES.iter().chain(SCALAR_FUNCTIONS).copied().collect();
+            let near = did_you_mean(name, all.iter().copied());
+            let help = if near.starts_with("did you mean") {
+                near
+            } else {
+                format!(
+                    "the functions are {}",
+                    all.iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
             self.errors.push(CheckError::UnknownName {
                 what: "function",
                 name: name.to_string(),
-                help: did_you_mean(name, AGGREGATES.iter().chain(SCALAR_FUNCTIONS).copied()),
+                help,
                 span: func.span,
             });
             self.mark_used(args, filter);
             return Ty::error();
         }
-        if AGGREGATES.contains(&name) {
+        if is_aggregate(name, args.len()) {
             return self.aggregate(func, args, filter, ctx, span);
         }
         if let Some(f) = filter {
@@ -560,7 +611,7 @@ impl Checker {
                 self.expect_number(&ty, value.span);
                 ty
             }
-            _ => {
+            "abs" => {
                 let [value] = args else {
                     self.mark_used(args, filter);
                     return self.arguments(func, "one value", "`abs(质效考核得分)`", span);
@@ -569,7 +620,340 @@ impl Checker {
                 self.expect_number(&ty, value.span);
                 ty
             }
+            "if" => self.if_call(func, args, ctx, span),
+            "min" | "max" | "clamp" => self.bounds_call(func, args, ctx, span),
+            "scale" => self.scale_call(func, args, ctx, span),
+            "workdays" => {
+                let [from, to] = args else {
+                    self.mark_used(args, filter);
+                    return self.arguments(
+                        func,
+                        "two date-times: from and to",
+                        "`workdays(派单时间, 签收时间) <= 1`",
+                        span,
+                    );
+                };
+                let (a, b) = (self.expr(from, ctx), self.expr(to, ctx));
+                if a.is_error() || b.is_error() {
+                    return Ty::error();
+                }
+                for (t, s) in [(&a, from.span), (&b, to.span)] {
+                    if !matches!(t.base, Base::DateTime | Base::Date) {
+                        self.errors.push(CheckError::Mismatch {
+                            expected: "a date-time".into(),
+                            found: t.base.to_string(),
+                            help: "`workdays(from, to)` counts the working days between two date-times".into(),
+                            span: s,
+                        });
+                        return Ty::error();
+                    }
+                }
+                if self.env.calendar.is_none() {
+                    self.errors.push(CheckError::Declaration {
+                        message: "`workdays` needs a calendar".into(),
+                        help: "declare the working days: `calendar china` (China's official holidays and make-up working days, 2023–2026)".into(),
+                        span: func.span,
+                    });
+                    return Ty::error();
+                }
+                let Some(shape) = self.join_shapes(&a.shape, &b.shape, span) else {
+                    return Ty::error();
+                };
+                Ty::new(Base::Number, shape).nullable(a.nullable || b.nullable)
+            }
+            _ => {
+                // `tied(排名)`
+                let [ranking] = args else {
+                    self.mark_used(args, filter);
+                    return self.arguments(func, "a ranking", "`tied(县直排名)`", span);
+                };
+                let is_ranking = match &ranking.kind {
+                    ExprKind::Name(n) => matches!(
+                        self.env.defs.get(&n.name).map(|d| &d.kind),
+                        Some(DefKind::Ranking(_))
+                    ),
+                    _ => false,
+                };
+                let ty = self.expr(ranking, ctx);
+                if ty.is_error() {
+                    return ty;
+                }
+                if !is_ranking {
+                    return self.arguments(func, "a ranking", "`tied(县直排名)`", ranking.span);
+                }
+                Ty::new(Base::Bool, ty.shape)
+            }
         }
+    }
+
+    /// `if(condition, a, b)` and `if(c1, a, c2, b, …, otherwise)`.
+    fn if_call(
+        &mut self,
+        func: &Ident,
+        args: &mut [Expr],
+        ctx: &Ctx,
+        span: crate::span::Span,
+    ) -> Ty {
+        if args.len() < 3 || args.len().is_multiple_of(2) {
+            self.mark_used(args, &None);
+            return self.arguments(
+                func,
+                "a condition, its value and the value otherwise; or more conditions and values, then the value otherwise",
+                "`if(承办量 > 0, 总得分, 0)` or `if(满意率 >= 90%, 5, 满意率 >= 80%, 3, 0)`",
+                span,
+            );
+        }
+        let last = args.len() - 1;
+        let mut shape = Shape::Scalar;
+        let mut result: Option<(Ty, crate::span::Span)> = None;
+        let mut failed = false;
+        for (i, arg) in args.iter_mut().enumerate() {
+            let t = self.expr(arg, ctx);
+            if t.is_error() {
+                failed = true;
+                continue;
+            }
+            match self.join_shapes(&shape, &t.shape, arg.span) {
+                Some(s) => shape = s,
+                None => failed = true,
+            }
+            if i % 2 == 0 && i != last {
+                self.expect_bool(&t, arg.span);
+                continue;
+            }
+            result = match result {
+                None => Some((t, arg.span)),
+                Some((r, rspan)) => match join_values(&r, &t) {
+                    Some(base) => Some((
+                        Ty::new(base, Shape::Scalar).nullable(r.nullable || t.nullable),
+                        rspan,
+                    )),
+                    None => {
+                        self.errors.push(CheckError::Mismatch {
+                            expected: r.base.to_string(),
+                            found: t.base.to_string(),
+                            help: mix_help(&r.base, &t.base),
+                            span: arg.span,
+                        });
+                        failed = true;
+                        Some((r, rspan))
+                    }
+                },
+            };
+        }
+        match (failed, result) {
+            (false, Some((r, _))) => Ty { shape, ..r },
+            _ => Ty::error(),
+        }
+    }
+
+    /// `min(a, b, …)`, `max(a, b, …)` and `clamp(x, low, high)`: values of one kind.
+    fn bounds_call(
+        &mut self,
+        func: &Ident,
+        args: &mut [Expr],
+        ctx: &Ctx,
+        span: crate::span::Span,
+    ) -> Ty {
+        let clamp = func.name == "clamp";
+        if clamp && args.len() != 3 {
+            self.mark_used(args, &None);
+            return self.arguments(
+                func,
+                "a value, its lowest and its highest value",
+                "`clamp(及时签收率 / 1% - 85, 0, 10)`",
+                span,
+            );
+        }
+        let mut shape = Shape::Scalar;
+        let mut result: Option<Ty> = None;
+        let mut failed = false;
+        for arg in args.iter_mut() {
+            let t = self.expr(arg, ctx);
+            if t.is_error() {
+                failed = true;
+                continue;
+            }
+            match self.join_shapes(&shape, &t.shape, arg.span) {
+                Some(s) => shape = s,
+                None => failed = true,
+            }
+            if !matches!(
+                t.base,
+                Base::Int
+                    | Base::Number
+                    | Base::Percent
+                    | Base::Duration
+                    | Base::DateTime
+                    | Base::Date
+            ) {
+                self.errors.push(CheckError::Mismatch {
+                    expected: "a number".into(),
+                    found: t.base.to_string(),
+                    help: format!(
+                        "`{}` compares numbers, percentages, durations or dates",
+                        func.name
+                    ),
+                    span: arg.span,
+                });
+                failed = true;
+                continue;
+            }
+            result = match result {
+                None => Some(t),
+                Some(r) => match join_values(&r, &t) {
+                    Some(base) => {
+                        Some(Ty::new(base, Shape::Scalar).nullable(r.nullable || t.nullable))
+                    }
+                    None => {
+                        self.errors.push(CheckError::Mismatch {
+                            expected: r.base.to_string(),
+                            found: t.base.to_string(),
+                            help: mix_help(&r.base, &t.base),
+                            span: arg.span,
+                        });
+                        failed = true;
+                        Some(r)
+                    }
+                },
+            };
+        }
+        if clamp {
+            if let (Some((low, _)), Some((high, _))) = (
+                args.get(1).and_then(literal_number),
+                args.get(2).and_then(literal_number),
+            ) {
+                if low > high {
+                    self.errors.push(CheckError::Arguments {
+                        func: "clamp".into(),
+                        expected: "a lowest value no greater than the highest".into(),
+                        example: "`clamp(及时签收率 / 1% - 85, 0, 10)`".into(),
+                        span,
+                    });
+                    failed = true;
+                }
+            }
+        }
+        match (failed, result) {
+            (false, Some(r)) => Ty { shape, ..r },
+            _ => Ty::error(),
+        }
+    }
+
+    /// `scale(满意率, 73% -> 12.5, 98% -> 25)`: the points are literals, their
+    /// first parts increasing and of the value's kind.
+    fn scale_call(
+        &mut self,
+        func: &Ident,
+        args: &mut [Expr],
+        ctx: &Ctx,
+        span: crate::span::Span,
+    ) -> Ty {
+        let example = "`scale(满意率, 73% -> 12.5, 98% -> 25)`";
+        if args.len() < 5 || args.len().is_multiple_of(2) {
+            self.mark_used(args, &None);
+            return self.arguments(
+                func,
+                "a value and at least two points `from -> to`",
+                example,
+                span,
+            );
+        }
+        let Some((value, points)) = args.split_first_mut() else {
+            return Ty::error();
+        };
+        let vt = self.expr(value, ctx);
+        if vt.is_error() {
+            return vt;
+        }
+        if !matches!(vt.base, Base::Int | Base::Number | Base::Percent) {
+            self.errors.push(CheckError::Mismatch {
+                expected: "a number or a percentage".into(),
+                found: vt.base.to_string(),
+                help: "`scale` turns a rate or a number into points".into(),
+                span: value.span,
+            });
+            return Ty::error();
+        }
+        let value_percent = vt.base == Base::Percent;
+        let mut previous: Option<rust_decimal::Decimal> = None;
+        let mut result: Option<bool> = None;
+        for pair in points.chunks_mut(2) {
+            let [from, to] = pair else { continue };
+            self.expr(from, ctx);
+            self.expr(to, ctx);
+            let Some((x, x_percent)) = literal_number(from) else {
+                return self.arguments(
+                    func,
+                    "points written as numbers, e.g. `73% -> 12.5`",
+                    example,
+                    from.span,
+                );
+            };
+            if x_percent != value_percent {
+                self.errors.push(CheckError::Mismatch {
+                    expected: if value_percent {
+                        "a percentage"
+                    } else {
+                        "a number"
+                    }
+                    .into(),
+                    found: if x_percent {
+                        "a percentage"
+                    } else {
+                        "a number"
+                    }
+                    .into(),
+                    help: "a point's first part is a value of what is scaled: `73%` for a rate"
+                        .into(),
+                    span: from.span,
+                });
+                return Ty::error();
+            }
+            if previous.is_some_and(|p| x <= p) {
+                return self.arguments(
+                    func,
+                    "points in increasing order of their first parts",
+                    example,
+                    from.span,
+                );
+            }
+            previous = Some(x);
+            let Some((_, y_percent)) = literal_number(to) else {
+                return self.arguments(
+                    func,
+                    "points written as numbers, e.g. `73% -> 12.5`",
+                    example,
+                    to.span,
+                );
+            };
+            if result.is_some_and(|r| r != y_percent) {
+                self.errors.push(CheckError::Mismatch {
+                    expected: if y_percent {
+                        "a number"
+                    } else {
+                        "a percentage"
+                    }
+                    .into(),
+                    found: if y_percent {
+                        "a percentage"
+                    } else {
+                        "a number"
+                    }
+                    .into(),
+                    help: "every point gives the same kind of value: points, or percentages".into(),
+                    span: to.span,
+                });
+                return Ty::error();
+            }
+            result = Some(y_percent);
+        }
+        let base = if result == Some(true) {
+            Base::Percent
+        } else {
+            Base::Number
+        };
+        Ty::new(base, vt.shape).nullable(vt.nullable)
     }
 
     /// Names in arguments that are not checked still count as used, so that one error
@@ -737,6 +1121,29 @@ impl Checker {
                 Ty::new(base, shape).nullable(name != "sum")
             }
         }
+    }
+}
+
+/// The kind of value two values of kinds `a` and `b` make together, in `if`, `min`,
+/// `max` and `clamp`: the same kind, or counts and numbers (a number).
+fn join_values(a: &Ty, b: &Ty) -> Option<Base> {
+    use Base::*;
+    match (&a.base, &b.base) {
+        (Int, Int) => Some(Int),
+        (Int | Number, Int | Number) => Some(Number),
+        (x, y) if x == y => Some(x.clone()),
+        (Enum(_) | Unit | Group | Band(_), Text) => Some(a.base.clone()),
+        (Text, Enum(_) | Unit | Group | Band(_)) => Some(b.base.clone()),
+        _ => None,
+    }
+}
+
+/// Help for values of two kinds that do not mix.
+fn mix_help(a: &Base, b: &Base) -> String {
+    use Base::*;
+    match (a, b) {
+        (Percent, Int | Number) | (Int | Number, Percent) => "a percentage and points do not mix: turn the rate into points with `/ 1%` (`满意率 / 1%` is 95.5 for 95.5%), or write the number as a percentage (`85%`)".into(),
+        _ => "every value must be of the same kind".into(),
     }
 }
 

@@ -4,7 +4,7 @@
 mod bands;
 mod error;
 mod expr;
-pub(crate) use expr::AGGREGATES;
+pub(crate) use expr::is_aggregate;
 
 pub use error::{did_you_mean, CheckError};
 
@@ -53,6 +53,10 @@ pub struct Env {
     pub defs: HashMap<String, Def>,
     /// Metric, score, bands and ranking names in an order where each comes after what it uses.
     pub order: Vec<String>,
+    /// `calendar …`: the working days `workdays(…)` counts.
+    pub calendar: Option<std::sync::Arc<crate::calendar::Calendar>>,
+    /// `empty "—"`: what is shown for a value that does not exist.
+    pub empty_mark: String,
 }
 
 impl crate::data::UnitResolver for Env {
@@ -152,11 +156,22 @@ pub struct Def {
 
 /// Checks a policy: every error and warning, or the annotated policy and its warnings.
 pub fn check(policy: Policy, text: &str) -> Result<Checked, Vec<CheckError>> {
+    check_in(policy, text, None)
+}
+
+/// Checks a policy read from a file in `dir`: a `calendar "file"` is read from there.
+pub fn check_in(
+    policy: Policy,
+    text: &str,
+    dir: Option<&std::path::Path>,
+) -> Result<Checked, Vec<CheckError>> {
     let mut checker = Checker {
         env: Env {
             decimals: 2,
+            empty_mark: "—".into(),
             ..Env::default()
         },
+        dir: dir.map(|d| d.to_path_buf()),
         errors: Vec::new(),
         used: BTreeSet::new(),
         score_term_names: HashMap::new(),
@@ -227,6 +242,7 @@ pub fn check(policy: Policy, text: &str) -> Result<Checked, Vec<CheckError>> {
     }
     checker.used = used_before_tests;
     checker.unused();
+    checker.allowed(&policy.allows);
     let (warnings, errors): (Vec<_>, Vec<_>) =
         checker.errors.into_iter().partition(|e| e.is_warning());
     if errors.is_empty() {
@@ -255,7 +271,15 @@ pub(crate) struct Checker {
     pub(crate) weights_lenient: bool,
     /// The policy text, to point into templates.
     pub(crate) text: String,
+    /// The policy's folder, where a `calendar "file"` is read.
+    pub(crate) dir: Option<std::path::PathBuf>,
 }
+
+/// The warnings `allow(…)` can acknowledge: the last part of their codes.
+const WARNINGS: &[&str] = &["weights", "tie_break", "unused"];
+
+/// Names hotline defines in every policy.
+pub(crate) const BUILT_IN_NAMES: &[&str] = &["unit", "group", "month_start", "month_end"];
 
 impl Checker {
     fn set_ty(&mut self, name: &str, ty: Ty) {
@@ -264,8 +288,48 @@ impl Checker {
         }
     }
 
+    /// Drops the warnings that an `allow(…)` before their declaration acknowledges;
+    /// an `allow` naming no warning kind is an error.
+    fn allowed(&mut self, allows: &[Allow]) {
+        for allow in allows {
+            for code in &allow.codes {
+                if !WARNINGS.contains(&code.name.as_str()) {
+                    self.errors.push(CheckError::UnknownName {
+                        what: "warning",
+                        name: code.name.clone(),
+                        help: format!(
+                            "{}; `allow(…)` acknowledges the warnings {}",
+                            did_you_mean(&code.name, WARNINGS.iter().copied()),
+                            WARNINGS
+                                .iter()
+                                .map(|w| format!("`{w}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        span: code.span,
+                    });
+                }
+            }
+        }
+        self.errors.retain(|e| {
+            if !e.is_warning() {
+                return true;
+            }
+            let code = miette::Diagnostic::code(e)
+                .map(|c| c.to_string())
+                .unwrap_or_default();
+            let kind = code.rsplit("::").next().unwrap_or_default();
+            let at = miette::Diagnostic::labels(e)
+                .and_then(|mut l| l.next())
+                .map_or(0, |l| l.offset());
+            !allows.iter().any(|a| {
+                a.target.start <= at && at <= a.target.end && a.codes.iter().any(|c| c.name == kind)
+            })
+        });
+    }
+
     fn define(&mut self, name: &Ident, kind: DefKind) {
-        if name.name == "unit" || name.name == "group" {
+        if BUILT_IN_NAMES.contains(&name.name.as_str()) {
             self.errors.push(CheckError::Declaration {
                 message: format!("`{}` is a built-in name", name.name),
                 help: "choose another name".into(),
@@ -321,7 +385,11 @@ impl Checker {
                     if let Some((f, _)) = h.fingerprint {
                         self.env.fingerprint = f;
                     }
+                    if let Some(mark) = &h.empty {
+                        self.env.empty_mark = mark.value.clone();
+                    }
                 }
+                Item::Calendar(c) => self.calendar(c),
                 Item::Units(u) => {
                     if let Some(first) = units_seen {
                         self.errors.push(CheckError::Duplicate {
@@ -825,7 +893,7 @@ impl Checker {
             }
             None => self.expr(&mut metric.expr, &expr::Ctx::Domain { domain: None }),
         };
-        match &mut metric.default {
+        let ty = match &mut metric.default {
             Some(default) => {
                 let dty = self.expr(default, &expr::Ctx::Domain { domain: None });
                 if !ty.is_error()
@@ -843,6 +911,85 @@ impl Checker {
                 ty.nullable(dty.nullable)
             }
             None => ty,
+        };
+        self.only(&mut metric.only, ty)
+    }
+
+    /// `only where COND`: the condition is checked per key of the value, which can
+    /// then be empty.
+    fn only(&mut self, only: &mut Option<Expr>, ty: Ty) -> Ty {
+        let Some(cond) = only else {
+            return ty;
+        };
+        let domain = match &ty.shape {
+            Shape::Keyed(d) => Some(d.clone()),
+            _ => None,
+        };
+        let cty = self.expr(cond, &expr::Ctx::Domain { domain });
+        if cty.is_error() || ty.is_error() {
+            return ty.nullable(true);
+        }
+        self.expect_bool(&cty, cond.span);
+        let Some(shape) = self.join_shapes(&ty.shape, &cty.shape, cond.span) else {
+            return Ty::error();
+        };
+        Ty { shape, ..ty }.nullable(true)
+    }
+
+    /// `calendar china` or `calendar "file"`.
+    fn calendar(&mut self, decl: &CalendarDecl) {
+        if self.env.calendar.is_some() {
+            self.errors.push(CheckError::Declaration {
+                message: "a policy has one calendar".into(),
+                help: "remove one of the `calendar` declarations".into(),
+                span: decl.span,
+            });
+            return;
+        }
+        let parsed = if decl.file {
+            let Some(dir) = &self.dir else {
+                self.errors.push(CheckError::Declaration {
+                    message: format!("the calendar file `{}` cannot be read here", decl.name.name),
+                    help: "a calendar file is read next to the policy file; check the policy from its file, or use `calendar china`".into(),
+                    span: decl.name.span,
+                });
+                return;
+            };
+            let path = dir.join(&decl.name.name);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => crate::calendar::Calendar::parse(&text).map_err(|errors| {
+                    errors
+                        .iter()
+                        .map(|e| format!("line {}: {}", e.line, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                }),
+                Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
+            }
+        } else if decl.name.name == "china" {
+            crate::calendar::Calendar::china().map_err(|errors| {
+                errors
+                    .iter()
+                    .map(|e| format!("line {}: {}", e.line, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+        } else {
+            self.errors.push(CheckError::UnknownName {
+                what: "calendar",
+                name: decl.name.name.clone(),
+                help: "hotline ships `calendar china` (China's official holidays and make-up working days); a county's own calendar is a file: `calendar \"county.calendar\"`".into(),
+                span: decl.name.span,
+            });
+            return;
+        };
+        match parsed {
+            Ok(calendar) => self.env.calendar = Some(std::sync::Arc::new(calendar)),
+            Err(message) => self.errors.push(CheckError::Declaration {
+                message: format!("the calendar `{}` is not valid: {message}", decl.name.name),
+                help: "see the calendar format in README.md".into(),
+                span: decl.name.span,
+            }),
         }
     }
 
@@ -877,6 +1024,7 @@ impl Checker {
     }
 
     fn score(&mut self, score: &mut Score) -> Ty {
+        let conditional = score.only.is_some();
         let mut total = Decimal::ZERO;
         let mut any_weight = false;
         let mut shape = Shape::Scalar;
@@ -894,7 +1042,9 @@ impl Checker {
                 Some(s) => s,
                 None => continue,
             };
-            if ty.nullable {
+            // Under `only where`, a term empty where the score is scored is an
+            // evaluation error naming the unit.
+            if ty.nullable && !conditional {
                 self.nullable_error(&term.expr);
             }
             match term.weight {
@@ -944,7 +1094,8 @@ impl Checker {
                 }
             });
         }
-        Ty::new(Base::Number, shape)
+        let ty = Ty::new(Base::Number, shape);
+        self.only(&mut score.only, ty)
     }
 
     pub(crate) fn nullable_error(&mut self, expr: &Expr) {
@@ -1005,9 +1156,6 @@ impl Checker {
         if ty.is_error() {
             return Ty::error();
         }
-        if ty.nullable {
-            self.nullable_error(&bands.on);
-        }
         if !ty.is_numeric() {
             self.errors.push(CheckError::Mismatch {
                 expected: "a number".into(),
@@ -1039,9 +1187,7 @@ impl Checker {
             if ty.is_error() {
                 continue;
             }
-            if ty.nullable {
-                self.nullable_error(&key.expr);
-            }
+            // Keys with an empty sort value are not ranked.
             if let Some(s) = self.join_shapes(&shape, &ty.shape, key.expr.span) {
                 shape = s;
             }
@@ -1082,14 +1228,14 @@ impl Checker {
         if shape == Shape::Scalar {
             shape = Shape::Keyed(Domain::Unit);
         }
-        let ranks_some = ranking.filter.is_some();
-        if let [only] = ranking.keys.as_slice() {
+        let declared = ranking.ties.is_some_and(|(t, _)| t != Ties::Ordered);
+        if let ([only], false) = (ranking.keys.as_slice(), declared) {
             self.errors.push(CheckError::TieBreak {
                 name: ranking.name.name.clone(),
                 span: only.expr.span,
             });
         }
-        Ty::new(Base::Int, shape).nullable(ranks_some)
+        Ty::new(Base::Int, shape).nullable(true)
     }
 
     fn report(&mut self, report: &mut Report) {
@@ -1202,7 +1348,9 @@ impl Checker {
             }
         }
         for expect in &mut test.expects {
-            self.expr(&mut expect.expected, &expr::Ctx::Domain { domain: None });
+            if expect.empty.is_none() {
+                self.expr(&mut expect.expected, &expr::Ctx::Domain { domain: None });
+            }
             if let Err(e) = self.expect_target(&expect.target) {
                 self.errors.push(e);
             }
@@ -1344,6 +1492,15 @@ impl Checker {
             let ty = self.expr(&mut key.expr, &ctx);
             self.expect_domain(&ty, &domain, key.expr.span);
         }
+        if let (true, Some((_, span))) = (rows.with_ties, rows.top) {
+            if rows.order.is_empty() {
+                self.errors.push(CheckError::Declaration {
+                    message: "`with ties` needs an order".into(),
+                    help: "ties are equal values of the `order by` keys: write `order by 排名 top 3 with ties`".into(),
+                    span,
+                });
+            }
+        }
         Some(domain)
     }
 
@@ -1454,9 +1611,17 @@ impl Checker {
                 Item::Metric(m) => {
                     let mut e = vec![&m.expr];
                     e.extend(m.default.iter());
+                    e.extend(m.only.iter());
                     (&m.name, e)
                 }
-                Item::Score(s) => (&s.name, s.terms.iter().map(|t| &t.expr).collect()),
+                Item::Score(s) => (
+                    &s.name,
+                    s.terms
+                        .iter()
+                        .map(|t| &t.expr)
+                        .chain(s.only.iter())
+                        .collect(),
+                ),
                 Item::Bands(b) => (&b.name, vec![&b.on]),
                 Item::Ranking(r) => {
                     let mut names: Vec<String> = Vec::new();

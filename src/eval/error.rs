@@ -66,6 +66,65 @@ pub enum EvalError {
         #[label("overflows")]
         span: Span,
     },
+    /// `clamp(x, low, high)` whose lowest value is above its highest.
+    ///
+    /// ```text
+    /// metric x = clamp(得分, 下限, 上限)    # where 下限 > 上限
+    /// ```
+    #[error("`clamp` was given a lowest value {low} above its highest value {high}")]
+    #[diagnostic(
+        code(hotline::eval::clamp_bounds),
+        help("the second argument of `clamp` is the lowest value, the third the highest")
+    )]
+    ClampBounds {
+        /// The lowest value.
+        low: String,
+        /// The highest value.
+        high: String,
+        /// The call.
+        #[label("here")]
+        span: Span,
+    },
+    /// A date beyond the years of the policy's calendar: working days cannot be counted.
+    ///
+    /// ```text
+    /// calendar china    # 2023–2026; a ticket dispatched on 2027-01-04
+    /// ```
+    #[error("{date} is outside the calendar's years ({years}): its working days are not known")]
+    #[diagnostic(
+        code(hotline::eval::outside_calendar),
+        help("add that year's holidays and make-up working days to the calendar (the State Council publishes them each November), or check the date in the data")
+    )]
+    OutsideCalendar {
+        /// The date.
+        date: String,
+        /// The years the calendar covers.
+        years: String,
+        /// The call.
+        #[label("working days counted here")]
+        span: Span,
+    },
+    /// A score term with no value for a key that the score's `only where` scores.
+    ///
+    /// ```text
+    /// score 总得分 = 签收得分 + 办结得分 only where 承办量 > 0    # 签收得分 empty for a unit with tickets
+    /// ```
+    #[error("`{term}` has no value for {key}, which `{score}` scores")]
+    #[diagnostic(
+        code(hotline::eval::empty_term),
+        help("give the term a value where the score's condition holds (a `default`, or `?? 0`), or narrow `only where`")
+    )]
+    EmptyTerm {
+        /// The score.
+        score: String,
+        /// The term.
+        term: String,
+        /// The key.
+        key: String,
+        /// The term.
+        #[label("empty here")]
+        span: Span,
+    },
     /// A report template that cannot be rendered.
     ///
     /// ```text

@@ -107,6 +107,8 @@ fn children(expr: &Expr) -> Vec<&Expr> {
         | ExprKind::Number(_)
         | ExprKind::Percent(_)
         | ExprKind::Duration(_)
+        | ExprKind::Date(_)
+        | ExprKind::DateTime(_)
         | ExprKind::Str(_)
         | ExprKind::Bool(_) => Vec::new(),
     }
@@ -157,8 +159,8 @@ fn call_sites<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
     let mut stack = vec![expr];
     while let Some(e) = stack.pop() {
         match &e.kind {
-            ExprKind::Call { func, .. }
-                if crate::check::AGGREGATES.contains(&func.name.as_str()) =>
+            ExprKind::Call { func, args, .. }
+                if crate::check::is_aggregate(&func.name, args.len()) =>
             {
                 out.push(e);
             }
@@ -264,6 +266,7 @@ fn aggregate_groups(
 /// Folds the rows of one block into per-metric aggregates.
 fn fold_rows(
     checked: &Checked,
+    month: Option<super::Month>,
     source: usize,
     table: DataTable,
     metrics: &[&Metric],
@@ -284,7 +287,8 @@ fn fold_rows(
     if let Some(slot) = tables.get_mut(source) {
         *slot = table;
     }
-    let evaluator = Evaluator::new(checked, tables.into_iter().map(Arc::new).collect(), false);
+    let evaluator =
+        Evaluator::new(checked, tables.into_iter().map(Arc::new).collect(), false).at_month(month);
     let mut out = HashMap::default();
     // Metrics grouping the same rows by the same field share one split.
     let mut splits: HashMap<(&str, &str), std::rc::Rc<Split>> = HashMap::default();
@@ -407,6 +411,7 @@ impl From<Box<Problem>> for BlockProblem {
 /// Folds one block's typed records.
 fn fold_block(
     checked: &Checked,
+    month: Option<super::Month>,
     source: usize,
     path: &Path,
     rows: BlockRows,
@@ -420,8 +425,8 @@ fn fold_block(
         encoding: None,
         hash: None,
     };
-    let metrics =
-        fold_rows(checked, source, table, metrics).map_err(|e| Box::new(Problem::Eval(*e)))?;
+    let metrics = fold_rows(checked, month, source, table, metrics)
+        .map_err(|e| Box::new(Problem::Eval(*e)))?;
     Ok(FoldedBlock {
         metrics,
         rows: count,
@@ -451,6 +456,8 @@ pub(super) type ReadResult = Result<Read, Box<Problem>>;
 /// A source being read by the workers.
 struct Stream<'c> {
     source: usize,
+    /// The month evaluated, for `month_start` and `month_end` in row formulas.
+    month: Option<super::Month>,
     path: std::path::PathBuf,
     size: u64,
     work: Work<'c>,
@@ -802,8 +809,16 @@ impl<'c> Stream<'c> {
                 (index, rows)
             }
         };
-        let result =
-            rows.and_then(|rows| fold_block(checked, self.source, &self.path, rows, &csv.metrics));
+        let result = rows.and_then(|rows| {
+            fold_block(
+                checked,
+                self.month,
+                self.source,
+                &self.path,
+                rows,
+                &csv.metrics,
+            )
+        });
         let retype = |block: &Block, line: u64| {
             let parser = csv.parser.get()?;
             parser.parse(block, line, specs, &csv.keep, &units).err()
@@ -886,6 +901,7 @@ fn block_size(size: u64, largest: usize, workers: usize) -> usize {
 /// the size of the files. Gives each source's result, in the order of `sources`.
 pub(super) fn read_sources(
     checked: &Checked,
+    month: Option<super::Month>,
     sources: Vec<(usize, std::path::PathBuf, Plan)>,
     largest_block: usize,
     progress: super::Progress<'_>,
@@ -932,6 +948,7 @@ pub(super) fn read_sources(
             };
             Stream {
                 source,
+                month,
                 path,
                 size,
                 work,

@@ -48,6 +48,17 @@ impl Month {
         (1..=12).contains(&month).then_some(Month { year, month })
     }
 
+    /// Its first and last days, in days since 1970-01-01.
+    pub fn bounds(self) -> Option<(i64, i64)> {
+        let first = chrono::NaiveDate::from_ymd_opt(self.year, self.month, 1)?;
+        let next = match self.month {
+            12 => chrono::NaiveDate::from_ymd_opt(self.year + 1, 1, 1)?,
+            m => chrono::NaiveDate::from_ymd_opt(self.year, m + 1, 1)?,
+        };
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+        Some(((first - epoch).num_days(), (next - epoch).num_days() - 1))
+    }
+
     /// The month before.
     pub fn previous(self) -> Month {
         if self.month == 1 {
@@ -185,7 +196,7 @@ fn evaluate_streamed(
     }
     // The sources that have a file are read all the same, so that every problem
     // is reported, in the order of the sources.
-    let mut results = fold::read_sources(checked, plans, block_bytes, progress);
+    let mut results = fold::read_sources(checked, Some(month), plans, block_bytes, progress);
     results.extend(unread);
     results.sort_by_key(|(index, _)| *index);
     let mut problems = Vec::new();
@@ -205,7 +216,7 @@ fn evaluate_streamed(
         return Err(problems);
     }
     let tables = tables.into_iter().map(Arc::new).collect();
-    let mut evaluator = Evaluator::new(checked, tables, options.explain);
+    let mut evaluator = Evaluator::new(checked, tables, options.explain).at_month(Some(month));
     for (index, metrics, rows) in folded {
         evaluator.folded.extend(metrics);
         evaluator.folded_rows.insert(index, rows);
@@ -355,7 +366,7 @@ pub fn evaluate_shared(
     options: Options,
 ) -> Result<ReportModel, Vec<Problem>> {
     let with_report = options.with_report;
-    let mut evaluator = Evaluator::new(checked, tables, options.explain);
+    let mut evaluator = Evaluator::new(checked, tables, options.explain).at_month(Some(month));
     evaluator.run();
     let model = evaluator.model(month, with_report);
     if evaluator.errors.is_empty() {
@@ -436,6 +447,10 @@ struct Evaluator<'a> {
     folded_rows: HashMap<usize, usize>,
     /// Columns of field names met in row formulas (see `column_of`).
     columns_seen: std::cell::RefCell<Vec<(NameAt, Option<usize>)>>,
+    /// The month evaluated: `month_start` and `month_end`.
+    month: Option<Month>,
+    /// The keys that share their rank with another, by ranking (`tied(…)`).
+    tied: std::cell::RefCell<HashMap<String, BTreeSet<Key>>>,
     errors: Vec<EvalError>,
 }
 
@@ -465,7 +480,23 @@ impl<'a> Evaluator<'a> {
             folded: HashMap::default(),
             folded_rows: HashMap::default(),
             columns_seen: Default::default(),
+            month: None,
+            tied: Default::default(),
             errors: Vec::new(),
+        }
+    }
+
+    /// The evaluator of `month`.
+    fn at_month(mut self, month: Option<Month>) -> Self {
+        self.month = month;
+        self
+    }
+
+    /// `month_start` or `month_end`.
+    fn month_bound(&self, name: &str) -> Value {
+        match self.month.and_then(Month::bounds) {
+            Some((first, last)) => Value::Date(if name == "month_start" { first } else { last }),
+            None => Value::Empty,
         }
     }
 
@@ -702,6 +733,41 @@ impl<'a> Evaluator<'a> {
             }
             None => self.over_keys(&metric.expr)?,
         };
+        let computed = self.with_default(metric, computed)?;
+        self.only_where(metric.only.as_ref(), computed)
+    }
+
+    /// Empties the values of the keys that do not meet `only where …`.
+    fn only_where(&self, only: Option<&Expr>, computed: Computed) -> R<Computed> {
+        let Some(cond) = only else {
+            return Ok(computed);
+        };
+        let field = match cond.ty.as_ref().map(|t| &t.shape) {
+            Some(Shape::Keyed(Domain::Field(f))) => Some(f.as_str()),
+            _ => None,
+        };
+        let meets = |key: Option<&Key>| -> R<bool> {
+            Ok(self.eval(cond, &Frame::Key { key, field })? == Value::Bool(true))
+        };
+        Ok(match computed {
+            Computed::Scalar(v) => Computed::Scalar(if meets(None)? { v } else { Value::Empty }),
+            Computed::Keyed { values, absent } => {
+                let mut kept = BTreeMap::new();
+                for (k, v) in values {
+                    let v = if meets(Some(&k))? { v } else { Value::Empty };
+                    kept.insert(k, v);
+                }
+                let absent = if meets(None)? { absent } else { Value::Empty };
+                Computed::Keyed {
+                    values: kept,
+                    absent,
+                }
+            }
+        })
+    }
+
+    /// The metric's values, its `default` where they are empty.
+    fn with_default(&self, metric: &Metric, computed: Computed) -> R<Computed> {
         let Some(default) = &metric.default else {
             return Ok(computed);
         };
@@ -983,12 +1049,50 @@ impl<'a> Evaluator<'a> {
             };
             parts.push((name, BTreeMap::new(), Value::Empty));
         }
+        let only_field = match score.only.as_ref().and_then(|c| c.ty.as_ref()) {
+            Some(Ty {
+                shape: Shape::Keyed(Domain::Field(f)),
+                ..
+            }) => Some(f.as_str()),
+            _ => None,
+        };
         for key in keys {
+            // `only where …`: a key that is not scored has no total and no parts.
+            let scored = match &score.only {
+                Some(cond) => {
+                    let frame = Frame::Key {
+                        key: key.as_ref(),
+                        field: only_field,
+                    };
+                    Some(self.eval(cond, &frame)? == Value::Bool(true))
+                }
+                None => None,
+            };
+            if scored == Some(false) {
+                match key {
+                    Some(k) => {
+                        for part in parts.iter_mut() {
+                            part.1.insert(k.clone(), Value::Empty);
+                        }
+                        totals.insert(k, Value::Empty);
+                    }
+                    None => absent_total = Value::Empty,
+                }
+                continue;
+            }
             let mut total = Decimal::ZERO;
             let mut empty = false;
             for (i, (term, c)) in computed_terms.iter().enumerate() {
                 let v = c.at(key.as_ref());
                 let Some(d) = v.decimal() else {
+                    if let (Some(true), Some(k)) = (scored, &key) {
+                        return Err(Box::new(EvalError::EmptyTerm {
+                            score: score.name.name.clone(),
+                            term: self.quote(&term.expr),
+                            key: self.text(&key_value(k), None),
+                            span: term.expr.span,
+                        }));
+                    }
                     empty = true;
                     continue;
                 };
@@ -1094,8 +1198,14 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    /// Sort keys of `keys`, by the given keys, then by key order (the unit registry order).
-    fn sort(&self, keys: &mut [Key], order: &[SortKey], field: Option<&str>) -> R<()> {
+    /// `keys` with their sort values, sorted by them, then by key order (the unit
+    /// registry order). A ranking's name stands for the ranking's keys.
+    fn sorted(
+        &self,
+        keys: &[Key],
+        order: &[SortKey],
+        field: Option<&str>,
+    ) -> R<Vec<(Vec<Value>, Key)>> {
         let mut expanded: Vec<&SortKey> = Vec::new();
         for k in order {
             if let ExprKind::Name(n) = &k.expr.kind {
@@ -1136,10 +1246,7 @@ impl<'a> Evaluator<'a> {
             }
             ka.cmp(kb)
         });
-        for (slot, (_, key)) in keys.iter_mut().zip(decorated) {
-            *slot = key;
-        }
-        Ok(())
+        Ok(decorated)
     }
 
     fn ranking(&self, ranking: &Ranking) -> R<Computed> {
@@ -1156,11 +1263,17 @@ impl<'a> Evaluator<'a> {
             Domain::Field(f) => Some(f.as_str()),
             Domain::Unit => None,
         };
-        let mut keys = self.keys_where(&domain, ranking.filter.as_ref(), field)?;
-        self.sort(&mut keys, &ranking.keys, field)?;
-        let mut counters: HashMap<Vec<String>, i64> = HashMap::default();
+        let keys = self.keys_where(&domain, ranking.filter.as_ref(), field)?;
+        let mut sorted = self.sorted(&keys, &ranking.keys, field)?;
+        // A key without a sort value is not ranked.
+        sorted.retain(|(values, _)| values.iter().all(|v| !v.is_empty()));
+        let ties = ranking.ties.map_or(Ties::Ordered, |(t, _)| t);
+        // Per partition: how many were ranked, the last sort values and rank.
+        let mut counters: HashMap<Vec<String>, (i64, Vec<Value>, i64)> = HashMap::default();
         let mut values = BTreeMap::new();
-        for key in keys {
+        let mut tied: BTreeSet<Key> = BTreeSet::new();
+        let mut last_key: HashMap<Vec<String>, Key> = HashMap::default();
+        for (sort_values, key) in sorted {
             let mut partition = Vec::new();
             for w in &ranking.within {
                 let v = if w.name == "group" {
@@ -1181,10 +1294,35 @@ impl<'a> Evaluator<'a> {
                 };
                 partition.push(v);
             }
-            let n = counters.entry(partition).or_insert(0);
-            *n += 1;
-            values.insert(key, Value::Int(*n));
+            let (count, last, rank) =
+                counters
+                    .entry(partition.clone())
+                    .or_insert((0, Vec::new(), 0));
+            *count += 1;
+            let same = !last.is_empty()
+                && last.len() == sort_values.len()
+                && last
+                    .iter()
+                    .zip(&sort_values)
+                    .all(|(a, b)| a.sort_cmp(b) == Ordering::Equal);
+            *rank = match (ties, same) {
+                (Ties::Shared | Ties::Dense, true) => *rank,
+                (Ties::Dense, false) => *rank + 1,
+                _ => *count,
+            };
+            if same && ties != Ties::Ordered {
+                tied.insert(key.clone());
+                if let Some(previous) = last_key.get(&partition) {
+                    tied.insert(previous.clone());
+                }
+            }
+            *last = sort_values;
+            values.insert(key.clone(), Value::Int(*rank));
+            last_key.insert(partition, key);
         }
+        self.tied
+            .borrow_mut()
+            .insert(ranking.name.name.clone(), tied);
         Ok(Computed::Keyed {
             values,
             absent: Value::Empty,
@@ -1208,8 +1346,13 @@ impl<'a> Evaluator<'a> {
             ExprKind::Number(n) => Value::Num(*n),
             ExprKind::Percent(p) => Value::Num(*p),
             ExprKind::Duration(s) => Value::Duration(*s),
+            ExprKind::Date(d) => Value::Date(*d),
+            ExprKind::DateTime(s) => Value::DateTime(*s),
             ExprKind::Str(s) => Value::Text(Arc::from(s.as_str())),
             ExprKind::Bool(b) => Value::Bool(*b),
+            ExprKind::Name(n) if matches!(n.name.as_str(), "month_start" | "month_end") => {
+                self.month_bound(&n.name)
+            }
             ExprKind::Name(n) => self.name(&n.name, frame),
             ExprKind::Member(target, member) => {
                 let ExprKind::Name(score) = &target.kind else {
@@ -1364,6 +1507,142 @@ impl<'a> Evaluator<'a> {
                         Value::Int(i.checked_abs().ok_or(EvalError::Overflow { span })?)
                     }
                     other => other,
+                });
+            }
+            "if" => {
+                // Conditions in order; an empty condition counts as not met.
+                let mut rest = args;
+                while let [cond, value, tail @ ..] = rest {
+                    if tail.is_empty() {
+                        break;
+                    }
+                    if self.eval(cond, frame)? == Value::Bool(true) {
+                        return self.eval(value, frame);
+                    }
+                    rest = tail;
+                }
+                return match rest {
+                    [otherwise] => self.eval(otherwise, frame),
+                    _ => Ok(Value::Empty),
+                };
+            }
+            "min" | "max" | "clamp" if !crate::check::is_aggregate(func, args.len()) => {
+                let mut values = Vec::with_capacity(args.len());
+                for a in args {
+                    let v = self.eval(a, frame)?;
+                    // Any empty value makes the result empty, as in arithmetic.
+                    if v.is_empty() {
+                        return Ok(Value::Empty);
+                    }
+                    values.push(v);
+                }
+                let pick = |a: Value, b: Value, least: bool| {
+                    let o = a.sort_cmp(&b);
+                    if (o == Ordering::Greater) == least {
+                        b
+                    } else {
+                        a
+                    }
+                };
+                return Ok(match func {
+                    "clamp" => {
+                        let mut it = values.into_iter();
+                        let (Some(x), Some(low), Some(high)) = (it.next(), it.next(), it.next())
+                        else {
+                            return Ok(Value::Empty);
+                        };
+                        if low.sort_cmp(&high) == Ordering::Greater {
+                            return Err(Box::new(EvalError::ClampBounds {
+                                low: self.text(&low, None),
+                                high: self.text(&high, None),
+                                span,
+                            }));
+                        }
+                        pick(pick(x, low, false), high, true)
+                    }
+                    _ => {
+                        let least = func == "min";
+                        let mut it = values.into_iter();
+                        let Some(first) = it.next() else {
+                            return Ok(Value::Empty);
+                        };
+                        it.fold(first, |best, v| pick(best, v, least))
+                    }
+                });
+            }
+            "scale" => {
+                let Some((value, points)) = args.split_first() else {
+                    return Ok(Value::Empty);
+                };
+                let Some(x) = self.eval(value, frame)?.decimal() else {
+                    return Ok(Value::Empty);
+                };
+                let mut pts = Vec::with_capacity(points.len() / 2);
+                for pair in points.chunks(2) {
+                    let [from, to] = pair else { continue };
+                    let (Some(a), Some(b)) = (
+                        self.eval(from, frame)?.decimal(),
+                        self.eval(to, frame)?.decimal(),
+                    ) else {
+                        return Ok(Value::Empty);
+                    };
+                    pts.push((a, b));
+                }
+                return number::scale(x, &pts)
+                    .map(Value::Num)
+                    .ok_or_else(|| Box::new(EvalError::Overflow { span }));
+            }
+            "workdays" => {
+                let (Some(from), Some(to)) = (args.first(), args.get(1)) else {
+                    return Ok(Value::Empty);
+                };
+                let seconds = |v: Value| match v {
+                    Value::DateTime(s) => Some(s),
+                    Value::Date(d) => d.checked_mul(86_400),
+                    _ => None,
+                };
+                let (Some(a), Some(b)) = (
+                    seconds(self.eval(from, frame)?),
+                    seconds(self.eval(to, frame)?),
+                ) else {
+                    return Ok(Value::Empty);
+                };
+                let Some(calendar) = &self.env.calendar else {
+                    return Ok(Value::Empty);
+                };
+                return match calendar.working_seconds(a, b) {
+                    Ok(s) => Ok(Value::Num(
+                        Decimal::from(s)
+                            .checked_div(Decimal::from(86_400))
+                            .ok_or(EvalError::Overflow { span })?,
+                    )),
+                    Err(date) => {
+                        let (first, last) = calendar.years();
+                        Err(Box::new(EvalError::OutsideCalendar {
+                            date: date.format("%Y-%m-%d").to_string(),
+                            years: if first == last {
+                                first.to_string()
+                            } else {
+                                format!("{first}–{last}")
+                            },
+                            span,
+                        }))
+                    }
+                };
+            }
+            "tied" => {
+                let Some(ExprKind::Name(ranking)) = args.first().map(|a| &a.kind) else {
+                    return Ok(Value::Empty);
+                };
+                let key = frame_key(frame);
+                return Ok(match key {
+                    Some(k) => Value::Bool(
+                        self.tied
+                            .borrow()
+                            .get(&ranking.name)
+                            .is_some_and(|keys| keys.contains(k)),
+                    ),
+                    None => Value::Empty,
                 });
             }
             _ => {}
@@ -2032,7 +2311,7 @@ impl<'a> Evaluator<'a> {
         let base = ty.map(|t| &t.base);
         match value {
             Value::Empty => Cell {
-                display: "—".into(),
+                display: self.env.empty_mark.clone(),
                 exact: None,
             },
             Value::Int(i) => Cell {
@@ -2059,7 +2338,10 @@ impl<'a> Evaluator<'a> {
 
     fn text(&self, value: &Value, base: Option<&Base>) -> String {
         match value {
-            Value::Empty => "—".into(),
+            Value::Empty => self.env.empty_mark.clone(),
+            Value::Date(d) => chrono::DateTime::from_timestamp(d.saturating_mul(86_400), 0)
+                .map(|d| d.naive_utc().format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
             Value::Int(i) => i.to_string(),
             Value::Num(d) => d.normalize().to_string(),
             Value::Bool(b) => if *b { "是" } else { "否" }.into(),
@@ -2099,12 +2381,28 @@ impl<'a> Evaluator<'a> {
             Domain::Field(f) => Some(f.as_str()),
             Domain::Unit => None,
         };
-        let mut keys = self.keys_where(&domain, rows.filter.as_ref(), field)?;
-        self.sort(&mut keys, &rows.order, field)?;
+        let keys = self.keys_where(&domain, rows.filter.as_ref(), field)?;
+        let mut sorted = self.sorted(&keys, &rows.order, field)?;
         if let Some((top, _)) = rows.top {
-            keys.truncate(top as usize);
+            let mut keep = (top as usize).min(sorted.len());
+            // `with ties`: the rows whose order values equal the last kept row's.
+            if rows.with_ties && keep > 0 {
+                while let (Some((last, _)), Some((next, _))) =
+                    (sorted.get(keep - 1), sorted.get(keep))
+                {
+                    let equal = last
+                        .iter()
+                        .zip(next)
+                        .all(|(a, b)| a.sort_cmp(b) == Ordering::Equal);
+                    if !equal {
+                        break;
+                    }
+                    keep += 1;
+                }
+            }
+            sorted.truncate(keep);
         }
-        Ok(keys)
+        Ok(sorted.into_iter().map(|(_, key)| key).collect())
     }
 
     /// The keys a selection picks and, per key, the cells of `columns`.

@@ -72,6 +72,11 @@ impl Evaluator<'_> {
         match &expr.kind {
             ExprKind::Number(n) | ExprKind::Percent(n) => RowExpr::Value(Value::Num(*n)),
             ExprKind::Duration(s) => RowExpr::Value(Value::Duration(*s)),
+            ExprKind::Date(d) => RowExpr::Value(Value::Date(*d)),
+            ExprKind::DateTime(s) => RowExpr::Value(Value::DateTime(*s)),
+            ExprKind::Name(n) if matches!(n.name.as_str(), "month_start" | "month_end") => {
+                RowExpr::Value(self.month_bound(&n.name))
+            }
             ExprKind::Str(s) => RowExpr::Value(Value::Text(Arc::from(s.as_str()))),
             ExprKind::Bool(b) => RowExpr::Value(Value::Bool(*b)),
             ExprKind::Name(n) => match self.column_of(source, &n.name) {

@@ -21,6 +21,8 @@ pub enum Value {
     DateTime(i64),
     /// Seconds.
     Duration(i64),
+    /// Days since 1970-01-01.
+    Date(i64),
     /// A label's index in its field's declaration.
     Label(u32),
     /// A unit's index in the registry.
@@ -62,7 +64,11 @@ impl Value {
                     (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
                     (Value::Text(a), Value::Text(b)) => a.cmp(b),
                     (Value::DateTime(a), Value::DateTime(b))
-                    | (Value::Duration(a), Value::Duration(b)) => a.cmp(b),
+                    | (Value::Duration(a), Value::Duration(b))
+                    | (Value::Date(a), Value::Date(b)) => a.cmp(b),
+                    // A date-time against a date: its day against the date.
+                    (Value::DateTime(a), Value::Date(b)) => a.div_euclid(86_400).cmp(b),
+                    (Value::Date(a), Value::DateTime(b)) => a.cmp(&b.div_euclid(86_400)),
                     (Value::Label(a), Value::Label(b)) | (Value::Unit(a), Value::Unit(b)) => {
                         a.cmp(b)
                     }

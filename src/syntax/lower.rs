@@ -214,15 +214,41 @@ struct Lower {
 pub(super) fn lower_policy(mut pairs: Pairs<'_, Rule>) -> Result<Policy, Vec<SyntaxError>> {
     let mut lower = Lower { errors: Vec::new() };
     let mut items = Vec::new();
+    let mut allows = Vec::new();
+    // `allow(…)` clauses waiting for the declaration they stand before.
+    let mut pending: Vec<(Vec<Ident>, Span)> = Vec::new();
     if let Some(file) = pairs.next() {
         for pair in file.into_inner() {
+            if pair.as_rule() == Rule::allow_clause {
+                let span = span_of(&pair);
+                let codes = pair.into_inner().map(|p| lower.ident(p)).collect();
+                pending.push((codes, span));
+                continue;
+            }
+            let target = span_of(&pair);
             if let Some(item) = lower.item(pair) {
                 items.push(item);
+                for (codes, span) in pending.drain(..) {
+                    allows.push(Allow {
+                        codes,
+                        span,
+                        target,
+                    });
+                }
             }
         }
     }
+    for (_, span) in pending {
+        lower.errors.push(SyntaxError::Unexpected {
+            found: "`allow(…)` at the end of the file".into(),
+            expected: "a declaration after it".into(),
+            help: "`allow(…)` acknowledges warnings about the declaration that follows it".into(),
+            span,
+            unclosed: None,
+        });
+    }
     if lower.errors.is_empty() {
-        Ok(Policy { items })
+        Ok(Policy { items, allows })
     } else {
         Err(lower.errors)
     }
@@ -233,6 +259,16 @@ impl Lower {
         Some(match pair.as_rule() {
             Rule::policy_decl => Item::Header(self.header(pair)),
             Rule::source_decl => Item::Source(self.source(pair)),
+            Rule::calendar_decl => {
+                let span = span_of(&pair);
+                let p = pair.into_inner().next()?;
+                let file = p.as_rule() == Rule::string;
+                Item::Calendar(CalendarDecl {
+                    name: self.ident(p),
+                    file,
+                    span,
+                })
+            }
             Rule::units_decl => Item::Units(self.units(pair)),
             Rule::view_decl => Item::View(self.view(pair)),
             Rule::metric_decl => Item::Metric(self.metric(pair)),
@@ -328,11 +364,26 @@ impl Lower {
             decimals: None,
             weights_strict: None,
             fingerprint: None,
+            empty: None,
             span,
         };
         for setting in inner {
             let sspan = span_of(&setting);
             let rule = setting.as_rule();
+            if rule == Rule::empty_setting {
+                if let Some(p) = setting.into_inner().next() {
+                    let mark = self.string(p);
+                    match &header.empty {
+                        Some(old) => self.errors.push(SyntaxError::DuplicateSetting {
+                            setting: "empty".into(),
+                            span: sspan,
+                            first: old.span,
+                        }),
+                        None => header.empty = Some(mark),
+                    }
+                }
+                continue;
+            }
             let value = setting
                 .into_inner()
                 .next()
@@ -557,6 +608,7 @@ impl Lower {
             by: None,
             expr: Expr::new(ExprKind::Bool(false), span),
             default: None,
+            only: None,
             span,
         };
         for p in inner {
@@ -577,6 +629,10 @@ impl Lower {
                     let mut di = p.into_inner();
                     metric.default = Some(self.next_expr(&mut di, pspan));
                 }
+                Rule::only_clause => {
+                    let mut oi = p.into_inner();
+                    metric.only = Some(self.next_expr(&mut oi, pspan));
+                }
                 _ => {}
             }
         }
@@ -589,8 +645,14 @@ impl Lower {
         let name = self.next_ident(&mut inner, span);
         let mut terms = Vec::new();
         let mut negative = false;
+        let mut only = None;
         for p in inner {
             match p.as_rule() {
+                Rule::only_clause => {
+                    let ospan = span_of(&p);
+                    let mut oi = p.into_inner();
+                    only = Some(self.next_expr(&mut oi, ospan));
+                }
                 Rule::score_op => negative = p.as_str() == "-",
                 Rule::score_term => {
                     let tspan = span_of(&p);
@@ -617,7 +679,12 @@ impl Lower {
                 _ => {}
             }
         }
-        Score { name, terms, span }
+        Score {
+            name,
+            terms,
+            only,
+            span,
+        }
     }
 
     fn bands(&mut self, pair: Pair<'_, Rule>) -> Bands {
@@ -701,6 +768,7 @@ impl Lower {
             within: Vec::new(),
             filter: None,
             keys: Vec::new(),
+            ties: None,
             span,
         };
         for p in inner {
@@ -709,6 +777,15 @@ impl Lower {
                     ranking.within = p.into_inner().map(|i| self.ident(i)).collect();
                 }
                 Rule::sort_key => ranking.keys.push(self.sort_key(p)),
+                Rule::ties_clause => {
+                    let tspan = span_of(&p);
+                    let ties = match p.into_inner().next().map(|m| m.as_str()) {
+                        Some("shared") => Ties::Shared,
+                        Some("dense") => Ties::Dense,
+                        _ => Ties::Ordered,
+                    };
+                    ranking.ties = Some((ties, tspan));
+                }
                 Rule::ranking_where => {
                     let wspan = span_of(&p);
                     let mut wi = p.into_inner();
@@ -821,6 +898,7 @@ impl Lower {
             filter: None,
             order: Vec::new(),
             top: None,
+            with_ties: false,
         };
         for r in pairs {
             match r.as_rule() {
@@ -830,7 +908,9 @@ impl Lower {
                 }
                 Rule::top_clause => {
                     let tspan = span_of(&r);
-                    let text = r.into_inner().next().map(|n| n.as_str()).unwrap_or("");
+                    let mut ti = r.into_inner();
+                    let text = ti.next().map(|n| n.as_str()).unwrap_or("");
+                    rows.with_ties = ti.next().is_some();
                     match text.parse::<u32>() {
                         Ok(n) => rows.top = Some((n, tspan)),
                         Err(_) => self.errors.push(SyntaxError::BadNumber {
@@ -914,19 +994,33 @@ impl Lower {
                         .next()
                         .map(|t| t.into_inner().map(|n| self.ident(n)).collect())
                         .unwrap_or_default();
-                    let op = match ei.next().map(|o| o.as_str()) {
-                        Some("!=") | Some("≠") => BinaryOp::Ne,
-                        Some("<") => BinaryOp::Lt,
-                        Some("<=") | Some("≤") => BinaryOp::Le,
-                        Some(">") => BinaryOp::Gt,
-                        Some(">=") | Some("≥") => BinaryOp::Ge,
-                        _ => BinaryOp::Eq,
+                    let (op, expected, empty) = match ei.peek().map(|p| p.as_rule()) {
+                        Some(Rule::expect_empty) => {
+                            let negated =
+                                ei.next().is_some_and(|e| e.into_inner().next().is_some());
+                            (
+                                BinaryOp::Eq,
+                                Expr::new(ExprKind::Bool(false), pspan),
+                                Some(negated),
+                            )
+                        }
+                        _ => {
+                            let op = match ei.next().map(|o| o.as_str()) {
+                                Some("!=") | Some("≠") => BinaryOp::Ne,
+                                Some("<") => BinaryOp::Lt,
+                                Some("<=") | Some("≤") => BinaryOp::Le,
+                                Some(">") => BinaryOp::Gt,
+                                Some(">=") | Some("≥") => BinaryOp::Ge,
+                                _ => BinaryOp::Eq,
+                            };
+                            (op, self.next_expr(&mut ei, pspan), None)
+                        }
                     };
-                    let expected = self.next_expr(&mut ei, pspan);
                     test.expects.push(Expect {
                         target,
                         op,
                         expected,
+                        empty,
                         span: pspan,
                     });
                 }
@@ -1108,6 +1202,36 @@ impl Lower {
                 }
             }
             Rule::string => ExprKind::Str(self.string(pair).value),
+            Rule::date_literal => match date_days(pair.as_str()) {
+                Some(days) => ExprKind::Date(days),
+                None => {
+                    self.errors.push(SyntaxError::BadDate {
+                        text: pair.as_str().to_string(),
+                        span,
+                    });
+                    ExprKind::Date(0)
+                }
+            },
+            Rule::datetime_literal => {
+                let text = pair.as_str();
+                let seconds = text.get(..10).and_then(date_days).and_then(|days| {
+                    let time = text.get(11..)?;
+                    let mut parts = time.split(':').map(|p| p.parse::<i64>().ok());
+                    let (h, m) = (parts.next()??, parts.next()??);
+                    let s = parts.next().unwrap_or(Some(0))?;
+                    (h < 24 && m < 60 && s < 60).then_some(days * 86_400 + h * 3_600 + m * 60 + s)
+                });
+                match seconds {
+                    Some(s) => ExprKind::DateTime(s),
+                    None => {
+                        self.errors.push(SyntaxError::BadDate {
+                            text: text.to_string(),
+                            span,
+                        });
+                        ExprKind::DateTime(0)
+                    }
+                }
+            }
             Rule::bool_literal => ExprKind::Bool(pair.as_str() == "true"),
             Rule::ident => ExprKind::Name(self.ident(pair)),
             Rule::call => {
@@ -1115,14 +1239,44 @@ impl Lower {
                 let func = self.next_ident(&mut inner, span);
                 let mut args = Vec::new();
                 let mut filter = None;
+                let scale = func.name == "scale";
                 if let Some(call_args) = inner.next() {
-                    for a in call_args.into_inner() {
+                    for (i, a) in call_args.into_inner().enumerate() {
                         if a.as_rule() == Rule::call_where {
                             let wspan = span_of(&a);
                             let mut wi = a.into_inner();
                             filter = Some(Box::new(self.next_expr(&mut wi, wspan)));
-                        } else {
-                            args.push(self.expr(a));
+                            continue;
+                        }
+                        let aspan = span_of(&a);
+                        let mut parts = a.into_inner();
+                        let first = self.next_expr(&mut parts, aspan);
+                        let point = parts.next().map(|p| self.expr(p));
+                        match (scale && i > 0, point) {
+                            (true, Some(value)) => {
+                                args.push(first);
+                                args.push(value);
+                            }
+                            (false, None) => args.push(first),
+                            (true, None) => {
+                                self.errors.push(SyntaxError::ScalePoint {
+                                    message: "a point of `scale` needs its value".into(),
+                                    help: "write each point as `rate -> points`, e.g. `scale(满意率, 73% -> 12.5, 98% -> 25)`".into(),
+                                    span: aspan,
+                                });
+                            }
+                            (false, Some(_)) => {
+                                self.errors.push(SyntaxError::ScalePoint {
+                                    message: format!("`->` points belong in `scale(…)`, not in `{}(…)`", func.name),
+                                    help: if scale {
+                                        "the first argument of `scale` is the value scaled; the points follow it".into()
+                                    } else {
+                                        "write `scale(满意率, 73% -> 12.5, 98% -> 25)` for a piecewise-linear scale".into()
+                                    },
+                                    span: aspan,
+                                });
+                                args.push(first);
+                            }
                         }
                     }
                 }
@@ -1161,6 +1315,8 @@ fn depth(expr: &Expr) -> usize {
             ExprKind::Number(_)
             | ExprKind::Percent(_)
             | ExprKind::Duration(_)
+            | ExprKind::Date(_)
+            | ExprKind::DateTime(_)
             | ExprKind::Str(_)
             | ExprKind::Bool(_)
             | ExprKind::Name(_) => {}
@@ -1179,7 +1335,15 @@ fn unit_rows(span: Span) -> Rows {
         filter: None,
         order: Vec::new(),
         top: None,
+        with_ties: false,
     }
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date, if it is one.
+pub(crate) fn date_days(text: &str) -> Option<i64> {
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    Some((date - epoch).num_days())
 }
 
 /// Removes the common indentation of a template's lines, and a leading and trailing blank line.

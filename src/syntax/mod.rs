@@ -113,12 +113,46 @@ pub enum SyntaxError {
         #[label("first set here")]
         first: Span,
     },
+    /// A date that is not in the calendar.
+    ///
+    /// ```text
+    /// metric x from 工单 = count(办结时间 <= 2024-02-30)
+    /// ```
+    #[error("`{text}` is not a date")]
+    #[diagnostic(
+        code(hotline::syntax::bad_date),
+        help("write dates as `2024-03-31` and date-times as `2024-03-31 18:00` or `2024-03-31 18:00:00`")
+    )]
+    BadDate {
+        /// The date as written.
+        text: String,
+        /// Where.
+        #[label("no such date")]
+        span: Span,
+    },
+    /// A `->` point outside `scale(…)`, or a `scale(…)` argument that is not one.
+    ///
+    /// ```text
+    /// metric x = scale(满意率, 73%, 98% -> 25)
+    /// ```
+    #[error("{message}")]
+    #[diagnostic(code(hotline::syntax::scale_point), help("{help}"))]
+    ScalePoint {
+        /// What is wrong.
+        message: String,
+        /// How to write it.
+        help: String,
+        /// Where.
+        #[label("here")]
+        span: Span,
+    },
 }
 
 impl SyntaxError {
     /// Where the error points.
     pub fn span(&self) -> Span {
         match self {
+            SyntaxError::BadDate { span, .. } | SyntaxError::ScalePoint { span, .. } => *span,
             SyntaxError::Unexpected { span, .. }
             | SyntaxError::TooDeep { span, .. }
             | SyntaxError::TooComplex { span, .. }

@@ -105,6 +105,7 @@ pub struct Outcome {
 pub fn compile(file: &SourceFile) -> Result<check::Checked, Vec<Problem>> {
     let policy = syntax::parse(file)
         .map_err(|errors| errors.into_iter().map(Problem::Syntax).collect::<Vec<_>>())?;
+    // A `calendar "file"` is read next to the policy.
     let dir = Path::new(&*file.name).parent();
     check::check_in(policy, &file.text, dir)
         .map_err(|errors| errors.into_iter().map(Problem::Check).collect())
@@ -151,7 +152,7 @@ pub fn diagnostic_json(file: &SourceFile, problem: &Problem) -> serde_json::Valu
         })
         .collect();
     serde_json::json!({
-        "file": &*file.name,
+        "file": file.name_at(problem.labels().and_then(|mut l| l.next()).map_or(0, |l| l.offset())),
         "severity": if problem.is_warning() { "warning" } else { "error" },
         "code": problem.code().map(|c| c.to_string()),
         "message": problem.to_string(),
@@ -168,6 +169,7 @@ pub fn github_annotation(file: &SourceFile, problem: &Problem) -> String {
         "error"
     };
     let first = problem.labels().and_then(|mut l| l.next());
+    let first_offset = first.as_ref().map_or(0, |l| l.offset());
     let position = match first {
         Some(label) => {
             let (line, col) = file.line_col(label.offset());
@@ -186,7 +188,7 @@ pub fn github_annotation(file: &SourceFile, problem: &Problem) -> String {
     }
     format!(
         "::{kind} file={}{position}{title}::{}",
-        escape_property(&file.name),
+        escape_property(file.name_at(first_offset)),
         escape_data(&message)
     )
 }

@@ -176,18 +176,13 @@ pub fn run_file(policy: &Path, tests: Option<&Path>) -> Result<TestRun, String> 
         std::fs::read_to_string(p)
             .map_err(|e| format!("error: cannot read `{}`: {e}\n", p.display()))
     };
-    let mut text = read(policy)?;
-    let mut name = policy.display().to_string();
+    let mut file = SourceFile::new(policy.display().to_string(), read(policy)?);
     let mut tests_file = None;
     if let Some(t) = tests {
-        text.push('\n');
-        let offset = text.len();
-        let test_text = read(t)?;
-        text.push_str(&test_text);
-        name = format!("{} + {}", name, t.display());
-        tests_file = Some((offset, SourceFile::new(t.display().to_string(), test_text)));
+        let test_file = SourceFile::new(t.display().to_string(), read(t)?);
+        file = SourceFile::joined(&file, &test_file);
+        tests_file = file.joined.as_ref().map(|(offset, _)| (*offset, test_file));
     }
-    let file = SourceFile::new(name, text);
     let checked = match crate::compile(&file) {
         Ok(c) => c,
         Err(problems) => {

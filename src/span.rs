@@ -56,6 +56,9 @@ pub struct SourceFile {
     pub name: Arc<str>,
     /// The whole text.
     pub text: Arc<str>,
+    /// A second file joined to the first (`x.test.policy` after `x.policy`): where its
+    /// text starts, and its name. Diagnostics inside it name it and count its lines.
+    pub joined: Option<(usize, Arc<str>)>,
 }
 
 impl SourceFile {
@@ -64,7 +67,39 @@ impl SourceFile {
         SourceFile {
             name: Arc::from(name.into()),
             text: Arc::from(text.into()),
+            joined: None,
         }
+    }
+
+    /// Two files checked as one text (a policy and its `.test.policy`), the second after a
+    /// line break; positions in the second are reported in it.
+    pub fn joined(first: &SourceFile, second: &SourceFile) -> Self {
+        let mut text = first.text.to_string();
+        text.push('\n');
+        let start = text.len();
+        text.push_str(&second.text);
+        SourceFile {
+            name: first.name.clone(),
+            text: Arc::from(text),
+            joined: Some((start, second.name.clone())),
+        }
+    }
+
+    /// The name of the file an offset falls in, where that file starts in the text, and
+    /// how many lines come before it.
+    fn part(&self, offset: usize) -> (&Arc<str>, usize, usize) {
+        match &self.joined {
+            Some((start, name)) if offset >= *start => {
+                let lines = self.text.get(..*start).unwrap_or("").matches('\n').count();
+                (name, *start, lines)
+            }
+            _ => (&self.name, 0, 0),
+        }
+    }
+
+    /// The name of the file an offset falls in.
+    pub fn name_at(&self, offset: usize) -> &str {
+        self.part(offset).0
     }
 
     /// The source as miette wants it for rendering labels.
@@ -75,7 +110,8 @@ impl SourceFile {
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let before = self.text.get(..offset).unwrap_or("");
+        let (_, start, _) = self.part(offset);
+        let before = self.text.get(start..offset).unwrap_or("");
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let col = before.get(line_start..).unwrap_or("").chars().count() + 1;
@@ -96,11 +132,12 @@ impl miette::SourceCode for SourceFile {
         let inner = text.read_span(span, context_lines_before, context_lines_after)?;
         let start = inner.span().offset();
         let (_, column) = self.line_col(start);
+        let (name, _, lines_before) = self.part(span.offset());
         Ok(Box::new(miette::MietteSpanContents::new_named(
-            self.name.to_string(),
+            name.to_string(),
             inner.data(),
             *inner.span(),
-            inner.line(),
+            inner.line().saturating_sub(lines_before),
             column.saturating_sub(1),
             inner.line_count(),
         )))

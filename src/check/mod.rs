@@ -298,8 +298,11 @@ impl Checker {
                         what: "warning",
                         name: code.name.clone(),
                         help: format!(
-                            "{}; `allow(…)` acknowledges the warnings {}",
-                            did_you_mean(&code.name, WARNINGS.iter().copied()),
+                            "{}`allow(…)` acknowledges the warnings {}",
+                            Some(did_you_mean(&code.name, WARNINGS.iter().copied()))
+                                .filter(|h| h.starts_with("did you mean"))
+                                .map(|h| h + " ")
+                                .unwrap_or_default(),
                             WARNINGS
                                 .iter()
                                 .map(|w| format!("`{w}`"))

@@ -843,7 +843,9 @@ impl<'a> Printer<'a> {
     fn policy(mut self, policy: &Policy) -> String {
         for item in &policy.items {
             let span = item_span(item);
-            for allow in policy.allows.iter().filter(|a| a.target == span) {
+            // Spans are equal whatever their positions: compare the positions.
+            let before_item = |a: &&Allow| (a.target.start, a.target.end) == (span.start, span.end);
+            for allow in policy.allows.iter().filter(before_item) {
                 let codes: Vec<&str> = allow.codes.iter().map(|c| c.name.as_str()).collect();
                 let line = format!("allow({})", codes.join(", "));
                 self.entry(

@@ -481,3 +481,39 @@ report { table "t" { rows unit column "a" = 甲 + 乙 + 丙 } }
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].contains('乙'), "{found:?}");
 }
+
+#[test]
+fn the_formatter_prints_every_new_construct_back_to_the_same_policy() {
+    let policy = HEAD.to_string()
+        + r#"
+policy "u" { empty "无" }
+metric 承办量 from 工单 by 单位 = count()
+metric 按时 from 工单 where 办理时限 <= month_end and 派单时间 >= 2023-03-01 by 单位 =
+  share(办结时间 <= 2023-03-31 18:00 and workdays(派单时间, 签收时间) <= 1)
+metric 满意率 from 工单 by 单位 = mean(满意度) default 100% only where 承办量 > 0
+metric 得分 = scale(满意率, 60% → 0, 73% -> 12.5, 98% -> 25)
+score 总得分 = clamp(满意率 / 1% - 85, 0, 10) + if(按时 >= 90%, 5, 0) + max(0, 1, 承办量 / 2) only where 承办量 > 0
+allow(tie_break, unused)
+ranking 排名 within group by 总得分 desc ties dense
+list 前三 = unit order by 排名 top 3 with ties
+test "空" {
+  expect 丁区.总得分 is empty
+  expect 丁区.满意率 is not empty
+}
+"#;
+    let formatted = hotline::fmt::format_source(&policy).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(formatted.contains("60% -> 0"), "{formatted}");
+    assert!(formatted.contains("ties dense"), "{formatted}");
+    assert!(formatted.contains("top 3 with ties"), "{formatted}");
+    assert!(
+        formatted.contains("allow(tie_break, unused)\nranking"),
+        "{formatted}"
+    );
+    assert!(formatted.contains("2023-03-31 18:00:00"), "{formatted}");
+    assert!(formatted.contains("is not empty"), "{formatted}");
+    // Formatting is stable.
+    assert_eq!(
+        hotline::fmt::format_source(&formatted).unwrap_or_else(|e| panic!("{e:?}")),
+        formatted
+    );
+}

@@ -91,6 +91,13 @@ fn table(model: &ReportModel, name: &str) -> Vec<Vec<String>> {
         .unwrap_or_else(|| panic!("no table `{name}`"))
 }
 
+/// `a / b` as hotline writes an exact quotient (28 significant digits).
+fn ratio(a: i64, b: i64) -> String {
+    (rust_decimal::Decimal::from(a) / rust_decimal::Decimal::from(b))
+        .normalize()
+        .to_string()
+}
+
 const HEADER: &str = "单位,派单时间,签收时间,办理时限,办结时间,满意度\n";
 
 /// A ticket line: unit, dispatched, signed, deadline, done, satisfaction.
@@ -216,12 +223,7 @@ report {
     assert_eq!(v("本月起"), "3");
     // Of the three due in March, one was done by its deadline: the other was done
     // ten hours after a midnight deadline, the third not at all.
-    assert_eq!(
-        v("按时"),
-        (rust_decimal::Decimal::from(100) / rust_decimal::Decimal::from(3))
-            .normalize()
-            .to_string()
-    );
+    assert_eq!(v("按时"), ratio(100, 3));
     assert_eq!(v("三十一日"), "2");
     assert_eq!(v("午后"), "2");
 }
@@ -271,19 +273,9 @@ report {
     // 02-18 17:00 and 02-12 (a holiday: 7 h of working time) are within one day.
     assert_eq!(v("及时"), "2");
     // One second more than a day: 86401 / 86400.
-    assert_eq!(
-        v("最长"),
-        (rust_decimal::Decimal::from(86_401) / rust_decimal::Decimal::from(86_400))
-            .normalize()
-            .to_string()
-    );
+    assert_eq!(v("最长"), ratio(86_401, 86_400));
     // 02-09 17:00 → 02-20 00:00: 7 h, then all of 02-18 and 02-19: 55 h = 55/24 days.
-    assert_eq!(
-        v("到期"),
-        (rust_decimal::Decimal::from(55) / rust_decimal::Decimal::from(24))
-            .normalize()
-            .to_string()
-    );
+    assert_eq!(v("到期"), ratio(55, 24));
 }
 
 #[test]
@@ -318,8 +310,8 @@ report { table "t" { rows unit column "a" = 及时 } }
     assert!(text.contains("2023–2026"), "{text}");
 }
 
-/// Total scores: 甲区 and 乙区 tie at 90, 丙区 80; 丁区 and 乙局 have no tickets.
-fn scored_month(name: &str) -> PathBuf {
+/// One ticket per unit, with the given satisfaction: the unit's total score.
+fn scored_month(name: &str, scores: &[(&str, &str)]) -> PathBuf {
     let mut csv = HEADER.to_string();
     let t = [
         "2023-03-01 08:00:00",
@@ -327,12 +319,7 @@ fn scored_month(name: &str) -> PathBuf {
         "2023-03-05 08:00:00",
         "2023-03-02 08:00:00",
     ];
-    for (unit, s) in [
-        ("甲区", "90"),
-        ("乙区", "90"),
-        ("丙区", "80"),
-        ("甲局", "70"),
-    ] {
+    for (unit, s) in scores {
         csv.push_str(&line(unit, t, s));
     }
     data(name, "2023-03", &csv)
@@ -370,7 +357,16 @@ report {
 
 #[test]
 fn unscored_units_are_listed_empty_and_ties_share_ranks() {
-    let dir = scored_month("ties");
+    // 甲区 and 乙区 tie at 90, 丙区 80; 丁区 and 乙局 have no tickets.
+    let dir = scored_month(
+        "ties",
+        &[
+            ("甲区", "90"),
+            ("乙区", "90"),
+            ("丙区", "80"),
+            ("甲局", "70"),
+        ],
+    );
     let model = run(SCORED, &dir, "2023-03").expect("evaluates");
     assert_eq!(
         table(&model, "得分"),
@@ -397,22 +393,15 @@ fn unscored_units_are_listed_empty_and_ties_share_ranks() {
 #[test]
 fn top_with_ties_keeps_every_unit_tied_at_the_cut() {
     // Three-way tie at the cut: 甲区, 乙区 and 丙区 all at 90, 甲局 at 70.
-    let mut csv = HEADER.to_string();
-    let t = [
-        "2023-03-01 08:00:00",
-        "2023-03-01 09:00:00",
-        "2023-03-05 08:00:00",
-        "2023-03-02 08:00:00",
-    ];
-    for (unit, s) in [
-        ("甲区", "90"),
-        ("乙区", "90"),
-        ("丙区", "90"),
-        ("甲局", "70"),
-    ] {
-        csv.push_str(&line(unit, t, s));
-    }
-    let dir = data("cut", "2023-03", &csv);
+    let dir = scored_month(
+        "cut",
+        &[
+            ("甲区", "90"),
+            ("乙区", "90"),
+            ("丙区", "90"),
+            ("甲局", "70"),
+        ],
+    );
     let model = run(SCORED, &dir, "2023-03").expect("evaluates");
     let text = model.sections.iter().find_map(|s| match s {
         SectionModel::Text { text } => Some(text.clone()),

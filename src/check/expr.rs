@@ -704,47 +704,18 @@ impl Checker {
             );
         }
         let last = args.len() - 1;
-        let mut shape = Shape::Scalar;
-        let mut result: Option<(Ty, crate::span::Span)> = None;
-        let mut failed = false;
+        let mut joined = Joined::default();
         for (i, arg) in args.iter_mut().enumerate() {
-            let t = self.expr(arg, ctx);
-            if t.is_error() {
-                failed = true;
+            let Some(t) = self.joined_arg(&mut joined, arg, ctx) else {
                 continue;
-            }
-            match self.join_shapes(&shape, &t.shape, arg.span) {
-                Some(s) => shape = s,
-                None => failed = true,
-            }
+            };
             if i % 2 == 0 && i != last {
                 self.expect_bool(&t, arg.span);
                 continue;
             }
-            result = match result {
-                None => Some((t, arg.span)),
-                Some((r, rspan)) => match join_values(&r, &t) {
-                    Some(base) => Some((
-                        Ty::new(base, Shape::Scalar).nullable(r.nullable || t.nullable),
-                        rspan,
-                    )),
-                    None => {
-                        self.errors.push(CheckError::Mismatch {
-                            expected: r.base.to_string(),
-                            found: t.base.to_string(),
-                            help: mix_help(&r.base, &t.base),
-                            span: arg.span,
-                        });
-                        failed = true;
-                        Some((r, rspan))
-                    }
-                },
-            };
+            self.join_value(&mut joined, t, arg.span);
         }
-        match (failed, result) {
-            (false, Some((r, _))) => Ty { shape, ..r },
-            _ => Ty::error(),
-        }
+        joined.finish()
     }
 
     /// `min(a, b, …)`, `max(a, b, …)` and `clamp(x, low, high)`: values of one kind.
@@ -765,19 +736,11 @@ impl Checker {
                 span,
             );
         }
-        let mut shape = Shape::Scalar;
-        let mut result: Option<Ty> = None;
-        let mut failed = false;
+        let mut joined = Joined::default();
         for arg in args.iter_mut() {
-            let t = self.expr(arg, ctx);
-            if t.is_error() {
-                failed = true;
+            let Some(t) = self.joined_arg(&mut joined, arg, ctx) else {
                 continue;
-            }
-            match self.join_shapes(&shape, &t.shape, arg.span) {
-                Some(s) => shape = s,
-                None => failed = true,
-            }
+            };
             if !matches!(
                 t.base,
                 Base::Int
@@ -796,27 +759,10 @@ impl Checker {
                     ),
                     span: arg.span,
                 });
-                failed = true;
+                joined.failed = true;
                 continue;
             }
-            result = match result {
-                None => Some(t),
-                Some(r) => match join_values(&r, &t) {
-                    Some(base) => {
-                        Some(Ty::new(base, Shape::Scalar).nullable(r.nullable || t.nullable))
-                    }
-                    None => {
-                        self.errors.push(CheckError::Mismatch {
-                            expected: r.base.to_string(),
-                            found: t.base.to_string(),
-                            help: mix_help(&r.base, &t.base),
-                            span: arg.span,
-                        });
-                        failed = true;
-                        Some(r)
-                    }
-                },
-            };
+            self.join_value(&mut joined, t, arg.span);
         }
         if clamp {
             if let (Some((low, _)), Some((high, _))) = (
@@ -830,14 +776,47 @@ impl Checker {
                         example: "`clamp(及时签收率 / 1% - 85, 0, 10)`".into(),
                         span,
                     });
-                    failed = true;
+                    joined.failed = true;
                 }
             }
         }
-        match (failed, result) {
-            (false, Some(r)) => Ty { shape, ..r },
-            _ => Ty::error(),
+        joined.finish()
+    }
+
+    /// Types an argument of `if`, `min`, `max` or `clamp` and joins its shape; its
+    /// type, unless it had an error.
+    fn joined_arg(&mut self, joined: &mut Joined, arg: &mut Expr, ctx: &Ctx) -> Option<Ty> {
+        let t = self.expr(arg, ctx);
+        if t.is_error() {
+            joined.failed = true;
+            return None;
         }
+        match self.join_shapes(&joined.shape, &t.shape, arg.span) {
+            Some(s) => joined.shape = s,
+            None => joined.failed = true,
+        }
+        Some(t)
+    }
+
+    /// Joins one value's kind into the result; a kind that does not mix is an error.
+    fn join_value(&mut self, joined: &mut Joined, t: Ty, span: crate::span::Span) {
+        let Some(r) = joined.result.take() else {
+            joined.result = Some(t);
+            return;
+        };
+        joined.result = Some(match join_values(&r, &t) {
+            Some(base) => Ty::new(base, Shape::Scalar).nullable(r.nullable || t.nullable),
+            None => {
+                self.errors.push(CheckError::Mismatch {
+                    expected: r.base.to_string(),
+                    found: t.base.to_string(),
+                    help: mix_help(&r.base, &t.base),
+                    span,
+                });
+                joined.failed = true;
+                r
+            }
+        });
     }
 
     /// `scale(满意率, 73% -> 12.5, 98% -> 25)`: the points are literals, their
@@ -1120,6 +1099,36 @@ impl Checker {
                 };
                 Ty::new(base, shape).nullable(name != "sum")
             }
+        }
+    }
+}
+
+/// What the values of `if`, `min`, `max` or `clamp` make together so far.
+struct Joined {
+    shape: Shape,
+    result: Option<Ty>,
+    failed: bool,
+}
+
+impl Default for Joined {
+    fn default() -> Self {
+        Joined {
+            shape: Shape::Scalar,
+            result: None,
+            failed: false,
+        }
+    }
+}
+
+impl Joined {
+    /// The call's type: the joined kind over the joined shape, or the error type.
+    fn finish(self) -> Ty {
+        match (self.failed, self.result) {
+            (false, Some(r)) => Ty {
+                shape: self.shape,
+                ..r
+            },
+            _ => Ty::error(),
         }
     }
 }

@@ -10,11 +10,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 /// absorbs that error; two different rationals of county-sized denominators are never
 /// that close.
 pub fn round(value: Decimal, places: u32, rounding: Rounding) -> Decimal {
-    let value = if places < 22 {
-        value.round_dp_with_strategy(22, RoundingStrategy::MidpointNearestEven)
-    } else {
-        value
-    };
+    let value = if places < 22 { snap(value) } else { value };
     let strategy = match rounding {
         Rounding::HalfUp => RoundingStrategy::MidpointAwayFromZero,
         Rounding::HalfEven => RoundingStrategy::MidpointNearestEven,
@@ -42,6 +38,12 @@ pub fn scale(x: Decimal, points: &[(Decimal, Decimal)]) -> Option<Decimal> {
         }
     }
     Some(last.1)
+}
+
+/// `value` snapped to 22 decimals: the error of 28-digit quotients is absorbed, so a
+/// value that equals a bound exactly (60 reached through thirds) compares equal to it.
+pub fn snap(value: Decimal) -> Decimal {
+    value.round_dp_with_strategy(22, RoundingStrategy::MidpointNearestEven)
 }
 
 /// `4.325` → `4.33`, `100.00` → `100`, `-0.001` → `0`.

@@ -1178,7 +1178,10 @@ impl<'a> Evaluator<'a> {
     fn bands(&self, bands: &Bands) -> R<Computed> {
         let on = self.over_keys(&bands.on)?;
         let pick = |v: &Value| -> Value {
-            let Some(d) = v.decimal() else {
+            // A quotient's 28 digits can land a hair beside a bound it equals exactly
+            // (60 reached through thirds is 59.999…998): compare as shown values are
+            // rounded, snapped to 22 decimals first (see `number::snap`).
+            let Some(d) = v.decimal().map(number::snap) else {
                 return Value::Empty;
             };
             bands

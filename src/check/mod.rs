@@ -941,6 +941,14 @@ impl Checker {
 
     /// `calendar china` or `calendar "file"`.
     fn calendar(&mut self, decl: &CalendarDecl) {
+        // Every problem of the file, each with its line (`line 3: …`).
+        let joined = |errors: &[crate::calendar::CalendarError]| {
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
         if self.env.calendar.is_some() {
             self.errors.push(CheckError::Declaration {
                 message: "a policy has one calendar".into(),
@@ -960,23 +968,11 @@ impl Checker {
             };
             let path = dir.join(&decl.name.name);
             match std::fs::read_to_string(&path) {
-                Ok(text) => crate::calendar::Calendar::parse(&text).map_err(|errors| {
-                    errors
-                        .iter()
-                        .map(|e| format!("line {}: {}", e.line, e.message))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                }),
+                Ok(text) => crate::calendar::Calendar::parse(&text).map_err(|e| joined(&e)),
                 Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
             }
         } else if decl.name.name == "china" {
-            crate::calendar::Calendar::china().map_err(|errors| {
-                errors
-                    .iter()
-                    .map(|e| format!("line {}: {}", e.line, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })
+            crate::calendar::Calendar::china().map_err(|e| joined(&e))
         } else {
             self.errors.push(CheckError::UnknownName {
                 what: "calendar",

@@ -742,13 +742,7 @@ impl<'a> Evaluator<'a> {
         let Some(cond) = only else {
             return Ok(computed);
         };
-        let field = match cond.ty.as_ref().map(|t| &t.shape) {
-            Some(Shape::Keyed(Domain::Field(f))) => Some(f.as_str()),
-            _ => None,
-        };
-        let meets = |key: Option<&Key>| -> R<bool> {
-            Ok(self.eval(cond, &Frame::Key { key, field })? == Value::Bool(true))
-        };
+        let meets = |key: Option<&Key>| self.meets(cond, key);
         Ok(match computed {
             Computed::Scalar(v) => Computed::Scalar(if meets(None)? { v } else { Value::Empty }),
             Computed::Keyed { values, absent } => {
@@ -764,6 +758,15 @@ impl<'a> Evaluator<'a> {
                 }
             }
         })
+    }
+
+    /// Whether `key` meets an `only where` condition.
+    fn meets(&self, cond: &Expr, key: Option<&Key>) -> R<bool> {
+        let field = match cond.ty.as_ref().map(|t| &t.shape) {
+            Some(Shape::Keyed(Domain::Field(f))) => Some(f.as_str()),
+            _ => None,
+        };
+        Ok(self.eval(cond, &Frame::Key { key, field })? == Value::Bool(true))
     }
 
     /// The metric's values, its `default` where they are empty.
@@ -1049,23 +1052,10 @@ impl<'a> Evaluator<'a> {
             };
             parts.push((name, BTreeMap::new(), Value::Empty));
         }
-        let only_field = match score.only.as_ref().and_then(|c| c.ty.as_ref()) {
-            Some(Ty {
-                shape: Shape::Keyed(Domain::Field(f)),
-                ..
-            }) => Some(f.as_str()),
-            _ => None,
-        };
         for key in keys {
             // `only where …`: a key that is not scored has no total and no parts.
             let scored = match &score.only {
-                Some(cond) => {
-                    let frame = Frame::Key {
-                        key: key.as_ref(),
-                        field: only_field,
-                    };
-                    Some(self.eval(cond, &frame)? == Value::Bool(true))
-                }
+                Some(cond) => Some(self.meets(cond, key.as_ref())?),
                 None => None,
             };
             if scored == Some(false) {

@@ -220,8 +220,31 @@ pub struct Source {
 pub enum SourceKind {
     /// A file in the month's data folder.
     File(FileSource),
-    /// `= 工单 previous month`: the same file and fields, one month earlier.
-    Previous(Ident),
+    /// `= 工单 previous month`: the same file and fields, other months.
+    Previous(Ident, Shift),
+}
+
+/// The months a source read from another source's file stands for, relative to the
+/// months evaluated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Shift {
+    /// `previous month`: each month one month earlier.
+    PreviousMonth,
+    /// `previous period`: the period of the same length just before.
+    PreviousPeriod,
+    /// `same period last year`: each month twelve months earlier.
+    SamePeriodLastYear,
+}
+
+impl Shift {
+    /// As written in a policy.
+    pub fn words(self) -> &'static str {
+        match self {
+            Shift::PreviousMonth => "previous month",
+            Shift::PreviousPeriod => "previous period",
+            Shift::SamePeriodLastYear => "same period last year",
+        }
+    }
 }
 
 /// The file formats a source can read.
@@ -686,6 +709,9 @@ pub enum ExprKind {
         /// `where …` inside the parentheses.
         filter: Option<Box<Expr>>,
     },
+    /// `总得分 each month`, an aggregate's argument: the value in each month of the
+    /// period, aggregated over the months (`mean(总得分 each month)`).
+    EachMonth(Box<Expr>),
     /// `not x`, `-x`
     Unary(UnaryOp, Box<Expr>),
     /// `a + b`

@@ -112,7 +112,7 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Evaluate a policy on a month of data and render the report.
+    /// Evaluate a policy on a month (or a period) of data and render the report.
     Render {
         /// The policy file.
         policy: PathBuf,
@@ -120,8 +120,12 @@ pub enum Command {
         #[arg(long)]
         data: PathBuf,
         /// The month to report, `YYYY-MM`.
+        #[arg(long, required_unless_present = "period", conflicts_with = "period")]
+        month: Option<String>,
+        /// The months to report: `2023-Q1`, `2023-H1`, `2023`, `2023-01..2023-06`,
+        /// or `last 3 months` (ending with the latest month in the data folder).
         #[arg(long)]
-        month: String,
+        period: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Md)]
         format: OutputFormat,

@@ -369,6 +369,7 @@ fn precedence(expr: &Expr) -> u8 {
         ExprKind::Binary(op, _, _) => binary_precedence(*op),
         ExprKind::Unary(UnaryOp::Not, _) => 30,
         ExprKind::Unary(UnaryOp::Neg, _) => 80,
+        ExprKind::EachMonth(_) => 0,
         _ => POSTFIX,
     }
 }
@@ -408,6 +409,7 @@ fn expr(e: &Expr) -> String {
         ExprKind::Str(s) => quote(s),
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::Name(n) => n.name.clone(),
+        ExprKind::EachMonth(inner) => format!("{} each month", expr(inner)),
         ExprKind::Member(base, member) => {
             format!(
                 "{}.{}",
@@ -962,8 +964,13 @@ impl<'a> Printer<'a> {
     fn source(&mut self, source: &Source) {
         let span = source.span;
         let file = match &source.kind {
-            SourceKind::Previous(of) => {
-                let line = format!("source {} = {} previous month", source.name.name, of.name);
+            SourceKind::Previous(of, shift) => {
+                let line = format!(
+                    "source {} = {} {}",
+                    source.name.name,
+                    of.name,
+                    shift.words()
+                );
                 self.entry(span.start, span.end, 0, vec![Part::code(0, line)]);
                 return;
             }

@@ -55,7 +55,7 @@ use span::SourceFile;
 use std::path::Path;
 use thiserror::Error;
 
-pub use eval::Month;
+pub use eval::{Month, Period, PeriodSpec};
 
 /// A problem from any stage, with its code, message, labels and help.
 #[derive(Debug, Error, Diagnostic)]
@@ -81,7 +81,11 @@ pub enum Problem {
 impl Problem {
     /// Whether this is a warning only.
     pub fn is_warning(&self) -> bool {
-        matches!(self, Problem::Check(e) if e.is_warning())
+        match self {
+            Problem::Check(e) => e.is_warning(),
+            Problem::Eval(e) => e.is_warning(),
+            _ => false,
+        }
     }
 
     /// Whether its labels point into the policy text (data errors point into data files).
@@ -118,6 +122,27 @@ pub fn evaluate(
     month: Month,
 ) -> Result<report::ReportModel, Vec<Problem>> {
     eval::evaluate(checked, data_dir, month)
+}
+
+/// Loads every month of `period` and evaluates a checked policy over them; the
+/// model's `warnings` name the months without data.
+pub fn evaluate_period(
+    checked: &check::Checked,
+    data_dir: &Path,
+    period: Period,
+    progress: eval::Progress<'_>,
+) -> Result<report::ReportModel, Vec<Problem>> {
+    eval::evaluate_period(checked, data_dir, period, false, progress)
+}
+
+/// The latest month that has a folder (`YYYY-MM`) in `data_dir`.
+pub fn latest_month(data_dir: &Path) -> Option<Month> {
+    std::fs::read_dir(data_dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| Month::parse(&e.file_name().to_string_lossy()))
+        .max_by_key(|m| (m.year, m.month))
 }
 
 /// Like [`evaluate`], telling `progress` how far the month's CSV files have been

@@ -90,9 +90,17 @@ fn main() -> ExitCode {
             policy,
             data,
             month,
+            period,
             format,
             output,
-        } => render(&policy, &data, &month, format, output.as_deref()),
+        } => render(
+            &policy,
+            &data,
+            month.as_deref(),
+            period.as_deref(),
+            format,
+            output.as_deref(),
+        ),
     }
 }
 
@@ -195,7 +203,8 @@ fn check(files: &[std::path::PathBuf], strict: bool, format: DiagnosticFormat) -
 fn render(
     policy: &Path,
     data: &Path,
-    month: &str,
+    month: Option<&str>,
+    period: Option<&str>,
     format: OutputFormat,
     output: Option<&Path>,
 ) -> ExitCode {
@@ -203,9 +212,34 @@ fn render(
         Ok(f) => f,
         Err(code) => return code,
     };
-    let Some(month) = hotline::Month::parse(month) else {
-        eprintln!("error: `{month}` is not a month: write `YYYY-MM`, e.g. `2023-03`");
-        return ExitCode::from(2);
+    let period = match (month, period) {
+        (Some(month), _) => match hotline::Month::parse(month) {
+            Some(m) => hotline::Period::month(m),
+            None => {
+                eprintln!("error: `{month}` is not a month: write `YYYY-MM`, e.g. `2023-03`");
+                return ExitCode::from(2);
+            }
+        },
+        (None, Some(text)) => {
+            let Some(spec) = hotline::PeriodSpec::parse(text) else {
+                eprintln!("error: `{text}` is not a period: write `2023-Q1`, `2023-H1`, `2023`, `2023-01..2023-06` or `last 3 months`");
+                return ExitCode::from(2);
+            };
+            match spec.resolve(hotline::latest_month(data)) {
+                Some(p) => p,
+                None => {
+                    eprintln!(
+                        "error: `{}` has no month folders (`YYYY-MM`) to count the last months from",
+                        data.display()
+                    );
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        (None, None) => {
+            eprintln!("error: say which months to report: `--month 2023-03` or `--period 2023-Q1`");
+            return ExitCode::from(2);
+        }
     };
     let checked = match hotline::compile(&file) {
         Ok(c) => c,
@@ -222,7 +256,7 @@ fn render(
         .collect();
     print_problems(&file, problems);
     let bar = LoadProgress::new();
-    let evaluated = hotline::evaluate_with_progress(&checked, data, month, &|path, read, size| {
+    let evaluated = hotline::evaluate_period(&checked, data, period, &|path, read, size| {
         bar.update(path, read, size)
     });
     bar.finish();
@@ -233,6 +267,10 @@ fn render(
             return ExitCode::from(1);
         }
     };
+    print_problems(
+        &file,
+        model.warnings.iter().cloned().map(Problem::Eval).collect(),
+    );
     for source in &model.sources {
         if let Some(encoding) = source
             .encoding

@@ -25,6 +25,18 @@ pub struct ReportModel {
     /// What the report was made from: short SHA-256 hashes of the policy and of each data
     /// file, and the hotline version, printed in the footer.
     pub fingerprint: Fingerprint,
+    /// What the reader should know: a month of the period without data, a month a
+    /// comparison needs and does not have.
+    #[serde(serialize_with = "messages")]
+    pub warnings: Vec<crate::eval::EvalError>,
+}
+
+/// Warnings as their messages.
+fn messages<S: serde::Serializer>(
+    warnings: &[crate::eval::EvalError],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(warnings.iter().map(|w| w.to_string()))
 }
 
 /// The inputs of a report, by content.

@@ -14,7 +14,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Values every template can read besides the policy's definitions.
-pub const CONTEXT_NAMES: &[&str] = &["year", "month"];
+pub const CONTEXT_NAMES: &[&str] = &["year", "month", "period", "months", "first_month"];
 
 /// How a number is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

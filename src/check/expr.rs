@@ -88,8 +88,15 @@ impl Checker {
             ExprKind::Date(_) => scalar(Base::Date),
             ExprKind::DateTime(_) => scalar(Base::DateTime),
             ExprKind::Str(_) => scalar(Base::Text),
-            ExprKind::Name(name) if matches!(name.name.as_str(), "month_start" | "month_end") => {
-                scalar(Base::Date)
+            ExprKind::Name(name) if super::is_date_name(&name.name) => scalar(Base::Date),
+            ExprKind::EachMonth(inner) => {
+                self.errors.push(CheckError::Shape {
+                    message: "`each month` belongs inside an aggregate".into(),
+                    help: "aggregate the months: `mean(总得分 each month)`, `count(镇街倒数 <= 3 each month)`".into(),
+                    span,
+                });
+                self.mark_used(std::slice::from_ref(&**inner), &None);
+                Ty::error()
             }
             ExprKind::Bool(_) => scalar(Base::Bool),
             ExprKind::Name(name) => self.name(name, ctx),
@@ -574,6 +581,11 @@ impl Checker {
             });
             self.mark_used(args, filter);
             return Ty::error();
+        }
+        if let [arg] = &mut *args {
+            if let ExprKind::EachMonth(_) = arg.kind {
+                return self.each_month(func, arg, filter, ctx, span);
+            }
         }
         if is_aggregate(name, args.len()) {
             return self.aggregate(func, args, filter, ctx, span);
@@ -1093,6 +1105,119 @@ impl Checker {
                             found: t.base.to_string(),
                             help: format!("`{name}` works on numbers and percentages; map labels to numbers with `->`"),
                             span: s,
+                        });
+                        return Ty::error();
+                    }
+                };
+                Ty::new(base, shape).nullable(name != "sum")
+            }
+        }
+    }
+}
+
+impl Checker {
+    /// `mean(总得分 each month)`: an aggregate over the months of the period, key by key.
+    fn each_month(
+        &mut self,
+        func: &Ident,
+        arg: &mut Expr,
+        filter: &mut Option<Box<Expr>>,
+        ctx: &Ctx,
+        span: crate::span::Span,
+    ) -> Ty {
+        let name = func.name.as_str();
+        let fail = |this: &mut Self, message: String, help: &str, at| {
+            this.errors.push(CheckError::Shape {
+                message,
+                help: help.into(),
+                span: at,
+            });
+            this.mark_used(std::slice::from_ref(arg), filter);
+            Ty::error()
+        };
+        if !matches!(name, "count" | "share" | "sum" | "mean" | "min" | "max") {
+            return fail(
+                self,
+                format!("`{name}` cannot aggregate the months"),
+                "the months are aggregated with `count`, `share`, `sum`, `mean`, `min` or `max`, e.g. `mean(总得分 each month)`",
+                func.span,
+            );
+        }
+        if !matches!(ctx, Ctx::Domain { .. }) {
+            return fail(
+                self,
+                "`each month` reads the values of definitions, not rows".into(),
+                "write it in a metric without `from`: `metric 月均得分 = mean(总得分 each month)`",
+                span,
+            );
+        }
+        if self.in_each_month {
+            return fail(
+                self,
+                "`each month` inside `each month`".into(),
+                "a value of one month is aggregated over the months once",
+                span,
+            );
+        }
+        let ExprKind::EachMonth(inner) = &mut arg.kind else {
+            return Ty::error();
+        };
+        self.in_each_month = true;
+        let t = self.expr(inner, ctx);
+        let f = filter.as_mut().map(|f| {
+            let ft = self.expr(f, ctx);
+            self.expect_bool(&ft, f.span);
+            ft
+        });
+        self.in_each_month = false;
+        arg.ty = Some(t.clone());
+        if t.is_error() || f.as_ref().is_some_and(Ty::is_error) {
+            return Ty::error();
+        }
+        // A month's value cannot be made of values of the whole period.
+        let mut names = Vec::new();
+        super::collect_names(inner, &mut names);
+        if let Some(f) = filter {
+            super::collect_names(f, &mut names);
+        }
+        if let Some(whole) = names.iter().find(|n| self.env.period_level.contains(*n)) {
+            self.errors.push(CheckError::Shape {
+                message: format!("`{whole}` is a value of the whole period, not of one month"),
+                help: "`each month` reads values computed month by month, such as a metric over the month's tickets".into(),
+                span: inner.span,
+            });
+            return Ty::error();
+        }
+        let shape = match &f {
+            Some(ft) => match self.join_shapes(&t.shape, &ft.shape, span) {
+                Some(s) => s,
+                None => return Ty::error(),
+            },
+            None => t.shape.clone(),
+        };
+        match name {
+            "count" | "share" => {
+                if t.base != Base::Bool {
+                    self.expect_bool(&t, inner.span);
+                    return Ty::error();
+                }
+                if name == "count" {
+                    Ty::new(Base::Int, shape)
+                } else {
+                    Ty::new(Base::Percent, shape).nullable(true)
+                }
+            }
+            _ => {
+                let base = match (name, &t.base) {
+                    ("mean", Base::Int) => Base::Number,
+                    (_, Base::Int | Base::Number | Base::Percent) => t.base.clone(),
+                    ("min" | "max", Base::Date | Base::DateTime | Base::Duration) => t.base.clone(),
+                    _ => {
+                        self.errors.push(CheckError::Mismatch {
+                            expected: "a number".into(),
+                            found: t.base.to_string(),
+                            help: format!("`{name}` works on numbers and percentages"),
+                            span: inner.span,
                         });
                         return Ty::error();
                     }

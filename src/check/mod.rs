@@ -57,6 +57,9 @@ pub struct Env {
     pub calendar: Option<std::sync::Arc<crate::calendar::Calendar>>,
     /// `empty "—"`: what is shown for a value that does not exist.
     pub empty_mark: String,
+    /// Definitions of the whole period: made of values `each month`, or of such
+    /// definitions. The rest have a value in each month too.
+    pub period_level: BTreeSet<String>,
 }
 
 impl crate::data::UnitResolver for Env {
@@ -85,8 +88,8 @@ pub struct SourceDef {
     pub name: String,
     /// The file read.
     pub file: FileSource,
-    /// Read from the previous month's folder.
-    pub previous: bool,
+    /// Read from other months' folders: `previous month`, `same period last year`.
+    pub shift: Option<Shift>,
     /// The fields, as the loader wants them.
     pub columns: Vec<ColumnSpec>,
     /// The fields' types.
@@ -172,6 +175,8 @@ pub fn check_in(
             ..Env::default()
         },
         dir: dir.map(|d| d.to_path_buf()),
+        deps: HashMap::new(),
+        in_each_month: false,
         errors: Vec::new(),
         used: BTreeSet::new(),
         score_term_names: HashMap::new(),
@@ -187,6 +192,14 @@ pub fn check_in(
         let Some(def) = checker.env.defs.get(name) else {
             continue;
         };
+        // What its dependencies are was settled before it, in this order.
+        let period_level = checker.deps.get(name).is_some_and(|uses| {
+            uses.iter()
+                .any(|u| u == EACH_MONTH || checker.env.period_level.contains(u))
+        });
+        if period_level {
+            checker.env.period_level.insert(name.clone());
+        }
         match def.kind.clone() {
             DefKind::Metric(i) => {
                 if let Some(Item::Metric(m)) = policy.items.get_mut(i) {
@@ -273,13 +286,32 @@ pub(crate) struct Checker {
     pub(crate) text: String,
     /// The policy's folder, where a `calendar "file"` is read.
     pub(crate) dir: Option<std::path::PathBuf>,
+    /// What each definition names, from [`Checker::order`].
+    pub(crate) deps: HashMap<String, Vec<String>>,
+    /// Checking the argument of an aggregate `each month`.
+    pub(crate) in_each_month: bool,
 }
 
 /// The warnings `allow(…)` can acknowledge: the last part of their codes.
 const WARNINGS: &[&str] = &["weights", "tie_break", "unused"];
 
 /// Names hotline defines in every policy.
-pub(crate) const BUILT_IN_NAMES: &[&str] = &["unit", "group", "month_start", "month_end"];
+pub(crate) const BUILT_IN_NAMES: &[&str] = &[
+    "unit",
+    "group",
+    "month_start",
+    "month_end",
+    "period_start",
+    "period_end",
+];
+
+/// The built-in names that are dates: the bounds of the month and of the period.
+pub(crate) fn is_date_name(name: &str) -> bool {
+    matches!(
+        name,
+        "month_start" | "month_end" | "period_start" | "period_end"
+    )
+}
 
 impl Checker {
     fn set_ty(&mut self, name: &str, ty: Ty) {
@@ -459,19 +491,19 @@ impl Checker {
             let (file, previous) = match &source.kind {
                 SourceKind::File(file) => {
                     self.file_source(file);
-                    (file.clone(), false)
+                    (file.clone(), None)
                 }
-                SourceKind::Previous(of) => match file_sources.get(of.name.as_str()) {
+                SourceKind::Previous(of, shift) => match file_sources.get(of.name.as_str()) {
                     Some(Source {
                         kind: SourceKind::File(file),
                         ..
                     }) => {
                         self.used.insert(of.name.clone());
-                        (file.clone(), true)
+                        (file.clone(), Some(*shift))
                     }
                     Some(_) => {
                         self.errors.push(CheckError::Declaration {
-                            message: format!("`{}` is itself a previous month", of.name),
+                            message: format!("`{}` itself reads other months", of.name),
                             help: "name a source read from a file".into(),
                             span: of.span,
                         });
@@ -501,14 +533,14 @@ impl Checker {
             let mut def = SourceDef {
                 name: source.name.name.clone(),
                 file: file.clone(),
-                previous,
+                shift: previous,
                 columns: Vec::new(),
                 types: Vec::new(),
             };
             let mut seen: HashMap<&str, Span> = HashMap::new();
             for field in &file.fields {
                 if let Some(first) = seen.insert(&field.name.name, field.name.span) {
-                    if !previous {
+                    if previous.is_none() {
                         self.errors.push(CheckError::Duplicate {
                             name: field.name.name.clone(),
                             span: field.name.span,
@@ -517,7 +549,7 @@ impl Checker {
                     }
                     continue;
                 }
-                let (ty, base) = self.field_type(field, previous);
+                let (ty, base) = self.field_type(field, previous.is_some());
                 def.columns.push(ColumnSpec {
                     name: field.name.name.clone(),
                     header: field
@@ -1643,6 +1675,10 @@ impl Checker {
             }
             deps.insert(name.name.clone(), (names, name.span));
         }
+        self.deps = deps
+            .iter()
+            .map(|(name, (uses, _))| (name.clone(), uses.clone()))
+            .collect();
         let mut keys: Vec<(&String, Span)> = deps.iter().map(|(k, v)| (k, v.1)).collect();
         keys.sort_by_key(|(_, s)| s.start);
         let mut order = Vec::new();
@@ -1750,9 +1786,18 @@ pub(crate) fn numeric_compatible(a: &Base, b: &Base) -> bool {
 }
 
 /// Every name an expression mentions (bounded by the parser's nesting limit).
+/// Stands for `each month` among the names a definition uses ([`collect_names`]):
+/// not a name anyone can write.
+pub(crate) const EACH_MONTH: &str = " each month";
+
+/// The names `expr` uses, and [`EACH_MONTH`] for each `… each month` in it.
 pub(crate) fn collect_names(expr: &Expr, out: &mut Vec<String>) {
     match &expr.kind {
         ExprKind::Name(n) => out.push(n.name.clone()),
+        ExprKind::EachMonth(e) => {
+            out.push(EACH_MONTH.to_string());
+            collect_names(e, out);
+        }
         ExprKind::Member(e, _) => collect_names(e, out),
         ExprKind::Call { args, filter, .. } => {
             for a in args {

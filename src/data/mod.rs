@@ -155,6 +155,34 @@ impl Table {
         self.lines.is_empty()
     }
 
+    /// A table of the columns `specs` without rows: a source none of whose months
+    /// has a file.
+    pub fn empty(path: PathBuf, specs: &[ColumnSpec]) -> Table {
+        Table {
+            path,
+            columns: specs
+                .iter()
+                .map(|s| match s.ty {
+                    ColumnType::Text => ColumnData::Text(Vec::new()),
+                    ColumnType::Integer => ColumnData::Integer(Vec::new()),
+                    ColumnType::Decimal | ColumnType::Percent => ColumnData::Decimal(Vec::new()),
+                    ColumnType::Bool { .. } => ColumnData::Bool(Vec::new()),
+                    ColumnType::DateTime { .. } => ColumnData::DateTime(Vec::new()),
+                    ColumnType::Enum { .. } => ColumnData::Enum(Vec::new()),
+                    ColumnType::Unit => ColumnData::Unit(Vec::new()),
+                })
+                .collect(),
+            lines: Vec::new(),
+            encoding: None,
+            hash: None,
+        }
+    }
+
+    /// Appends the rows of `other`, a table of the same columns (the next month's).
+    pub fn extend(&mut self, other: Table) {
+        self.append(other.columns, other.lines);
+    }
+
     /// Appends rows given as columns of the same types.
     pub(crate) fn append(&mut self, columns: Vec<ColumnData>, lines: Vec<u64>) {
         for (mine, more) in self.columns.iter_mut().zip(columns) {

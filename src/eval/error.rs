@@ -26,6 +26,48 @@ pub enum EvalError {
         #[label("this source reads that month")]
         span: Span,
     },
+    /// A month of the period evaluated has no data folder: the period is evaluated
+    /// without it. A warning.
+    ///
+    /// ```text
+    /// hotline render annual.policy --data data --period 2023    # no data/2023-05/
+    /// ```
+    #[error("no data for {month}: `{path}` does not exist; the period is evaluated without it")]
+    #[diagnostic(
+        code(hotline::eval::missing_period_month),
+        severity(Warning),
+        help("put the month's files in its folder, or choose a period with data for every month")
+    )]
+    MissingPeriodMonth {
+        /// The month.
+        month: String,
+        /// The folder looked for.
+        path: String,
+    },
+    /// A source of other months (`previous month`, `same period last year`) has no
+    /// data folder for one of them: it has no rows for that month. A warning.
+    ///
+    /// ```text
+    /// source 上月工单 = 工单 previous month    # the first month of a deployment
+    /// ```
+    #[error(
+        "`{name}` ({shift}) has no data for {month}: `{path}` does not exist; it has no rows there"
+    )]
+    #[diagnostic(
+        code(hotline::eval::missing_compared_month),
+        severity(Warning),
+        help("comparisons with those months come out empty or zero; put the months' files in their folders to compare")
+    )]
+    MissingShiftedMonth {
+        /// The source.
+        name: String,
+        /// `previous month`, `same period last year`.
+        shift: String,
+        /// The month.
+        month: String,
+        /// The folder looked for.
+        path: String,
+    },
     /// Rows whose grouping field is empty: they would silently drop out of every group.
     ///
     /// ```text
@@ -141,4 +183,14 @@ pub enum EvalError {
         #[label("in this template")]
         span: Span,
     },
+}
+
+impl EvalError {
+    /// Whether this is a warning only: the report is made all the same.
+    pub fn is_warning(&self) -> bool {
+        matches!(
+            self,
+            EvalError::MissingPeriodMonth { .. } | EvalError::MissingShiftedMonth { .. }
+        )
+    }
 }

@@ -97,7 +97,7 @@ fn children(expr: &Expr) -> Vec<&Expr> {
     match &expr.kind {
         ExprKind::Member(target, _) => vec![target],
         ExprKind::Call { args, filter, .. } => args.iter().chain(filter.as_deref()).collect(),
-        ExprKind::Unary(_, inner) => vec![inner],
+        ExprKind::Unary(_, inner) | ExprKind::EachMonth(inner) => vec![inner],
         ExprKind::Binary(_, l, r) => vec![l, r],
         ExprKind::LabelMap(target, entries) => std::iter::once(&**target)
             .chain(entries.iter().map(|(_, v)| v))
@@ -266,7 +266,7 @@ fn aggregate_groups(
 /// Folds the rows of one block into per-metric aggregates.
 fn fold_rows(
     checked: &Checked,
-    month: Option<super::Month>,
+    when: super::When,
     source: usize,
     table: DataTable,
     metrics: &[&Metric],
@@ -288,7 +288,7 @@ fn fold_rows(
         *slot = table;
     }
     let evaluator =
-        Evaluator::new(checked, tables.into_iter().map(Arc::new).collect(), false).at_month(month);
+        Evaluator::new(checked, tables.into_iter().map(Arc::new).collect(), false).at(when);
     let mut out = HashMap::default();
     // Metrics grouping the same rows by the same field share one split.
     let mut splits: HashMap<(&str, &str), std::rc::Rc<Split>> = HashMap::default();
@@ -361,7 +361,10 @@ fn merge_calls(into: &mut CallAggregates, later: CallAggregates) -> R<()> {
     Ok(())
 }
 
-fn merge(into: &mut HashMap<String, FoldedMetric>, later: HashMap<String, FoldedMetric>) -> R<()> {
+pub(super) fn merge(
+    into: &mut HashMap<String, FoldedMetric>,
+    later: HashMap<String, FoldedMetric>,
+) -> R<()> {
     for (name, block) in later {
         let mine = into.entry(name).or_insert_with(|| FoldedMetric {
             file: block.file.clone(),
@@ -411,7 +414,7 @@ impl From<Box<Problem>> for BlockProblem {
 /// Folds one block's typed records.
 fn fold_block(
     checked: &Checked,
-    month: Option<super::Month>,
+    when: super::When,
     source: usize,
     path: &Path,
     rows: BlockRows,
@@ -425,7 +428,7 @@ fn fold_block(
         encoding: None,
         hash: None,
     };
-    let metrics = fold_rows(checked, month, source, table, metrics)
+    let metrics = fold_rows(checked, when, source, table, metrics)
         .map_err(|e| Box::new(Problem::Eval(*e)))?;
     Ok(FoldedBlock {
         metrics,
@@ -455,9 +458,11 @@ pub(super) type ReadResult = Result<Read, Box<Problem>>;
 
 /// A source being read by the workers.
 struct Stream<'c> {
+    /// Its place among the files read.
+    slot: usize,
     source: usize,
-    /// The month evaluated, for `month_start` and `month_end` in row formulas.
-    month: Option<super::Month>,
+    /// The file's month and the period, for `month_start` and `month_end` in row formulas.
+    when: super::When,
     path: std::path::PathBuf,
     size: u64,
     work: Work<'c>,
@@ -812,7 +817,7 @@ impl<'c> Stream<'c> {
         let result = rows.and_then(|rows| {
             fold_block(
                 checked,
-                self.month,
+                self.when,
                 self.source,
                 &self.path,
                 rows,
@@ -901,8 +906,8 @@ fn block_size(size: u64, largest: usize, workers: usize) -> usize {
 /// the size of the files. Gives each source's result, in the order of `sources`.
 pub(super) fn read_sources(
     checked: &Checked,
-    month: Option<super::Month>,
-    sources: Vec<(usize, std::path::PathBuf, Plan)>,
+    period: Option<super::Period>,
+    sources: Vec<(usize, Option<super::Month>, std::path::PathBuf, Plan)>,
     largest_block: usize,
     progress: super::Progress<'_>,
 ) -> Vec<(usize, ReadResult)> {
@@ -910,21 +915,22 @@ pub(super) fn read_sources(
     crate::data::spare::keep_freed_memory();
     let sized: Vec<_> = sources
         .into_iter()
-        .map(|(source, path, plan)| {
+        .enumerate()
+        .map(|(slot, (source, month, path, plan))| {
             let size = std::fs::metadata(&path).map_or(0, |m| m.len());
-            (source, path, plan, size)
+            (slot, source, month, path, plan, size)
         })
         .collect();
     // The blocks are sized on all the CSV files together: the workers share
     // the files, so two files on two cores need not be cut as small as one.
     let csv_bytes: u64 = sized
         .iter()
-        .filter(|(_, _, plan, _)| matches!(plan, Plan::Csv { .. }))
-        .map(|(_, _, _, size)| size)
+        .filter(|(_, _, _, _, plan, _)| matches!(plan, Plan::Csv { .. }))
+        .map(|(_, _, _, _, _, size)| size)
         .sum();
     let mut streams: Vec<Stream<'_>> = sized
         .into_iter()
-        .map(|(source, path, plan, size)| {
+        .map(|(slot, source, month, path, plan, size)| {
             let work = match plan {
                 Plan::Whole(format) => Work::Whole {
                     format,
@@ -947,16 +953,17 @@ pub(super) fn read_sources(
                 }
             };
             Stream {
+                slot,
                 source,
-                month,
+                when: super::When { month, period },
                 path,
                 size,
                 work,
             }
         })
         .collect();
-    // Largest first; equal sizes in source order.
-    streams.sort_by_key(|s| (std::cmp::Reverse(s.size), s.source));
+    // Largest first; equal sizes in the order given.
+    streams.sort_by_key(|s| (std::cmp::Reverse(s.size), s.slot));
     // Progress is of all the CSV files together (the workers read from several at
     // once), told in order under a lock so that it never goes back.
     let total: u64 = streams
@@ -1001,11 +1008,9 @@ pub(super) fn read_sources(
         worker(streams);
     });
     drop(release);
-    let mut results: Vec<(usize, ReadResult)> = streams
-        .into_iter()
-        .map(|s| (s.source, s.finish()))
-        .collect();
-    results.sort_by_key(|(source, _)| *source);
+    let mut results: Vec<(usize, ReadResult)> =
+        streams.into_iter().map(|s| (s.slot, s.finish())).collect();
+    results.sort_by_key(|(slot, _)| *slot);
     results
 }
 

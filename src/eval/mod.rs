@@ -4,10 +4,12 @@
 mod error;
 mod fold;
 mod kernel;
+mod period;
 mod row;
 mod value;
 
 pub use error::EvalError;
+pub use period::{Period, PeriodSpec};
 pub use value::{Key, Value};
 
 use crate::ast::*;
@@ -79,6 +81,13 @@ impl std::fmt::Display for Month {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:04}-{:02}", self.year, self.month)
     }
+}
+
+/// The month a file stands for, and the period evaluated.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct When {
+    month: Option<Month>,
+    period: Option<Period>,
 }
 
 /// The value of a definition.
@@ -179,55 +188,356 @@ fn evaluate_streamed(
     block_bytes: usize,
     progress: Progress<'_>,
 ) -> Result<ReportModel, Vec<Problem>> {
-    let env = &checked.env;
-    let mut unread = Vec::new();
-    let mut plans = Vec::new();
-    for (index, source) in env.sources.iter().enumerate() {
-        match source_path(checked, data_dir, month, source) {
-            Ok(path) => {
-                let plan = match file_format(source) {
-                    data::FileFormat::Csv { encoding } => fold::Plan::Csv { encoding },
-                    format => fold::Plan::Whole(format),
-                };
-                plans.push((index, path, plan));
-            }
-            Err(e) => unread.push((index, Err(Box::new(Problem::Eval(e))))),
+    evaluate_period_in_blocks(
+        checked,
+        data_dir,
+        Period::month(month),
+        options,
+        block_bytes,
+        progress,
+    )
+}
+
+/// Loads every month of `period` and evaluates the policy over them: definitions
+/// over the period's rows, and `… each month` over each month's values.
+pub fn evaluate_period(
+    checked: &Checked,
+    data_dir: &Path,
+    period: Period,
+    explain: bool,
+    progress: Progress<'_>,
+) -> Result<ReportModel, Vec<Problem>> {
+    evaluate_period_in_blocks(
+        checked,
+        data_dir,
+        period,
+        Options {
+            with_report: true,
+            explain,
+        },
+        data::csv::BLOCK_BYTES,
+        progress,
+    )
+}
+
+/// Like [`evaluate_period`] with options, reading CSV files in blocks of about
+/// `block_bytes`.
+pub fn evaluate_period_in_blocks(
+    checked: &Checked,
+    data_dir: &Path,
+    period: Period,
+    options: Options,
+    block_bytes: usize,
+    progress: Progress<'_>,
+) -> Result<ReportModel, Vec<Problem>> {
+    let mut warnings = Vec::new();
+    // The months of the period that have data; a month without is named, never
+    // skipped silently, and a period without any is an error.
+    let mut months = Vec::new();
+    let mut missing = Vec::new();
+    for month in period.months() {
+        let folder = data_dir.join(month.to_string());
+        if folder.is_dir() {
+            months.push(month);
+        } else {
+            missing.push((month, folder));
         }
     }
-    // The sources that have a file are read all the same, so that every problem
-    // is reported, in the order of the sources.
-    let mut results = fold::read_sources(checked, Some(month), plans, block_bytes, progress);
-    results.extend(unread);
-    results.sort_by_key(|(index, _)| *index);
+    if months.is_empty() || period.is_month() {
+        if let Some((month, folder)) = missing.first() {
+            return Err(vec![Problem::Eval(EvalError::MissingMonth {
+                month: month.to_string(),
+                path: folder.display().to_string(),
+                span: first_source_span(checked),
+            })]);
+        }
+    }
+    for (month, folder) in missing {
+        warnings.push(EvalError::MissingPeriodMonth {
+            month: month.to_string(),
+            path: folder.display().to_string(),
+        });
+    }
+    // Each month on its own, for the values `each month`.
+    let mut month_values = Vec::new();
+    if !checked.env.period_level.is_empty() {
+        for &month in &months {
+            let read = read(
+                checked,
+                data_dir,
+                Period::month(month),
+                &[month],
+                false,
+                block_bytes,
+                progress,
+                &mut warnings,
+            );
+            let mut evaluator = match read {
+                Ok(e) => e,
+                Err(mut problems) => {
+                    problems.extend(grouped(warnings).into_iter().map(Problem::Eval));
+                    return Err(problems);
+                }
+            };
+            evaluator.skip_period_level = true;
+            evaluator.run();
+            if !evaluator.errors.is_empty() {
+                let errors = std::mem::take(&mut evaluator.errors);
+                return Err(with_warnings(errors, grouped(warnings)));
+            }
+            month_values.push((month, evaluator));
+        }
+    }
+    let read = read(
+        checked,
+        data_dir,
+        period,
+        &months,
+        options.explain,
+        block_bytes,
+        progress,
+        &mut warnings,
+    );
+    let mut evaluator = match read {
+        Ok(e) => e,
+        Err(mut problems) => {
+            problems.extend(grouped(warnings).into_iter().map(Problem::Eval));
+            return Err(problems);
+        }
+    };
+    evaluator.month_values = month_values;
+    evaluator.run();
+    let mut model = evaluator.model_of(period, options.with_report);
+    model.warnings = grouped(warnings);
+    if evaluator.errors.is_empty() {
+        Ok(model)
+    } else {
+        Err(with_warnings(evaluator.errors, model.warnings))
+    }
+}
+
+/// The months missing for a source (or the period) told in one warning, in month
+/// order, each once (the months of a period evaluated one by one miss the same ones).
+fn grouped(warnings: Vec<EvalError>) -> Vec<EvalError> {
+    let mut period: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut shifted: BTreeMap<(String, String), BTreeSet<(String, String)>> = BTreeMap::new();
+    let mut other = Vec::new();
+    for w in warnings {
+        match w {
+            EvalError::MissingPeriodMonth { month, path } => {
+                period.insert((month, path));
+            }
+            EvalError::MissingShiftedMonth {
+                name,
+                shift,
+                month,
+                path,
+            } => {
+                shifted
+                    .entry((name, shift))
+                    .or_default()
+                    .insert((month, path));
+            }
+            w => other.push(w),
+        }
+    }
+    let join = |months: &BTreeSet<(String, String)>| {
+        let (m, p): (Vec<&str>, Vec<&str>) =
+            months.iter().map(|(m, p)| (m.as_str(), p.as_str())).unzip();
+        (m.join(", "), p.join("`, `"))
+    };
+    let mut out = Vec::new();
+    if !period.is_empty() {
+        let (month, path) = join(&period);
+        out.push(EvalError::MissingPeriodMonth { month, path });
+    }
+    for ((name, shift), months) in shifted {
+        let (month, path) = join(&months);
+        out.push(EvalError::MissingShiftedMonth {
+            name,
+            shift,
+            month,
+            path,
+        });
+    }
+    out.extend(other);
+    out
+}
+
+/// Errors, then the warnings: what went wrong is told with what is missing.
+fn with_warnings(errors: Vec<EvalError>, warnings: Vec<EvalError>) -> Vec<Problem> {
+    errors
+        .into_iter()
+        .chain(warnings)
+        .map(Problem::Eval)
+        .collect()
+}
+
+/// The span of the first source, for problems of the data folder.
+fn first_source_span(checked: &Checked) -> Span {
+    checked
+        .policy
+        .items
+        .iter()
+        .find_map(|i| match i {
+            Item::Source(s) => Some(s.span),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// The months a source reads when `period` is evaluated.
+pub(crate) fn source_months(source: &crate::check::SourceDef, period: Period) -> Vec<Month> {
+    let months = period.months();
+    match source.shift {
+        None => months,
+        Some(Shift::PreviousMonth) => months.iter().map(|m| m.plus(-1)).collect(),
+        Some(Shift::PreviousPeriod) => period.previous().months(),
+        Some(Shift::SamePeriodLastYear) => months.iter().map(|m| m.plus(-12)).collect(),
+    }
+}
+
+/// Reads the files of the sources for `period` (its own sources for the months in
+/// `with_data`) and gives the evaluator over them, not yet run. A month a shifted
+/// source needs and does not find is a warning; that source has no rows for it.
+#[allow(clippy::too_many_arguments)]
+fn read<'a>(
+    checked: &'a Checked,
+    data_dir: &Path,
+    period: Period,
+    with_data: &[Month],
+    explain: bool,
+    block_bytes: usize,
+    progress: Progress<'_>,
+    warnings: &mut Vec<EvalError>,
+) -> Result<Evaluator<'a>, Vec<Problem>> {
+    let env = &checked.env;
+    let mut plans = Vec::new();
+    // The files of each source, in month order: (slot in `plans`, month).
+    let mut slots: Vec<Vec<(usize, Month, std::path::PathBuf)>> = Vec::new();
+    for (index, source) in env.sources.iter().enumerate() {
+        let mut mine = Vec::new();
+        let months = match source.shift {
+            None => with_data.to_vec(),
+            Some(_) => source_months(source, period),
+        };
+        for month in months {
+            let folder = data_dir.join(month.to_string());
+            if !folder.is_dir() {
+                warnings.push(EvalError::MissingShiftedMonth {
+                    name: source.name.clone(),
+                    shift: source.shift.map_or("", Shift::words).to_string(),
+                    month: month.to_string(),
+                    path: folder.display().to_string(),
+                });
+                continue;
+            }
+            let path = folder.join(&source.file.path.value);
+            let plan = match file_format(source) {
+                data::FileFormat::Csv { encoding } => fold::Plan::Csv { encoding },
+                format => fold::Plan::Whole(format),
+            };
+            mine.push((plans.len(), month, path.clone()));
+            plans.push((index, Some(month), path, plan));
+        }
+        slots.push(mine);
+    }
+    let mut results: Vec<Option<fold::ReadResult>> =
+        fold::read_sources(checked, Some(period), plans, block_bytes, progress)
+            .into_iter()
+            .map(|(_, r)| Some(r))
+            .collect();
     let mut problems = Vec::new();
     let mut tables = Vec::new();
     let mut folded = Vec::new();
-    for (index, result) in results {
-        match result {
-            Ok(fold::Read::Whole(table)) => tables.push(table),
-            Ok(fold::Read::Folded(f)) => {
-                tables.push(f.table);
-                folded.push((index, f.metrics, f.rows));
+    let mut row_months = HashMap::default();
+    let mut files = HashMap::default();
+    for (index, (source, mine)) in env.sources.iter().zip(slots).enumerate() {
+        let mut table: Option<DataTable> = None;
+        let mut metrics: Option<HashMap<String, fold::FoldedMetric>> = None;
+        let mut rows = 0;
+        let mut firsts = Vec::new();
+        let mut read = Vec::new();
+        for (slot, month, path) in &mine {
+            let Some(result) = results.get_mut(*slot).and_then(Option::take) else {
+                continue;
+            };
+            match result {
+                Ok(fold::Read::Whole(t)) => {
+                    read.push(FileRead {
+                        month: *month,
+                        path: path.clone(),
+                        hash: t.hash.clone(),
+                        encoding: t.encoding,
+                    });
+                    match &mut table {
+                        Some(all) => {
+                            firsts.push((all.len(), *month));
+                            all.extend(t);
+                        }
+                        None => {
+                            firsts.push((0, *month));
+                            table = Some(t);
+                        }
+                    }
+                }
+                Ok(fold::Read::Folded(f)) => {
+                    read.push(FileRead {
+                        month: *month,
+                        path: path.clone(),
+                        hash: f.table.hash.clone(),
+                        encoding: f.table.encoding,
+                    });
+                    rows += f.rows;
+                    match &mut metrics {
+                        Some(all) => {
+                            if let Err(e) = fold::merge(all, f.metrics) {
+                                problems.push(Problem::Eval(*e));
+                            }
+                        }
+                        None => metrics = Some(f.metrics),
+                    }
+                    if table.is_none() {
+                        table = Some(f.table);
+                    }
+                }
+                Err(problem) => problems.push(*problem),
             }
-            Err(problem) => problems.push(*problem),
         }
+        if let Some(metrics) = metrics {
+            folded.push((index, metrics, rows));
+        }
+        if firsts.len() > 1 {
+            row_months.insert(index, firsts);
+        }
+        if read.len() != 1 {
+            files.insert(index, read);
+        }
+        let table = table.unwrap_or_else(|| {
+            DataTable::empty(
+                data_dir
+                    .join(period.to_string())
+                    .join(&source.file.path.value),
+                &source.columns,
+            )
+        });
+        tables.push(Arc::new(table));
     }
     if !problems.is_empty() {
         return Err(problems);
     }
-    let tables = tables.into_iter().map(Arc::new).collect();
-    let mut evaluator = Evaluator::new(checked, tables, options.explain).at_month(Some(month));
+    let when = When {
+        month: period.is_month().then_some(period.first),
+        period: Some(period),
+    };
+    let mut evaluator = Evaluator::new(checked, tables, explain).at(when);
     for (index, metrics, rows) in folded {
         evaluator.folded.extend(metrics);
         evaluator.folded_rows.insert(index, rows);
     }
-    evaluator.run();
-    let model = evaluator.model(month, options.with_report);
-    if evaluator.errors.is_empty() {
-        Ok(model)
-    } else {
-        Err(evaluator.errors.into_iter().map(Problem::Eval).collect())
-    }
+    evaluator.row_months = row_months;
+    evaluator.files = files;
+    Ok(evaluator)
 }
 
 /// The file of a source for `month`, or why there is none.
@@ -237,11 +547,10 @@ pub(crate) fn source_path(
     month: Month,
     source: &crate::check::SourceDef,
 ) -> Result<std::path::PathBuf, EvalError> {
-    let m = if source.previous {
-        month.previous()
-    } else {
-        month
-    };
+    let m = source_months(source, Period::month(month))
+        .first()
+        .copied()
+        .unwrap_or(month);
     let folder = data_dir.join(m.to_string());
     if !folder.is_dir() {
         let span = checked
@@ -271,9 +580,24 @@ pub fn load(
     let env = &checked.env;
     let mut tables = Vec::new();
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
     for source in &env.sources {
         let path = match source_path(checked, data_dir, month, source) {
             Ok(path) => path,
+            // Another month, for a comparison: no rows, and a warning.
+            Err(EvalError::MissingMonth { month, path, .. }) if source.shift.is_some() => {
+                warnings.push(Problem::Eval(EvalError::MissingShiftedMonth {
+                    name: source.name.clone(),
+                    shift: source.shift.map_or("", Shift::words).to_string(),
+                    month,
+                    path,
+                }));
+                tables.push(DataTable::empty(
+                    data_dir.join(&source.file.path.value),
+                    &source.columns,
+                ));
+                continue;
+            }
             Err(missing) => {
                 problems.push(Problem::Eval(missing));
                 continue;
@@ -292,6 +616,8 @@ pub fn load(
         }
     }
     if !problems.is_empty() {
+        // The warnings too, as the evaluation tells them.
+        problems.extend(warnings);
         return Err(problems);
     }
     Ok(tables)
@@ -451,7 +777,28 @@ struct Evaluator<'a> {
     month: Option<Month>,
     /// The keys that share their rank with another, by ranking (`tied(…)`).
     tied: std::cell::RefCell<HashMap<String, BTreeSet<Key>>>,
+    /// The period evaluated: `period_start` and `period_end`, and `month_start` and
+    /// `month_end` where no row tells the month.
+    period: Option<Period>,
+    /// Each month of the period with data, evaluated on its own (`… each month`).
+    month_values: Vec<(Month, Evaluator<'a>)>,
+    /// Evaluating one month of a period: the definitions of the whole period wait.
+    skip_period_level: bool,
+    /// Sources read from several months' files, put one after another: the first
+    /// row of each month.
+    row_months: HashMap<usize, Vec<(usize, Month)>>,
+    /// The files each source was read from, when it was read from several.
+    files: HashMap<usize, Vec<FileRead>>,
     errors: Vec<EvalError>,
+}
+
+/// A file read for a source.
+#[derive(Debug, Clone)]
+struct FileRead {
+    month: Month,
+    path: std::path::PathBuf,
+    hash: Option<String>,
+    encoding: Option<(data::Encoding, bool)>,
 }
 
 /// A field name by its address and length in the policy, and the source it is read from.
@@ -482,6 +829,11 @@ impl<'a> Evaluator<'a> {
             columns_seen: Default::default(),
             month: None,
             tied: Default::default(),
+            period: None,
+            month_values: Vec::new(),
+            skip_period_level: false,
+            row_months: HashMap::default(),
+            files: HashMap::default(),
             errors: Vec::new(),
         }
     }
@@ -492,10 +844,37 @@ impl<'a> Evaluator<'a> {
         self
     }
 
-    /// `month_start` or `month_end`.
-    fn month_bound(&self, name: &str) -> Value {
-        match self.month.and_then(Month::bounds) {
-            Some((first, last)) => Value::Date(if name == "month_start" { first } else { last }),
+    /// The evaluator of a file's month in a period.
+    fn at(mut self, when: When) -> Self {
+        self.month = when.month;
+        self.period = when.period;
+        self
+    }
+
+    /// `month_start`, `month_end`, `period_start` or `period_end`; `row` is the row
+    /// of a source the formula reads, which tells the month of a period it is from.
+    fn month_bound(&self, name: &str, row: Option<(usize, usize)>) -> Value {
+        let period = self
+            .period
+            .or(self.month.map(Period::month))
+            .and_then(|p| p.bounds());
+        let row_month = row.and_then(|(source, row)| {
+            let months = self.row_months.get(&source)?;
+            let at = months.partition_point(|(first, _)| *first <= row);
+            months.get(at.checked_sub(1)?).map(|(_, m)| *m)
+        });
+        let month = row_month.or(self.month).and_then(Month::bounds).or(period);
+        let bounds = if name.starts_with("period") {
+            period
+        } else {
+            month
+        };
+        match bounds {
+            Some((first, last)) => Value::Date(if name.ends_with("_start") {
+                first
+            } else {
+                last
+            }),
             None => Value::Empty,
         }
     }
@@ -510,6 +889,9 @@ impl<'a> Evaluator<'a> {
             let Some(def) = self.env.defs.get(name) else {
                 continue;
             };
+            if self.skip_period_level && self.env.period_level.contains(name) {
+                continue;
+            }
             let result = match def.kind {
                 DefKind::Metric(i) => match self.item(i) {
                     Some(Item::Metric(m)) => self.metric(m),
@@ -1343,9 +1725,14 @@ impl<'a> Evaluator<'a> {
             ExprKind::DateTime(s) => Value::DateTime(*s),
             ExprKind::Str(s) => Value::Text(Arc::from(s.as_str())),
             ExprKind::Bool(b) => Value::Bool(*b),
-            ExprKind::Name(n) if matches!(n.name.as_str(), "month_start" | "month_end") => {
-                self.month_bound(&n.name)
+            ExprKind::Name(n) if crate::check::is_date_name(&n.name) => {
+                let row = match frame {
+                    Frame::Row { source, row, .. } => Some((*source, *row)),
+                    _ => None,
+                };
+                self.month_bound(&n.name, row)
             }
+            ExprKind::EachMonth(inner) => self.eval(inner, frame)?,
             ExprKind::Name(n) => self.name(&n.name, frame),
             ExprKind::Member(target, member) => {
                 let ExprKind::Name(score) = &target.kind else {
@@ -1475,6 +1862,11 @@ impl<'a> Evaluator<'a> {
         frame: &Frame<'_>,
         span: Span,
     ) -> R<Value> {
+        if let [arg] = args {
+            if let ExprKind::EachMonth(inner) = &arg.kind {
+                return self.each_month(func, inner, filter, frame, span);
+            }
+        }
         match func {
             "round" => {
                 let (Some(value), Some(places)) = (args.first(), args.get(1)) else {
@@ -1654,6 +2046,40 @@ impl<'a> Evaluator<'a> {
                 .map(|(v, _)| Arc::from(self.text(&v, base).as_str()))
                 .collect();
             return Ok(Value::List(Arc::from(items)));
+        }
+        acc.finish(span)
+    }
+
+    /// `mean(总得分 each month)`: the value at the frame's key in each month of the
+    /// period (those with data, which meet the filter), aggregated.
+    fn each_month(
+        &self,
+        func: &str,
+        inner: &Expr,
+        filter: Option<&Expr>,
+        frame: &Frame<'_>,
+        span: Span,
+    ) -> R<Value> {
+        let (key, field) = match frame {
+            Frame::Key { key, field } => (*key, *field),
+            Frame::Group { key, by, .. } | Frame::Folded { key, by, .. } => (*key, *by),
+            Frame::Row { .. } => (None, None),
+        };
+        let frame = Frame::Key { key, field };
+        // Evaluated on one month's tables, the months are that month.
+        let months: Vec<&Evaluator<'_>> = if self.month_values.is_empty() {
+            vec![self]
+        } else {
+            self.month_values.iter().map(|(_, e)| e).collect()
+        };
+        let mut acc = Aggregate::new(func);
+        for month in months {
+            if let Some(f) = filter {
+                if month.eval(f, &frame)? != Value::Bool(true) {
+                    continue;
+                }
+            }
+            acc.push(month.eval(inner, &frame)?, span)?;
         }
         acc.finish(span)
     }
@@ -2499,10 +2925,18 @@ impl<'a> Evaluator<'a> {
     }
 
     /// The values templates can read: every definition and list, plus `year` and `month`.
-    fn template_context(&self, month: Month) -> R<minijinja::Value> {
+    fn template_context(&self, period: Period) -> R<minijinja::Value> {
+        let month = period.last;
         let mut ctx: BTreeMap<String, minijinja::Value> = BTreeMap::new();
         ctx.insert("year".into(), minijinja::Value::from(month.year));
         ctx.insert("month".into(), minijinja::Value::from(month.month));
+        // `{{ period }}`: 2023 年第一季度; `{{ months }}`: how many months it has.
+        ctx.insert("period".into(), minijinja::Value::from(period.chinese()));
+        ctx.insert("months".into(), minijinja::Value::from(period.months_count()));
+        ctx.insert(
+            "first_month".into(),
+            minijinja::Value::from(period.first.month),
+        );
         let parts = self.parts.borrow();
         let all = self.computed.iter().chain(parts.iter());
         for (name, computed) in all {
@@ -2561,8 +2995,12 @@ impl<'a> Evaluator<'a> {
     }
 
     fn model(&mut self, month: Month, with_report: bool) -> ReportModel {
+        self.model_of(Period::month(month), with_report)
+    }
+
+    fn model_of(&mut self, period: Period, with_report: bool) -> ReportModel {
         let env = crate::template::environment();
-        let ctx = match self.template_context(month) {
+        let ctx = match self.template_context(period) {
             Ok(ctx) => ctx,
             Err(e) => {
                 self.errors.push(*e);
@@ -2635,31 +3073,52 @@ impl<'a> Evaluator<'a> {
             .enumerate()
             .map(|(i, (s, t))| SourceSummary {
                 name: s.name.clone(),
-                file: t.path.display().to_string(),
+                file: match self.files.get(&i).map(Vec::as_slice) {
+                    // Several months: `DIR/2023-01..2023-12/tickets.csv`.
+                    Some([first, .., last]) => {
+                        let dir = first
+                            .path
+                            .parent()
+                            .and_then(Path::parent)
+                            .unwrap_or(Path::new(""));
+                        dir.join(format!("{}..{}", first.month, last.month))
+                            .join(&s.file.path.value)
+                            .display()
+                            .to_string()
+                    }
+                    Some([one]) => one.path.display().to_string(),
+                    _ => t.path.display().to_string(),
+                },
                 rows: self.folded_rows.get(&i).copied().unwrap_or(t.len()),
-                encoding: t.encoding.map(|(e, detected)| {
-                    format!(
-                        "{}{}",
-                        if e == data::Encoding::Gbk {
-                            "gbk"
-                        } else {
-                            "utf8"
-                        },
-                        if detected { " (detected)" } else { "" }
-                    )
-                }),
+                encoding: self
+                    .files
+                    .get(&i)
+                    .and_then(|f| f.first())
+                    .map_or(t.encoding, |f| f.encoding)
+                    .map(|(e, detected)| {
+                        format!(
+                            "{}{}",
+                            if e == data::Encoding::Gbk {
+                                "gbk"
+                            } else {
+                                "utf8"
+                            },
+                            if detected { " (detected)" } else { "" }
+                        )
+                    }),
             })
             .collect();
         ReportModel {
             policy: self.env.title.clone(),
             title,
-            month: month.to_string(),
+            month: period.to_string(),
             rounding: self.env.rounding,
             decimals: self.env.decimals,
             sections,
             values,
             sources,
             fingerprint: self.fingerprint(),
+            warnings: Vec::new(),
         }
     }
 
@@ -2667,7 +3126,20 @@ impl<'a> Evaluator<'a> {
     /// file), in the policy's `fingerprint` hash.
     fn fingerprint(&self) -> crate::report::Fingerprint {
         let mut data = Vec::new();
-        for (source, table) in self.env.sources.iter().zip(&self.tables) {
+        for (index, source) in self.env.sources.iter().enumerate() {
+            if let Some(files) = self.files.get(&index) {
+                for file in files {
+                    let Some(hash) = &file.hash else { continue };
+                    let name = format!("{}/{}", file.month, source.file.path.value);
+                    if !data.iter().any(|(n, _): &(String, String)| *n == name) {
+                        data.push((name, hash.clone()));
+                    }
+                }
+                continue;
+            }
+            let Some(table) = self.tables.get(index) else {
+                continue;
+            };
             let Some(hash) = &table.hash else {
                 continue;
             };

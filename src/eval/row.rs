@@ -74,9 +74,16 @@ impl Evaluator<'_> {
             ExprKind::Duration(s) => RowExpr::Value(Value::Duration(*s)),
             ExprKind::Date(d) => RowExpr::Value(Value::Date(*d)),
             ExprKind::DateTime(s) => RowExpr::Value(Value::DateTime(*s)),
-            ExprKind::Name(n) if matches!(n.name.as_str(), "month_start" | "month_end") => {
-                RowExpr::Value(self.month_bound(&n.name))
+            // Rows of several months: the row tells its month.
+            ExprKind::Name(n)
+                if crate::check::is_date_name(&n.name) && self.row_months.contains_key(&source) =>
+            {
+                RowExpr::Tree(expr)
             }
+            ExprKind::Name(n) if crate::check::is_date_name(&n.name) => {
+                RowExpr::Value(self.month_bound(&n.name, None))
+            }
+            ExprKind::EachMonth(_) => RowExpr::Tree(expr),
             ExprKind::Str(s) => RowExpr::Value(Value::Text(Arc::from(s.as_str()))),
             ExprKind::Bool(b) => RowExpr::Value(Value::Bool(*b)),
             ExprKind::Name(n) => match self.column_of(source, &n.name) {

@@ -451,10 +451,20 @@ impl Lower {
             Some(p) if p.as_rule() == Rule::source_prev => {
                 let pspan = span_of(&p);
                 let mut pi = p.into_inner();
-                SourceKind::Previous(self.next_ident(&mut pi, pspan))
+                let of = self.next_ident(&mut pi, pspan);
+                let shift = match pi
+                    .next()
+                    .and_then(|s| s.into_inner().next())
+                    .map(|s| s.as_rule())
+                {
+                    Some(Rule::shift_period) => Shift::PreviousPeriod,
+                    Some(Rule::shift_year) => Shift::SamePeriodLastYear,
+                    _ => Shift::PreviousMonth,
+                };
+                SourceKind::Previous(of, shift)
             }
             Some(p) => SourceKind::File(self.file_source(p)),
-            None => SourceKind::Previous(name.clone()),
+            None => SourceKind::Previous(name.clone(), Shift::PreviousMonth),
         };
         Source { name, kind, span }
     }
@@ -1250,8 +1260,15 @@ impl Lower {
                         }
                         let aspan = span_of(&a);
                         let mut parts = a.into_inner();
-                        let first = self.next_expr(&mut parts, aspan);
-                        let point = parts.next().map(|p| self.expr(p));
+                        let mut first = self.next_expr(&mut parts, aspan);
+                        let mut point = None;
+                        if let Some(p) = parts.next() {
+                            if p.as_rule() == Rule::each_month {
+                                first = Expr::new(ExprKind::EachMonth(Box::new(first)), aspan);
+                            } else {
+                                point = Some(self.expr(p));
+                            }
+                        }
                         match (scale && i > 0, point) {
                             (true, Some(value)) => {
                                 args.push(first);
@@ -1299,6 +1316,7 @@ fn depth(expr: &Expr) -> usize {
         match &e.kind {
             ExprKind::Member(inner, _)
             | ExprKind::Unary(_, inner)
+            | ExprKind::EachMonth(inner)
             | ExprKind::IsEmpty { expr: inner, .. } => stack.push((inner, d + 1)),
             ExprKind::Binary(_, a, b) => {
                 stack.push((a, d + 1));

@@ -133,11 +133,10 @@ impl Builder {
             .sources
             .iter()
             .map(|s| {
-                let m = if s.previous {
-                    self.month.previous()
-                } else {
-                    self.month
-                };
+                let m = eval::source_months(s, eval::Period::month(self.month))
+                    .first()
+                    .copied()
+                    .unwrap_or(self.month);
                 self.data.join(m.to_string()).join(&s.file.path.value)
             })
             .collect()

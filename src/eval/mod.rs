@@ -417,9 +417,15 @@ fn read<'a>(
     let mut slots: Vec<Vec<(usize, Month, std::path::PathBuf)>> = Vec::new();
     for (index, source) in env.sources.iter().enumerate() {
         let mut mine = Vec::new();
+        // Like for like: last year's months (or the months before) of the months
+        // with data; the previous period is all of it.
         let months = match source.shift {
             None => with_data.to_vec(),
-            Some(_) => source_months(source, period),
+            Some(Shift::PreviousPeriod) => source_months(source, period),
+            Some(_) => with_data
+                .iter()
+                .flat_map(|m| source_months(source, Period::month(*m)))
+                .collect(),
         };
         for month in months {
             let folder = data_dir.join(month.to_string());

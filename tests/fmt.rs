@@ -706,3 +706,11 @@ fn cli_checks_several_files() {
         "{stderr}"
     );
 }
+
+#[test]
+fn periods_print_back() {
+    formats_to(
+        "source 上期 = 工单   previous  period\nsource 去年 = 工单 same period  last year\nsource 上月=工单 previous month\nmetric m = mean(( a + b ) each   month where c>0)\nmetric n = count(排名 <= 3 each month)\nmetric p = period_end\n",
+        "source 上期 = 工单 previous period\nsource 去年 = 工单 same period last year\nsource 上月 = 工单 previous month\nmetric m = mean(a + b each month where c > 0)\nmetric n = count(排名 <= 3 each month)\nmetric p = period_end\n",
+    );
+}

@@ -12,7 +12,13 @@ use std::path::{Path, PathBuf};
 type Ticket = (&'static str, &'static str, &'static str, &'static str);
 
 const MONTHS: &[(&str, &[Ticket])] = &[
-    ("2022-01", &[("甲区", "2022-01-03 09:00:00", "", ""), ("甲区", "2022-01-04 09:00:00", "", "")]),
+    (
+        "2022-01",
+        &[
+            ("甲区", "2022-01-03 09:00:00", "", ""),
+            ("甲区", "2022-01-04 09:00:00", "", ""),
+        ],
+    ),
     // 2022-02 has no folder.
     ("2022-03", &[("乙区", "2022-03-03 09:00:00", "", "")]),
     // 2022-10 and 2022-11 have no folder.
@@ -72,6 +78,14 @@ metric 件数合计 = sum(件数 each month where 件数 >= 2)
 metric 第一月数 = count(月排名 == 1 each month)
 metric 月均总件数 = mean(sum(件数) each month)
 metric 期内办结 from 工单 = count(办结时间 <= period_end)
+
+report {
+  table "各区" {
+    rows unit
+    column "件数" = 件数
+    column "当月办结" = 当月办结
+  }
+}
 "#;
 
 fn folder(name: &str, format: &str, skip: &[&str]) -> PathBuf {
@@ -134,8 +148,8 @@ fn run(name: &str, period: &str, skip: &[&str]) -> ReportModel {
     for format in ["csv", "jsonl"] {
         let dir = folder(name, format, skip);
         let (file, checked) = compile(format);
-        let model = hotline::evaluate_period(&checked, &dir, period, &|_, _, _| {})
-            .unwrap_or_else(|p| {
+        let model =
+            hotline::evaluate_period(&checked, &dir, period, &|_, _, _| {}).unwrap_or_else(|p| {
                 let text: Vec<String> = p
                     .into_iter()
                     .map(|p| hotline::render_diagnostic(&file, p, false))
@@ -145,7 +159,10 @@ fn run(name: &str, period: &str, skip: &[&str]) -> ReportModel {
         let _ = std::fs::remove_dir_all(dir);
         models.push(model);
     }
-    assert_eq!(models[0].values, models[1].values, "CSV and JSON Lines differ");
+    assert_eq!(
+        models[0].values, models[1].values,
+        "CSV and JSON Lines differ"
+    );
     models.swap_remove(0)
 }
 
@@ -180,26 +197,63 @@ fn a_quarter_reads_every_month_and_aggregates_each_month() {
     assert_eq!(m.month, "2023-Q1");
     let n = |name: &str, key: &str| number(&m, name, Some(key));
     // Tickets of the quarter: 甲 3 + 1 + 2, 乙 1 + 2 + 0, 丙 0 + 0 + 1.
-    assert_eq!((n("件数", "甲区"), n("件数", "乙区"), n("件数", "丙区")), (6.into(), 3.into(), 1.into()));
+    assert_eq!(
+        (n("件数", "甲区"), n("件数", "乙区"), n("件数", "丙区")),
+        (6.into(), 3.into(), 1.into())
+    );
     // Finished by the end of the ticket's own month: 甲 Jan 1 (not 02-02), Feb 1, Mar 2
     // (03-31 12:00 is on the last day); 乙 Jan 1, Feb 1 (not 03-01); 丙 0 (04-01).
     // By the end of the quarter it would be 5, 3 and 0.
-    assert_eq!((n("当月办结", "甲区"), n("当月办结", "乙区"), n("当月办结", "丙区")), (4.into(), 2.into(), 0.into()));
+    assert_eq!(
+        (
+            n("当月办结", "甲区"),
+            n("当月办结", "乙区"),
+            n("当月办结", "丙区")
+        ),
+        (4.into(), 2.into(), 0.into())
+    );
     // Means of the months: 甲 (3 + 1 + 2) / 3, 乙 (1 + 2 + 0) / 3, 丙 (0 + 0 + 1) / 3.
     assert_eq!(n("月均件数", "甲区"), 2.into());
     assert_eq!(n("月均件数", "乙区"), 1.into());
-    assert_eq!(n("月均件数", "丙区").round_dp(6), "0.333333".parse().unwrap());
-    assert_eq!((n("有件月数", "甲区"), n("有件月数", "乙区"), n("有件月数", "丙区")), (3.into(), 2.into(), 1.into()));
+    assert_eq!(
+        n("月均件数", "丙区").round_dp(6),
+        "0.333333".parse().unwrap()
+    );
+    assert_eq!(
+        (
+            n("有件月数", "甲区"),
+            n("有件月数", "乙区"),
+            n("有件月数", "丙区")
+        ),
+        (3.into(), 2.into(), 1.into())
+    );
     // Satisfaction by month: 甲 85, 70, 60; 乙 100, 95, none (no tickets); 丙 none, none, 50.
     assert_eq!(n("最高满意率", "甲区"), 85.into());
     assert_eq!(n("最高满意率", "乙区"), 100.into());
     assert_eq!(n("最高满意率", "丙区"), 50.into());
     // The months with at least two tickets: 甲 3 + 2, 乙 2, 丙 none.
-    assert_eq!((n("件数合计", "甲区"), n("件数合计", "乙区"), n("件数合计", "丙区")), (5.into(), 2.into(), 0.into()));
+    assert_eq!(
+        (
+            n("件数合计", "甲区"),
+            n("件数合计", "乙区"),
+            n("件数合计", "丙区")
+        ),
+        (5.into(), 2.into(), 0.into())
+    );
     // First by tickets: January 甲, February 乙, March 甲.
-    assert_eq!((n("第一月数", "甲区"), n("第一月数", "乙区"), n("第一月数", "丙区")), (2.into(), 1.into(), 0.into()));
+    assert_eq!(
+        (
+            n("第一月数", "甲区"),
+            n("第一月数", "乙区"),
+            n("第一月数", "丙区")
+        ),
+        (2.into(), 1.into(), 0.into())
+    );
     // The county's tickets each month: 4, 3, 3.
-    assert_eq!(number(&m, "月均总件数", None).round_dp(6), "3.333333".parse().unwrap());
+    assert_eq!(
+        number(&m, "月均总件数", None).round_dp(6),
+        "3.333333".parse().unwrap()
+    );
     // Finished by 2023-03-31 (a finish time on that day counts): all but 04-01 and the unfinished one.
     assert_eq!(number(&m, "期内办结", None), 8.into());
     // Last year's quarter: 2022-01 (2) and 2022-03 (1); 2022-02 is missing.
@@ -208,10 +262,25 @@ fn a_quarter_reads_every_month_and_aggregates_each_month() {
     assert_eq!(number(&m, "上期件数", None), 1.into());
     // Each month one month back: 2022-12 (1), 2023-01 (4), 2023-02 (3).
     assert_eq!(number(&m, "上月件数", None), 8.into());
+    // Read only `each month`, 满意率 and 月排名 have no value of the quarter (pooled
+    // over its tickets they would mean nothing the policy says).
+    let names: Vec<&str> = m.values.iter().map(|d| d.name.as_str()).collect();
+    assert!(
+        !names.contains(&"满意率") && !names.contains(&"月排名"),
+        "{names:?}"
+    );
     let w = warnings(&m);
     assert_eq!(w.len(), 2, "{w:#?}");
-    assert!(w.iter().any(|w| w.contains("`去年` (same period last year) has no data for 2022-02:")), "{w:#?}");
-    assert!(w.iter().any(|w| w.contains("`上期` (previous period) has no data for 2022-10, 2022-11:")), "{w:#?}");
+    assert!(
+        w.iter()
+            .any(|w| w.contains("`去年` (same period last year) has no data for 2022-02:")),
+        "{w:#?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.contains("`上期` (previous period) has no data for 2022-10, 2022-11:")),
+        "{w:#?}"
+    );
 }
 
 #[test]
@@ -219,7 +288,10 @@ fn a_month_of_the_period_without_data_is_named_and_left_out() {
     let m = run("gap", "2023-Q1", &["2023-03"]);
     let n = |name: &str, key: &str| number(&m, name, Some(key));
     // January and February only.
-    assert_eq!((n("件数", "甲区"), n("件数", "乙区"), n("件数", "丙区")), (4.into(), 3.into(), 0.into()));
+    assert_eq!(
+        (n("件数", "甲区"), n("件数", "乙区"), n("件数", "丙区")),
+        (4.into(), 3.into(), 0.into())
+    );
     assert_eq!(n("月均件数", "甲区"), 2.into());
     assert_eq!(n("月均件数", "乙区"), "1.5".parse().unwrap());
     assert_eq!(n("有件月数", "丙区"), 0.into());
@@ -241,6 +313,8 @@ fn one_month_is_a_period_of_one() {
     let n = |name: &str, key: &str| number(&m, name, Some(key));
     assert_eq!(n("月均件数", "乙区"), n("件数", "乙区"));
     assert_eq!(n("最高满意率", "乙区"), 95.into());
+    // On one month, every definition has its value.
+    assert_eq!(n("满意率", "乙区"), 95.into());
     // 上期 and 上月 are both January.
     assert_eq!(number(&m, "上期件数", None), 4.into());
     assert_eq!(number(&m, "上月件数", None), 4.into());
@@ -266,14 +340,20 @@ fn a_period_without_any_data_is_an_error() {
         Err(p) => p,
     };
     let _ = std::fs::remove_dir_all(dir);
-    assert!(matches!(&problems[0], Problem::Eval(e) if e.to_string().starts_with("no data for 2021-01")));
+    assert!(
+        matches!(&problems[0], Problem::Eval(e) if e.to_string().starts_with("no data for 2021-01"))
+    );
 }
 
 #[test]
 fn render_takes_a_period_and_names_missing_months_on_stderr() {
     let dir = folder("cli", "csv", &["2023-02"]);
     let policy_path = dir.join("t.policy");
-    std::fs::write(&policy_path, POLICY.replace("FORMAT", r#"csv "tickets.csv""#)).expect("write");
+    std::fs::write(
+        &policy_path,
+        POLICY.replace("FORMAT", r#"csv "tickets.csv""#),
+    )
+    .expect("write");
     let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
             .arg("render")
@@ -290,7 +370,9 @@ fn render_takes_a_period_and_names_missing_months_on_stderr() {
     assert!(stderr.contains("no data for 2023-02"), "{stderr}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["month"], "2023-Q1");
-    assert!(json["warnings"][0].as_str().is_some_and(|w| w.contains("2023-02")));
+    assert!(json["warnings"][0]
+        .as_str()
+        .is_some_and(|w| w.contains("2023-02")));
     // `last 2 months` ends with the latest folder, 2023-03: February (missing) and March.
     let out = run(&["--period", "last 2 months", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");

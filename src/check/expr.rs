@@ -383,7 +383,7 @@ impl Checker {
     }
 
     fn definition(&mut self, name: &Ident, ctx: &Ctx) -> Ty {
-        self.used.insert(name.name.clone());
+        self.reads(&name.name);
         let domain = match ctx {
             Ctx::Domain { domain } | Ctx::Group { domain, .. } => domain.clone(),
             Ctx::Row { .. } => None,

@@ -60,6 +60,9 @@ pub struct Env {
     /// Definitions of the whole period: made of values `each month`, or of such
     /// definitions. The rest have a value in each month too.
     pub period_level: BTreeSet<String>,
+    /// Definitions read only `each month` (and by such definitions): over several
+    /// months they have no value of the period, only one in each month.
+    pub month_only: BTreeSet<String>,
 }
 
 impl crate::data::UnitResolver for Env {
@@ -177,6 +180,8 @@ pub fn check_in(
         dir: dir.map(|d| d.to_path_buf()),
         deps: HashMap::new(),
         in_each_month: false,
+        referrer: None,
+        reads: HashMap::new(),
         errors: Vec::new(),
         used: BTreeSet::new(),
         score_term_names: HashMap::new(),
@@ -200,6 +205,7 @@ pub fn check_in(
         if period_level {
             checker.env.period_level.insert(name.clone());
         }
+        checker.referrer = Some(name.clone());
         match def.kind.clone() {
             DefKind::Metric(i) => {
                 if let Some(Item::Metric(m)) = policy.items.get_mut(i) {
@@ -235,6 +241,7 @@ pub fn check_in(
             _ => {}
         }
     }
+    checker.referrer = None;
     checker.env.order = order;
     checker.env.text = std::sync::Arc::from(text);
     for item in &mut policy.items {
@@ -247,6 +254,7 @@ pub fn check_in(
             _ => {}
         }
     }
+    checker.env.month_only = checker.month_only();
     let used_before_tests = checker.used.clone();
     for item in &mut policy.items {
         if let Item::Test(test) = item {
@@ -290,6 +298,11 @@ pub(crate) struct Checker {
     pub(crate) deps: HashMap<String, Vec<String>>,
     /// Checking the argument of an aggregate `each month`.
     pub(crate) in_each_month: bool,
+    /// The definition being checked (none: a report, a list, a view).
+    pub(crate) referrer: Option<String>,
+    /// The definitions each definition (or, under `None`, the report) reads other
+    /// than `each month`.
+    pub(crate) reads: HashMap<Option<String>, BTreeSet<String>>,
 }
 
 /// The warnings `allow(…)` can acknowledge: the last part of their codes.
@@ -1234,7 +1247,7 @@ impl Checker {
             if w.name == "group" {
                 continue;
             }
-            self.used.insert(w.name.clone());
+            self.reads(&w.name);
             match self.env.defs.get(&w.name).map(|d| d.kind.clone()) {
                 Some(DefKind::Bands(_)) => {}
                 _ => {
@@ -1569,7 +1582,7 @@ impl Checker {
         names.sort();
         for name in names {
             if self.env.defs.contains_key(&name) {
-                self.used.insert(name);
+                self.reads(&name);
                 continue;
             }
             if crate::template::CONTEXT_NAMES.contains(&name.as_str())
@@ -1632,6 +1645,54 @@ impl Checker {
         for (name, span) in unused {
             self.errors.push(CheckError::Unused { name, span });
         }
+    }
+
+    /// Records that the definition being checked (or the report) reads `name`.
+    pub(crate) fn reads(&mut self, name: &str) {
+        self.used.insert(name.to_string());
+        if !self.in_each_month {
+            self.reads
+                .entry(self.referrer.clone())
+                .or_default()
+                .insert(name.to_string());
+        }
+    }
+
+    /// The definitions only `each month` needs: not read by the report, by a
+    /// definition of the period or by anything these read, nor left unread.
+    fn month_only(&self) -> BTreeSet<String> {
+        if self.env.period_level.is_empty() {
+            return BTreeSet::new();
+        }
+        let mut needed: BTreeSet<String> = BTreeSet::new();
+        let mut todo: Vec<String> = self
+            .reads
+            .get(&None)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .chain(self.env.period_level.iter().cloned())
+            .chain(
+                self.env
+                    .defs
+                    .keys()
+                    .filter(|d| !self.used.contains(*d))
+                    .cloned(),
+            )
+            .collect();
+        while let Some(name) = todo.pop() {
+            if needed.insert(name.clone()) {
+                if let Some(reads) = self.reads.get(&Some(name)) {
+                    todo.extend(reads.iter().cloned());
+                }
+            }
+        }
+        self.env
+            .order
+            .iter()
+            .filter(|d| !needed.contains(*d))
+            .cloned()
+            .collect()
     }
 
     /// Definition names in dependency order; reports cycles.

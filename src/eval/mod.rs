@@ -306,6 +306,7 @@ pub fn evaluate_period_in_blocks(
         }
     };
     evaluator.month_values = month_values;
+    evaluator.skip_month_only = !period.is_month();
     evaluator.run();
     let mut model = evaluator.model_of(period, options.with_report);
     model.warnings = grouped(warnings);
@@ -790,6 +791,9 @@ struct Evaluator<'a> {
     month_values: Vec<(Month, Evaluator<'a>)>,
     /// Evaluating one month of a period: the definitions of the whole period wait.
     skip_period_level: bool,
+    /// Evaluating several months: the definitions only `each month` reads have no
+    /// value of the period.
+    skip_month_only: bool,
     /// Sources read from several months' files, put one after another: the first
     /// row of each month.
     row_months: HashMap<usize, Vec<(usize, Month)>>,
@@ -838,6 +842,7 @@ impl<'a> Evaluator<'a> {
             period: None,
             month_values: Vec::new(),
             skip_period_level: false,
+            skip_month_only: false,
             row_months: HashMap::default(),
             files: HashMap::default(),
             errors: Vec::new(),
@@ -896,6 +901,9 @@ impl<'a> Evaluator<'a> {
                 continue;
             };
             if self.skip_period_level && self.env.period_level.contains(name) {
+                continue;
+            }
+            if self.skip_month_only && self.env.month_only.contains(name) {
                 continue;
             }
             let result = match def.kind {
@@ -2938,7 +2946,10 @@ impl<'a> Evaluator<'a> {
         ctx.insert("month".into(), minijinja::Value::from(month.month));
         // `{{ period }}`: 2023 年第一季度; `{{ months }}`: how many months it has.
         ctx.insert("period".into(), minijinja::Value::from(period.chinese()));
-        ctx.insert("months".into(), minijinja::Value::from(period.months_count()));
+        ctx.insert(
+            "months".into(),
+            minijinja::Value::from(period.months_count()),
+        );
         ctx.insert(
             "first_month".into(),
             minijinja::Value::from(period.first.month),

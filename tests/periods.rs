@@ -6,7 +6,7 @@
 use hotline::report::ReportModel;
 use hotline::span::SourceFile;
 use hotline::{Period, Problem};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Tickets by month: unit, dispatched, finished, satisfaction.
 type Ticket = (&'static str, &'static str, &'static str, &'static str);

@@ -585,6 +585,80 @@ fn check_table(
     }
 }
 
+/// 附表 3: each ranked town's published score in each month of the period (`—` for a month
+/// without a score or without data), in the order of the year's ranking. Each month's cell is
+/// shown and exact; the headers are the months.
+fn check_monthly_table(
+    c: &mut Checker,
+    label: &str,
+    p: &Period,
+    months: &HashMap<Ym, Month>,
+    period: &[Ym],
+    json: &Value,
+) {
+    c.figures += 2; // the headers and the row order
+    let tables = tables(json);
+    let Some(t) = tables.get("附表 3") else {
+        c.fail(format!("{label}: no table 附表 3"));
+        return;
+    };
+    let headers: Vec<&str> = t["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    let mut want_headers = vec!["单位".to_string()];
+    want_headers.extend(period.iter().map(|m| format!("{}月", m.month)));
+    want_headers.push("月均得分".into());
+    if headers != want_headers {
+        c.fail(format!("{label} 附表 3: headers {headers:?}"));
+        return;
+    }
+    let mut rows: Vec<&exact::UnitPeriod> = p
+        .units
+        .iter()
+        .filter(|u| u.group == TOWN && u.months > 0)
+        .collect();
+    rows.sort_by_key(|u| u.rank);
+    let got = t["rows"].as_array().unwrap();
+    let names: Vec<&str> = got
+        .iter()
+        .map(|r| r[0]["display"].as_str().unwrap_or_default())
+        .collect();
+    let want: Vec<&str> = rows.iter().map(|u| u.name).collect();
+    if names != want {
+        c.fail(format!("{label} 附表 3: rows {names:?}, expected {want:?}"));
+        return;
+    }
+    for (row, u) in got.iter().zip(&rows) {
+        for (i, ym) in period.iter().enumerate() {
+            let what = format!("{label} 附表 3 {} {}", u.name, ym.label());
+            // A month without data, or without a score: empty.
+            let score = months
+                .get(ym)
+                .and_then(|m| m.units.iter().find(|x| x.name == u.name))
+                .and_then(|x| x.score.as_ref());
+            let cell = &row[i + 1];
+            c.text(
+                &what,
+                Some(score.map_or("—".to_string(), shown).as_str()),
+                cell["display"].as_str(),
+            );
+            c.number(&what, score, cell["exact"].as_str(), true);
+        }
+    }
+}
+
+fn expected_monthly_table_figures(p: &Period, months: usize) -> usize {
+    let towns = p
+        .units
+        .iter()
+        .filter(|u| u.group == TOWN && u.months > 0)
+        .count();
+    2 + towns * months * 2
+}
+
 fn expected_period_figures(p: &Period) -> usize {
     let rows = p.units.iter().filter(|u| u.months > 0).count();
     registry().len() * PERIOD_PER_UNIT + PERIOD_SINGLE + 2 * 2 + rows * PERIOD_PER_ROW
@@ -620,9 +694,18 @@ fn run_period(period: &str, without: Option<Ym>) {
         }
     }
     check_period(&mut c, &label, &p, &json);
+    let in_period = period_months(period);
+    let shown_months = months
+        .iter()
+        .filter(|(ym, _)| in_period.contains(ym))
+        .map(|(ym, m)| (*ym, m.clone()))
+        .collect();
+    check_monthly_table(&mut c, &label, &p, &shown_months, &in_period, &json);
     c.finish(
         &format!("dong-e-annual.policy --period {label}"),
-        expected_period_figures(&p) + usize::from(without.is_some()),
+        expected_period_figures(&p)
+            + expected_monthly_table_figures(&p, in_period.len())
+            + usize::from(without.is_some()),
     );
     done_with(&dir);
 }

@@ -78,12 +78,16 @@ metric 件数合计 = sum(件数 each month where 件数 >= 2)
 metric 第一月数 = count(月排名 == 1 each month)
 metric 月均总件数 = mean(sum(件数) each month)
 metric 期内办结 from 工单 = count(办结时间 <= period_end)
+metric 首月件数 = first(件数 each month)
+metric 次月件数 = nth(件数 each month, 2)
+metric 末月件数 = last(件数 each month)
 
 report {
   table "各区" {
     rows unit
     column "件数" = 件数
     column "当月办结" = 当月办结
+    column "{{ month }}月件数" = 件数 each month
   }
 }
 "#;
@@ -187,6 +191,21 @@ fn number(model: &ReportModel, name: &str, key: Option<&str>) -> rust_decimal::D
     text.parse().unwrap_or_else(|_| panic!("`{name}`: {text}"))
 }
 
+/// The headers and rows of the report's table, as shown.
+fn table(model: &ReportModel) -> (Vec<String>, Vec<Vec<String>>) {
+    for section in &model.sections {
+        if let hotline::report::SectionModel::Table(t) = section {
+            let rows = t
+                .rows
+                .iter()
+                .map(|r| r.iter().map(|c| c.display.clone()).collect())
+                .collect();
+            return (t.headers.clone(), rows);
+        }
+    }
+    panic!("no table")
+}
+
 fn warnings(model: &ReportModel) -> Vec<String> {
     model.warnings.iter().map(|w| w.to_string()).collect()
 }
@@ -249,6 +268,19 @@ fn a_quarter_reads_every_month_and_aggregates_each_month() {
         ),
         (2.into(), 1.into(), 0.into())
     );
+    // A column each month: one per month, the header of each its own.
+    let (headers, rows) = table(&m);
+    assert_eq!(headers, ["件数", "当月办结", "1月件数", "2月件数", "3月件数"]);
+    assert_eq!(rows[0], ["6", "4", "3", "1", "2"]);
+    // The months picked by their place: 甲 3, 1, 2.
+    assert_eq!(
+        (
+            n("首月件数", "甲区"),
+            n("次月件数", "甲区"),
+            n("末月件数", "甲区")
+        ),
+        (3.into(), 1.into(), 2.into())
+    );
     // The county's tickets each month: 4, 3, 3.
     assert_eq!(
         number(&m, "月均总件数", None).round_dp(6),
@@ -296,6 +328,13 @@ fn a_month_of_the_period_without_data_is_named_and_left_out() {
     assert_eq!(n("月均件数", "乙区"), "1.5".parse().unwrap());
     assert_eq!(n("有件月数", "丙区"), 0.into());
     assert_eq!(value(&m, "最高满意率", Some("丙区")), None);
+    // March has no data: its column is there, empty.
+    let (headers, rows) = table(&m);
+    assert_eq!(headers[4], "3月件数");
+    assert_eq!(rows[0][2..], ["3", "1", "—"]);
+    // March, the last month of the quarter, has no data: no value, not February's.
+    assert_eq!(value(&m, "末月件数", Some("甲区")), None);
+    assert_eq!(n("次月件数", "甲区"), 1.into());
     // Like for like: last year's January and February only (2022-01: 2; 2022-02 is missing).
     assert_eq!(number(&m, "去年件数", None), 2.into());
     // Each month of data one month back: 2022-12 (1) and 2023-01 (4).
@@ -313,8 +352,12 @@ fn one_month_is_a_period_of_one() {
     let n = |name: &str, key: &str| number(&m, name, Some(key));
     assert_eq!(n("月均件数", "乙区"), n("件数", "乙区"));
     assert_eq!(n("最高满意率", "乙区"), 95.into());
-    // On one month, every definition has its value.
+    // On one month, every definition has its value; the first month is the last.
     assert_eq!(n("满意率", "乙区"), 95.into());
+    assert_eq!(n("首月件数", "乙区"), 2.into());
+    assert_eq!(n("末月件数", "乙区"), 2.into());
+    assert_eq!(value(&m, "次月件数", Some("乙区")), None);
+    assert_eq!(table(&m).0, ["件数", "当月办结", "2月件数"]);
     // 上期 and 上月 are both January.
     assert_eq!(number(&m, "上期件数", None), 4.into());
     assert_eq!(number(&m, "上月件数", None), 4.into());

@@ -41,6 +41,11 @@ pub(crate) const AGGREGATES: &[&str] = &[
 pub(crate) const SCALAR_FUNCTIONS: &[&str] =
     &["round", "abs", "if", "clamp", "scale", "workdays", "tied"];
 
+/// What takes the values of `X each month`: the aggregates, and the picks of a month.
+pub(crate) const MONTH_FUNCTIONS: &[&str] = &[
+    "count", "share", "sum", "mean", "min", "max", "first", "last", "nth",
+];
+
 /// Whether a call runs over rows or keys (an aggregate) rather than on values:
 /// `min(x)` is the least of the group's `x`, `min(a, b)` the lesser of two values.
 pub(crate) fn is_aggregate(func: &str, args: usize) -> bool {
@@ -559,6 +564,9 @@ impl Checker {
         span: crate::span::Span,
     ) -> Ty {
         let name = func.name.as_str();
+        if matches!(args.first().map(|a| &a.kind), Some(ExprKind::EachMonth(_))) {
+            return self.each_month(func, args, filter, ctx, span);
+        }
         if !AGGREGATES.contains(&name) && !SCALAR_FUNCTIONS.contains(&name) {
             let all: Vec<&str> = AGGREGATES.iter().chain(SCALAR_FUNCTIONS).copied().collect();
             let near = did_you_mean(name, all.iter().copied());
@@ -581,11 +589,6 @@ impl Checker {
             });
             self.mark_used(args, filter);
             return Ty::error();
-        }
-        if let [arg] = &mut *args {
-            if let ExprKind::EachMonth(_) = arg.kind {
-                return self.each_month(func, arg, filter, ctx, span);
-            }
         }
         if is_aggregate(name, args.len()) {
             return self.aggregate(func, args, filter, ctx, span);
@@ -1116,17 +1119,84 @@ impl Checker {
 }
 
 impl Checker {
-    /// `mean(总得分 each month)`: an aggregate over the months of the period, key by key.
+    /// `mean(总得分 each month)`: an aggregate over the months of the period, key by
+    /// key; `nth(总得分 each month, 2)`: the value in its second month.
     fn each_month(
         &mut self,
         func: &Ident,
-        arg: &mut Expr,
+        args: &mut [Expr],
         filter: &mut Option<Box<Expr>>,
         ctx: &Ctx,
         span: crate::span::Span,
     ) -> Ty {
         let name = func.name.as_str();
-        let fail = |this: &mut Self, message: String, help: &str, at| {
+        let refuse = |this: &mut Self,
+                      args: &[Expr],
+                      filter: &Option<Box<Expr>>,
+                      message: String,
+                      help: &str,
+                      at| {
+            this.errors.push(CheckError::Shape {
+                message,
+                help: help.into(),
+                span: at,
+            });
+            this.mark_used(args, filter);
+            Ty::error()
+        };
+        if !MONTH_FUNCTIONS.contains(&name) {
+            return refuse(
+                self,
+                args,
+                filter,
+                format!("`{name}` cannot take the months"),
+                "the months are aggregated with `count`, `share`, `sum`, `mean`, `min` or `max` (`mean(总得分 each month)`), or one is picked with `first`, `last` or `nth` (`nth(总得分 each month, 2)`)",
+                func.span,
+            );
+        }
+        let pick = matches!(name, "first" | "last" | "nth");
+        let arity_ok = match name {
+            "nth" => {
+                matches!(args.get(1).map(|a| &a.kind), Some(ExprKind::Number(n)) if args.len() == 2 && n.fract().is_zero() && *n >= rust_decimal::Decimal::ONE && *n <= rust_decimal::Decimal::from(1200))
+            }
+            _ => args.len() == 1,
+        };
+        if !arity_ok {
+            let expected = if name == "nth" {
+                "the values each month and which month of the period (1 for the first)"
+            } else {
+                "the values each month"
+            };
+            let example = if name == "nth" {
+                "`nth(月度得分 each month, 2)`"
+            } else {
+                "`mean(总得分 each month)`"
+            };
+            self.mark_used(args, filter);
+            return self.arguments(func, expected, example, span);
+        }
+        if pick {
+            if let Some(f) = filter {
+                let at = f.span;
+                return refuse(
+                    self,
+                    args,
+                    filter,
+                    format!("`{name}` picks a month and takes no `where`"),
+                    "pick the month by its place in the period: `nth(月度得分 each month, 2)`",
+                    at,
+                );
+            }
+        }
+        let Some(arg) = args.first_mut() else {
+            return Ty::error();
+        };
+        let fail = |this: &mut Self,
+                    arg: &Expr,
+                    filter: &Option<Box<Expr>>,
+                    message: String,
+                    help: &str,
+                    at| {
             this.errors.push(CheckError::Shape {
                 message,
                 help: help.into(),
@@ -1135,17 +1205,11 @@ impl Checker {
             this.mark_used(std::slice::from_ref(arg), filter);
             Ty::error()
         };
-        if !matches!(name, "count" | "share" | "sum" | "mean" | "min" | "max") {
-            return fail(
-                self,
-                format!("`{name}` cannot aggregate the months"),
-                "the months are aggregated with `count`, `share`, `sum`, `mean`, `min` or `max`, e.g. `mean(总得分 each month)`",
-                func.span,
-            );
-        }
         if !matches!(ctx, Ctx::Domain { .. }) {
             return fail(
                 self,
+                arg,
+                filter,
                 "`each month` reads the values of definitions, not rows".into(),
                 "write it in a metric without `from`: `metric 月均得分 = mean(总得分 each month)`",
                 span,
@@ -1154,6 +1218,8 @@ impl Checker {
         if self.in_each_month {
             return fail(
                 self,
+                arg,
+                filter,
                 "`each month` inside `each month`".into(),
                 "a value of one month is aggregated over the months once",
                 span,
@@ -1163,6 +1229,7 @@ impl Checker {
             return Ty::error();
         };
         self.in_each_month = true;
+        self.env.each_month = true;
         let t = self.expr(inner, ctx);
         let f = filter.as_mut().map(|f| {
             let ft = self.expr(f, ctx);
@@ -1196,6 +1263,10 @@ impl Checker {
             None => t.shape.clone(),
         };
         match name {
+            _ if pick => Ty {
+                shape,
+                ..t.nullable(true)
+            },
             "count" | "share" => {
                 if t.base != Base::Bool {
                     self.expect_bool(&t, inner.span);

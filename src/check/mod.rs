@@ -63,6 +63,9 @@ pub struct Env {
     /// Definitions read only `each month` (and by such definitions): over several
     /// months they have no value of the period, only one in each month.
     pub month_only: BTreeSet<String>,
+    /// Whether anything reads values `each month`: the months are then evaluated
+    /// one by one too.
+    pub each_month: bool,
 }
 
 impl crate::data::UnitResolver for Env {
@@ -1337,9 +1340,33 @@ impl Checker {
             domain: Some(domain.clone()),
         };
         for column in &mut table.columns {
-            let ty = self.expr(&mut column.expr, &ctx);
+            let ty = self.column(column, &ctx);
             self.expect_domain(&ty, &domain, column.expr.span);
         }
+    }
+
+    /// A table's column or a chart's bar; `… each month` is one per month of the period.
+    fn column(&mut self, column: &mut Column, ctx: &expr::Ctx) -> Ty {
+        let ExprKind::EachMonth(inner) = &mut column.expr.kind else {
+            return self.expr(&mut column.expr, ctx);
+        };
+        self.template(&column.header);
+        self.env.each_month = true;
+        self.in_each_month = true;
+        let ty = self.expr(inner, ctx);
+        self.in_each_month = false;
+        let mut names = Vec::new();
+        collect_names(inner, &mut names);
+        if let Some(whole) = names.iter().find(|n| self.env.period_level.contains(*n)) {
+            self.errors.push(CheckError::Shape {
+                message: format!("`{whole}` is a value of the whole period, not of one month"),
+                help: "a column `each month` shows a value of each month; show the period's value in a column of its own".into(),
+                span: inner.span,
+            });
+            return Ty::error();
+        }
+        column.expr.ty = Some(ty.clone());
+        ty
     }
 
     fn chart(&mut self, chart: &mut Chart) {
@@ -1353,7 +1380,7 @@ impl Checker {
             domain: Some(domain.clone()),
         };
         for bar in &mut chart.bars {
-            let ty = self.expr(&mut bar.expr, &ctx);
+            let ty = self.column(bar, &ctx);
             self.expect_domain(&ty, &domain, bar.expr.span);
             if !ty.is_numeric() {
                 self.errors.push(CheckError::Mismatch {

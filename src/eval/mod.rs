@@ -260,7 +260,7 @@ pub fn evaluate_period_in_blocks(
     }
     // Each month on its own, for the values `each month`.
     let mut month_values = Vec::new();
-    if !checked.env.period_level.is_empty() {
+    if checked.env.each_month {
         for &month in &months {
             let read = read(
                 checked,
@@ -1876,10 +1876,12 @@ impl<'a> Evaluator<'a> {
         frame: &Frame<'_>,
         span: Span,
     ) -> R<Value> {
-        if let [arg] = args {
-            if let ExprKind::EachMonth(inner) = &arg.kind {
-                return self.each_month(func, inner, filter, frame, span);
-            }
+        if let Some(ExprKind::EachMonth(inner)) = args.first().map(|a| &a.kind) {
+            let nth = match args.get(1).map(|a| &a.kind) {
+                Some(ExprKind::Number(n)) => usize::try_from(n.trunc().mantissa()).ok(),
+                _ => None,
+            };
+            return self.each_month(func, inner, nth, filter, frame, span);
         }
         match func {
             "round" => {
@@ -2070,6 +2072,7 @@ impl<'a> Evaluator<'a> {
         &self,
         func: &str,
         inner: &Expr,
+        nth: Option<usize>,
         filter: Option<&Expr>,
         frame: &Frame<'_>,
         span: Span,
@@ -2086,6 +2089,32 @@ impl<'a> Evaluator<'a> {
         } else {
             self.month_values.iter().map(|(_, e)| e).collect()
         };
+        // `first`, `last`, `nth`: the month at that place in the period, if it has data.
+        let place = match func {
+            "first" => Some(1),
+            "last" => Some(self.period.map_or(1, |p| p.months_count())),
+            "nth" => nth,
+            _ => None,
+        };
+        if let Some(place) = place {
+            let wanted = match self.period {
+                Some(p) => i32::try_from(place).ok().map(|k| p.first.plus(k - 1)),
+                None => self.month.filter(|_| place == 1),
+            };
+            let found = if self.month_values.is_empty() {
+                (wanted.is_some() && wanted == self.month.or(self.period.map(|p| p.first)))
+                    .then_some(self)
+            } else {
+                self.month_values
+                    .iter()
+                    .find(|(m, _)| Some(*m) == wanted)
+                    .map(|(_, e)| e)
+            };
+            return match found {
+                Some(month) => month.eval(inner, &frame),
+                None => Ok(Value::Empty),
+            };
+        }
         let mut acc = Aggregate::new(func);
         for month in months {
             if let Some(f) = filter {
@@ -2853,12 +2882,67 @@ impl<'a> Evaluator<'a> {
             };
             let mut cells = Vec::with_capacity(columns.len());
             for column in columns {
+                if let ExprKind::EachMonth(inner) = &column.expr.kind {
+                    for (_, month) in self.column_months() {
+                        let v = match month {
+                            Some(month) => month.eval(inner, &frame)?,
+                            None => Value::Empty,
+                        };
+                        cells.push(self.display(&v, column.expr.ty.as_ref()));
+                    }
+                    continue;
+                }
                 let v = self.eval(&column.expr, &frame)?;
                 cells.push(self.display(&v, column.expr.ty.as_ref()));
             }
             out.push(cells);
         }
         Ok((keys, out))
+    }
+
+    /// The months of a column `each month`: each month of the period, evaluated on
+    /// its own (none: a month without data), or the month evaluated.
+    fn column_months(&self) -> Vec<(Month, Option<&Evaluator<'a>>)> {
+        if self.month_values.is_empty() {
+            let month = self
+                .month
+                .or(self.period.map(|p| p.first))
+                .unwrap_or(Month {
+                    year: 1970,
+                    month: 1,
+                });
+            return vec![(month, Some(self))];
+        }
+        let period = self.period.map_or_else(Vec::new, |p| p.months());
+        period
+            .into_iter()
+            .map(|m| {
+                let found = self.month_values.iter().find(|(at, _)| *at == m);
+                (m, found.map(|(_, e)| e))
+            })
+            .collect()
+    }
+
+    /// The headers of columns (or bars): a column `each month` has one per month, its
+    /// header a template of `month` and `year`.
+    fn headers(
+        &self,
+        columns: &[Column],
+        env: &minijinja::Environment<'_>,
+        ctx: &minijinja::Value,
+    ) -> R<Vec<String>> {
+        let mut out = Vec::with_capacity(columns.len());
+        for column in columns {
+            if !matches!(column.expr.kind, ExprKind::EachMonth(_)) {
+                out.push(column.header.value.clone());
+                continue;
+            }
+            for (m, _) in self.column_months() {
+                let ctx = minijinja::context! { month => m.month, year => m.year, ..ctx.clone() };
+                out.push(self.template(env, &column.header, &ctx)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Title lines, each a template.
@@ -2885,7 +2969,7 @@ impl<'a> Evaluator<'a> {
                 .iter()
                 .map(|k| self.text(&key_value(k), None))
                 .collect(),
-            series: chart.bars.iter().map(|b| b.header.value.clone()).collect(),
+            series: self.headers(&chart.bars, env, ctx)?,
             values,
         })
     }
@@ -2900,11 +2984,7 @@ impl<'a> Evaluator<'a> {
         Ok(TableModel {
             name: table.name.value.clone(),
             titles: self.titles(&table.titles, env, ctx)?,
-            headers: table
-                .columns
-                .iter()
-                .map(|c| c.header.value.clone())
-                .collect(),
+            headers: self.headers(&table.columns, env, ctx)?,
             rows,
         })
     }

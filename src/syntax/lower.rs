@@ -887,7 +887,14 @@ impl Lower {
         let span = span_of(&pair);
         let mut inner = pair.into_inner();
         let header = self.next_string(&mut inner, span);
-        let expr = self.next_expr(&mut inner, span);
+        let mut expr = self.next_expr(&mut inner, span);
+        if inner
+            .next()
+            .is_some_and(|p| p.as_rule() == Rule::each_month)
+        {
+            let at = Span::new(expr.span.start, span.end);
+            expr = Expr::new(ExprKind::EachMonth(Box::new(expr)), at);
+        }
         Column { header, expr }
     }
 

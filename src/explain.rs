@@ -13,7 +13,7 @@ use std::str::FromStr;
 pub fn command(
     policy: &Path,
     data: &Path,
-    month: &str,
+    (month, period): (Option<&str>, Option<&str>),
     unit: &str,
     metric: Option<&str>,
 ) -> Outcome {
@@ -31,11 +31,9 @@ pub fn command(
             )
         }
     };
-    let Some(month) = crate::Month::parse(month) else {
-        return fail(
-            2,
-            format!("error: `{month}` is not a month: write `YYYY-MM`, e.g. `2023-03`\n"),
-        );
+    let period = match crate::months_asked(month, period, data) {
+        Ok(p) => p,
+        Err(message) => return fail(2, format!("error: {message}\n")),
     };
     let file = SourceFile::new(policy.display().to_string(), text);
     let render = |problems: Vec<crate::Problem>| {
@@ -48,14 +46,23 @@ pub fn command(
         Ok(c) => c,
         Err(p) => return fail(1, render(p)),
     };
-    let model = match crate::eval::evaluate_explained(&checked, data, month) {
+    let model = match crate::eval::evaluate_period(&checked, data, period, true, &|_, _, _| {}) {
         Ok(m) => m,
         Err(p) => return fail(1, render(p)),
     };
+    // The months without data are told, as `render` tells them.
+    let warnings = render(
+        model
+            .warnings
+            .iter()
+            .cloned()
+            .map(crate::Problem::Eval)
+            .collect(),
+    );
     match explain(&file, &checked, &model, unit, metric) {
         Ok(stdout) => Outcome {
             stdout,
-            stderr: String::new(),
+            stderr: warnings,
             code: 0,
         },
         Err(message) => fail(2, format!("error: {message}\n")),

@@ -135,6 +135,33 @@ pub fn evaluate_period(
     eval::evaluate_period(checked, data_dir, period, false, progress)
 }
 
+/// The months `--month` or `--period` name, or what is wrong with them (bad usage).
+pub fn months_asked(
+    month: Option<&str>,
+    period: Option<&str>,
+    data_dir: &Path,
+) -> Result<Period, String> {
+    match (month, period) {
+        (Some(month), _) => Month::parse(month)
+            .map(Period::month)
+            .ok_or_else(|| format!("`{month}` is not a month: write `YYYY-MM`, e.g. `2023-03`")),
+        (None, Some(text)) => {
+            let spec = PeriodSpec::parse(text).ok_or_else(|| {
+                format!("`{text}` is not a period: write `2023-Q1`, `2023-H1`, `2023`, `2023-01..2023-06` or `last 3 months`")
+            })?;
+            spec.resolve(latest_month(data_dir)).ok_or_else(|| {
+                format!(
+                    "`{}` has no month folders (`YYYY-MM`) to count the last months from",
+                    data_dir.display()
+                )
+            })
+        }
+        (None, None) => {
+            Err("say which months: `--month 2023-03` or `--period 2023-Q1`".to_string())
+        }
+    }
+}
+
 /// The latest month that has a folder (`YYYY-MM`) in `data_dir`.
 pub fn latest_month(data_dir: &Path) -> Option<Month> {
     std::fs::read_dir(data_dir)

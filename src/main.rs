@@ -75,12 +75,13 @@ fn main() -> ExitCode {
             policy,
             data,
             month,
+            period,
             unit,
             metric,
         } => emit(hotline::explain::command(
             &policy,
             &data,
-            &month,
+            (month.as_deref(), period.as_deref()),
             &unit,
             metric.as_deref(),
         )),
@@ -212,32 +213,10 @@ fn render(
         Ok(f) => f,
         Err(code) => return code,
     };
-    let period = match (month, period) {
-        (Some(month), _) => match hotline::Month::parse(month) {
-            Some(m) => hotline::Period::month(m),
-            None => {
-                eprintln!("error: `{month}` is not a month: write `YYYY-MM`, e.g. `2023-03`");
-                return ExitCode::from(2);
-            }
-        },
-        (None, Some(text)) => {
-            let Some(spec) = hotline::PeriodSpec::parse(text) else {
-                eprintln!("error: `{text}` is not a period: write `2023-Q1`, `2023-H1`, `2023`, `2023-01..2023-06` or `last 3 months`");
-                return ExitCode::from(2);
-            };
-            match spec.resolve(hotline::latest_month(data)) {
-                Some(p) => p,
-                None => {
-                    eprintln!(
-                        "error: `{}` has no month folders (`YYYY-MM`) to count the last months from",
-                        data.display()
-                    );
-                    return ExitCode::from(2);
-                }
-            }
-        }
-        (None, None) => {
-            eprintln!("error: say which months to report: `--month 2023-03` or `--period 2023-Q1`");
+    let period = match hotline::months_asked(month, period, data) {
+        Ok(p) => p,
+        Err(message) => {
+            eprintln!("error: {message}");
             return ExitCode::from(2);
         }
     };

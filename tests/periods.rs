@@ -270,7 +270,10 @@ fn a_quarter_reads_every_month_and_aggregates_each_month() {
     );
     // A column each month: one per month, the header of each its own.
     let (headers, rows) = table(&m);
-    assert_eq!(headers, ["件数", "当月办结", "1月件数", "2月件数", "3月件数"]);
+    assert_eq!(
+        headers,
+        ["件数", "当月办结", "1月件数", "2月件数", "3月件数"]
+    );
     assert_eq!(rows[0], ["6", "4", "3", "1", "2"]);
     // The months picked by their place: 甲 3, 1, 2.
     assert_eq!(
@@ -420,6 +423,35 @@ fn render_takes_a_period_and_names_missing_months_on_stderr() {
     let out = run(&["--period", "last 2 months", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["month"], "2023-02..2023-03");
+    // Explained month by month, the missing month named on stderr.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .arg("explain")
+        .arg(&policy_path)
+        .arg("--data")
+        .arg(&dir)
+        .args([
+            "--period",
+            "2023-Q1",
+            "--unit",
+            "甲区",
+            "--metric",
+            "月均件数",
+        ])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 甲区: January 3, February no data, March 2; the mean of the two months with data.
+    assert!(
+        stdout.contains("各月 `件数`：2023-01 3、2023-02 —、2023-03 2；取平均"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("月均件数 = 2.5"), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no data for 2023-02"));
     // Not a period; both a month and a period.
     let out = run(&["--period", "2023-Q5"]);
     assert_eq!(out.status.code(), Some(2));

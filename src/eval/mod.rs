@@ -1127,7 +1127,11 @@ impl<'a> Evaluator<'a> {
                     }
                 }
             }
-            None => self.over_keys(&metric.expr)?,
+            None => {
+                let computed = self.over_keys(&metric.expr)?;
+                self.explain_months(metric, &computed)?;
+                computed
+            }
         };
         let computed = self.with_default(metric, computed)?;
         self.only_where(metric.only.as_ref(), computed)
@@ -2379,6 +2383,74 @@ impl<'a> Evaluator<'a> {
             .insert((metric.name.name.clone(), key.cloned()), text);
         // What evaluating the call gives (see `call`), without running it again.
         acc.finish(metric.expr.span).map(Some)
+    }
+
+    /// How a metric `mean(X each month)` came out: each month's value.
+    fn explain_months(&self, metric: &Metric, computed: &Computed) -> R<()> {
+        let Some(store) = &self.explain else {
+            return Ok(());
+        };
+        let ExprKind::Call { func, args, filter } = &metric.expr.kind else {
+            return Ok(());
+        };
+        let Some(ExprKind::EachMonth(inner)) = args.first().map(|a| &a.kind) else {
+            return Ok(());
+        };
+        let how = match func.name.as_str() {
+            "mean" => "取平均".to_string(),
+            "sum" => "求和".to_string(),
+            "min" => "取最小".to_string(),
+            "max" => "取最大".to_string(),
+            "count" => "计满足的月数".to_string(),
+            "share" => "满足的月份占比".to_string(),
+            "first" => "取第一个月".to_string(),
+            "last" => "取最后一个月".to_string(),
+            _ => match args.get(1).map(|a| &a.kind) {
+                Some(ExprKind::Number(n)) => format!("取第 {n} 个月"),
+                _ => String::new(),
+            },
+        };
+        let condition = filter
+            .as_deref()
+            .map(|f| format!("（{}）", self.quote(f)))
+            .unwrap_or_default();
+        let (keys, field): (Vec<Option<&Key>>, Option<&str>) = match computed {
+            Computed::Scalar(_) => (vec![None], None),
+            Computed::Keyed { values, .. } => (
+                values.keys().map(Some).collect(),
+                match inner.ty.as_ref().map(|t| &t.shape) {
+                    Some(Shape::Keyed(Domain::Field(f))) => Some(f.as_str()),
+                    _ => None,
+                },
+            ),
+        };
+        for key in keys {
+            let frame = Frame::Key { key, field };
+            let mut months = Vec::new();
+            for (m, month) in self.column_months() {
+                let v = match month {
+                    Some(month) => month.eval(inner, &frame)?,
+                    None => Value::Empty,
+                };
+                let shown = match &v {
+                    Value::Empty => "—".to_string(),
+                    Value::Bool(b) => if *b { "是" } else { "否" }.to_string(),
+                    v => v
+                        .decimal()
+                        .map_or_else(|| self.text(v, None), |d| d.normalize().to_string()),
+                };
+                months.push(format!("{m} {shown}"));
+            }
+            let text = format!(
+                "各月 `{}`{condition}：{}；{how}",
+                self.quote(inner),
+                months.join("、")
+            );
+            store
+                .borrow_mut()
+                .insert((metric.name.name.clone(), key.cloned()), text);
+        }
+        Ok(())
     }
 
     fn explanations(&self, name: &str) -> Vec<(String, String)> {

@@ -68,8 +68,11 @@ pub enum Command {
         #[arg(long)]
         data: PathBuf,
         /// The month, `YYYY-MM`.
+        #[arg(long, required_unless_present = "period", conflicts_with = "period")]
+        month: Option<String>,
+        /// The months: `2023-Q1`, `2023`, `2023-01..2023-06`, `last 3 months`.
         #[arg(long)]
-        month: String,
+        period: Option<String>,
         /// The preview's port (0: any free port).
         #[arg(long, default_value_t = 8345)]
         port: u16,

@@ -703,3 +703,66 @@ fn without_a_server_it_only_prints() {
     let stderr = watch.stderr.lock().unwrap().clone();
     assert!(!stderr.contains("preview:"), "{stderr}");
 }
+
+#[test]
+fn watches_a_period_month_by_month() {
+    // The annual policy over a quarter with January missing: the build renders from
+    // February and March, names January in its warnings, and a change to March's
+    // tickets is a new build.
+    let ws = Workspace::new("period");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(
+        root.join("policies/dong-e-annual.policy"),
+        ws.dir.join("dong-e-annual.policy"),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args([
+            "watch",
+            "dong-e-annual.policy",
+            "--data",
+            "data",
+            "--period",
+            "2023-Q1",
+            "--port",
+            "0",
+        ])
+        .current_dir(&ws.dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = drain(child.stdout.take().unwrap());
+    let stderr = drain(child.stderr.take().unwrap());
+    let mut watch = Watch {
+        child,
+        port: 0,
+        stdout,
+        stderr,
+    };
+    let stderr = watch.stderr.clone();
+    watch.port = poll("the preview's address on stderr", || {
+        let text = stderr.lock().unwrap().clone();
+        let rest = text.split("preview: http://127.0.0.1:").nth(1)?;
+        rest.split('/').next()?.parse().ok()
+    });
+    let state = watch.state_where("the first build", |s| s["ok"] == true);
+    let page = watch.get("/").body;
+    assert!(page.contains("2023 年第一季度"), "{state}");
+    poll("the warning naming January", || {
+        watch
+            .stdout
+            .lock()
+            .unwrap()
+            .contains("no data for 2023-01")
+            .then_some(())
+    });
+    let version = state["version"].as_u64().unwrap();
+    let tickets = ws.dir.join("data/2023-03/tickets.csv");
+    let text = std::fs::read_to_string(&tickets).unwrap();
+    std::fs::write(&tickets, text.replacen("\n", "\r\n", 1)).unwrap();
+    watch.newer_than(version);
+    let _ = watch.child.kill();
+}

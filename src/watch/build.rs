@@ -13,6 +13,7 @@ use crate::data::Table;
 use crate::eval::{self, Month, Options};
 use crate::report::ReportModel;
 use crate::span::{SourceFile, Span};
+use crate::Period;
 use crate::Problem;
 use miette::Diagnostic;
 use std::path::{Path, PathBuf};
@@ -85,6 +86,8 @@ struct Good {
 pub(crate) struct Builder {
     policy: PathBuf,
     data: PathBuf,
+    /// The months evaluated: one month, or a period read month by month.
+    period: Period,
     month: Month,
     color: bool,
     cache: TableCache,
@@ -110,16 +113,19 @@ struct Loaded {
     tables: Vec<Arc<Table>>,
     read: usize,
     cached: usize,
+    /// Months a comparison needs and does not find, as `render` warns of them.
+    warnings: Vec<eval::EvalError>,
 }
 
 impl Builder {
     /// A builder of `policy` on `data` for `month`; diagnostics for the terminal are coloured
     /// when `color`.
-    pub(crate) fn new(policy: PathBuf, data: PathBuf, month: Month, color: bool) -> Builder {
+    pub(crate) fn new(policy: PathBuf, data: PathBuf, period: Period, color: bool) -> Builder {
         Builder {
             policy,
             data,
-            month,
+            period,
+            month: period.first,
             color,
             cache: TableCache::default(),
             last_good: None,
@@ -132,12 +138,10 @@ impl Builder {
             .env
             .sources
             .iter()
-            .map(|s| {
-                let m = eval::source_months(s, eval::Period::month(self.month))
-                    .first()
-                    .copied()
-                    .unwrap_or(self.month);
-                self.data.join(m.to_string()).join(&s.file.path.value)
+            .flat_map(|s| {
+                eval::source_months(s, self.period)
+                    .into_iter()
+                    .map(|m| self.data.join(m.to_string()).join(&s.file.path.value))
             })
             .collect()
     }
@@ -223,6 +227,20 @@ impl Builder {
         (build.warnings_terminal, build.warnings_plain) = self.render(&file, warnings);
         build.phases.push(("compile", start.elapsed()));
         let evaluated = self.evaluate(&checked);
+        // The months without data are warnings of the build too.
+        if let Ok(model) = &evaluated.model {
+            if !model.warnings.is_empty() {
+                let mut all: Vec<Problem> = checked
+                    .warnings
+                    .iter()
+                    .cloned()
+                    .map(Problem::Check)
+                    .collect();
+                all.extend(model.warnings.iter().cloned().map(Problem::Eval));
+                build.warning_count = all.len();
+                (build.warnings_terminal, build.warnings_plain) = self.render(&file, all);
+            }
+        }
         build.tables_read = evaluated.read;
         build.tables_cached = evaluated.cached;
         build.phases.push(("load", evaluated.loaded - start));
@@ -275,14 +293,16 @@ impl Builder {
             with_report: true,
             explain: true,
         };
-        if self.streams(checked) {
+        // Several months are read as `render` reads them, month by month.
+        if !self.period.is_month() || self.streams(checked) {
             let loaded = Instant::now();
-            let model = eval::evaluate_in_blocks(
+            let model = eval::evaluate_period_in_blocks(
                 checked,
                 &self.data,
-                self.month,
+                self.period,
                 options,
                 crate::data::BLOCK_BYTES,
+                &|_, _, _| {},
             );
             let read = checked.env.sources.len();
             return Evaluated {
@@ -293,12 +313,26 @@ impl Builder {
             };
         }
         match self.load(checked) {
-            Ok(tables) => Evaluated {
-                read: tables.read,
-                cached: tables.cached,
-                loaded: Instant::now(),
-                model: eval::evaluate_shared(checked, tables.tables, self.month, options),
-            },
+            Ok(tables) => {
+                let warnings = tables.warnings;
+                let model = match eval::evaluate_shared(checked, tables.tables, self.month, options)
+                {
+                    Ok(mut model) => {
+                        model.warnings = warnings;
+                        Ok(model)
+                    }
+                    Err(mut problems) => {
+                        problems.extend(warnings.into_iter().map(Problem::Eval));
+                        Err(problems)
+                    }
+                };
+                Evaluated {
+                    read: tables.read,
+                    cached: tables.cached,
+                    loaded: Instant::now(),
+                    model,
+                }
+            }
             Err(problems) => Evaluated {
                 model: Err(problems),
                 read: 0,
@@ -315,11 +349,28 @@ impl Builder {
             tables: Vec::new(),
             read: 0,
             cached: 0,
+            warnings: Vec::new(),
         };
         let mut problems = Vec::new();
         for source in &env.sources {
             let path = match eval::source_path(checked, &self.data, self.month, source) {
                 Ok(path) => path,
+                // Another month, for a comparison: no rows, and a warning.
+                Err(eval::EvalError::MissingMonth { month, path, .. })
+                    if source.shift.is_some() =>
+                {
+                    loaded.warnings.push(eval::EvalError::MissingShiftedMonth {
+                        name: source.name.clone(),
+                        shift: source.shift.map_or("", |s| s.words()).to_string(),
+                        month,
+                        path,
+                    });
+                    loaded.tables.push(Arc::new(Table::empty(
+                        self.data.join(&source.file.path.value),
+                        &source.columns,
+                    )));
+                    continue;
+                }
                 Err(missing) => {
                     problems.push(Problem::Eval(missing));
                     continue;

@@ -47,7 +47,9 @@ pub struct WatchOptions {
     /// The data folder.
     pub data: PathBuf,
     /// The month, `YYYY-MM`.
-    pub month: String,
+    pub month: Option<String>,
+    /// The months, `2023-Q1` (instead of a month).
+    pub period: Option<String>,
     /// The preview's port.
     pub port: u16,
     /// The address to serve on.
@@ -68,12 +70,16 @@ type Watcher = notify::RecommendedWatcher;
 
 /// Watches and re-renders until interrupted.
 pub fn run(options: WatchOptions) -> ExitCode {
-    let Some(month) = crate::Month::parse(&options.month) else {
-        eprintln!(
-            "error: `{}` is not a month: write `YYYY-MM`, e.g. `2023-03`",
-            options.month
-        );
-        return ExitCode::from(2);
+    let month = match crate::months_asked(
+        options.month.as_deref(),
+        options.period.as_deref(),
+        &options.data,
+    ) {
+        Ok(period) => period,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
     };
     let policy = match std::path::absolute(&options.policy) {
         Ok(p) => p,

@@ -49,8 +49,11 @@ pub enum Command {
         #[arg(long)]
         data: PathBuf,
         /// The month, `YYYY-MM`.
+        #[arg(long, required_unless_present = "period", conflicts_with = "period")]
+        month: Option<String>,
+        /// The months: `2023-Q1`, `2023`, `2023-01..2023-06`, `last 3 months`.
         #[arg(long)]
-        month: String,
+        period: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = DiffFormat::Md)]
         format: DiffFormat,

@@ -24,12 +24,17 @@ use std::str::FromStr;
 /// How many per-key changes of one metric the Markdown and terminal outputs list.
 const MAX_LISTED_KEYS: usize = 10;
 
-/// Compares `old` and `new` (files or `REV:path`) on a month of data.
-pub fn command(old: &str, new: &str, data: &Path, month: &str, format: DiffFormat) -> Outcome {
-    let Some(month) = Month::parse(month) else {
-        return usage(format!(
-            "error: `{month}` is not a month: write `YYYY-MM`, e.g. `2023-03`\n"
-        ));
+/// Compares `old` and `new` (files or `REV:path`) on a month (or a period) of data.
+pub fn command(
+    old: &str,
+    new: &str,
+    data: &Path,
+    (month, period): (Option<&str>, Option<&str>),
+    format: DiffFormat,
+) -> Outcome {
+    let period = match crate::months_asked(month, period, data) {
+        Ok(p) => p,
+        Err(message) => return usage(format!("error: {message}\n")),
     };
     let old_file = match read_policy(old) {
         Ok(f) => f,
@@ -62,7 +67,7 @@ pub fn command(old: &str, new: &str, data: &Path, month: &str, format: DiffForma
     // only when the old one did not have them.
     let mut seen: Vec<String> = Vec::new();
     for (file, checked) in [(&old_file, &old_checked), (&new_file, &new_checked)] {
-        match crate::evaluate(checked, data, month) {
+        match crate::evaluate_period(checked, data, period, &|_, _, _| {}) {
             Ok(model) => models.push(model),
             Err(problems) => {
                 let fresh: Vec<Problem> = problems
@@ -106,7 +111,7 @@ pub fn command(old: &str, new: &str, data: &Path, month: &str, format: DiffForma
             };
         }
     };
-    let report = compare_sides(&old_side, &new_side, month);
+    let report = compare_sides(&old_side, &new_side, period.to_string());
     let stdout = match format {
         DiffFormat::Md => markdown(&report),
         DiffFormat::Json => json(&report),
@@ -127,7 +132,7 @@ pub fn compare(
 ) -> Result<DiffReport, Vec<Problem>> {
     let old = Side::new(old.0, old.1, old.2)?;
     let new = Side::new(new.0, new.1, new.2)?;
-    Ok(compare_sides(&old, &new, month))
+    Ok(compare_sides(&old, &new, month.to_string()))
 }
 
 fn usage(stderr: String) -> Outcome {
@@ -674,11 +679,11 @@ fn show_delta(delta: Decimal, base: Option<&Base>, (places, rounding): (u32, Rou
     }
 }
 
-fn compare_sides(old: &Side<'_>, new: &Side<'_>, month: Month) -> DiffReport {
+fn compare_sides(old: &Side<'_>, new: &Side<'_>, months: String) -> DiffReport {
     let mut report = DiffReport {
         old: old.file.name.to_string(),
         new: new.file.name.to_string(),
-        month: month.to_string(),
+        month: months,
         summary: String::new(),
         definitions: definition_changes(old, new),
         scores: score_changes(old, new),

@@ -50,8 +50,15 @@ fn main() -> ExitCode {
             new,
             data,
             month,
+            period,
             format,
-        } => emit(hotline::diff::command(&old, &new, &data, &month, format)),
+        } => emit(hotline::diff::command(
+            &old,
+            &new,
+            &data,
+            (month.as_deref(), period.as_deref()),
+            format,
+        )),
         Command::Watch {
             policy,
             data,

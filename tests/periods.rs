@@ -452,6 +452,34 @@ fn render_takes_a_period_and_names_missing_months_on_stderr() {
     );
     assert!(stdout.contains("月均件数 = 2.5"), "{stdout}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no data for 2023-02"));
+    // A change to the policy, compared over the quarter: the mean of the months moves.
+    let changed = dir.join("changed.policy");
+    std::fs::write(
+        &changed,
+        POLICY
+            .replace("FORMAT", r#"csv "tickets.csv""#)
+            .replace("mean(件数 each month)", "max(件数 each month)"),
+    )
+    .expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .arg("diff")
+        .arg(&policy_path)
+        .arg(&changed)
+        .arg("--data")
+        .arg(&dir)
+        .args(["--period", "2023-Q1", "--format", "json"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["month"], "2023-Q1");
+    let text = json.to_string();
+    // 甲区: the mean of 3 and 2 was 2.5; the larger is 3.
+    assert!(text.contains("月均件数") && text.contains("2.5"), "{text}");
     // Not a period; both a month and a period.
     let out = run(&["--period", "2023-Q5"]);
     assert_eq!(out.status.code(), Some(2));

@@ -75,7 +75,7 @@ fn diff_json(old: &Path, new: &Path) -> Value {
         old.to_str().expect("utf8"),
         new.to_str().expect("utf8"),
         &root().join(DATA),
-        MONTH,
+        (Some(MONTH), None),
         DiffFormat::Json,
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -309,7 +309,7 @@ fn markdown_snapshot() {
         dir.join("old.policy").to_str().expect("utf8"),
         dir.join("new.policy").to_str().expect("utf8"),
         &root().join(DATA),
-        MONTH,
+        (Some(MONTH), None),
         DiffFormat::Md,
     );
     assert_eq!(out.code, 0, "{}", out.stderr);

@@ -258,9 +258,9 @@ pub fn evaluate_period_in_blocks(
             path: folder.display().to_string(),
         });
     }
-    // Each month on its own, for the values `each month`.
+    // Each month on its own, for the values `each month` (one month is its own month).
     let mut month_values = Vec::new();
-    if checked.env.each_month {
+    if checked.env.each_month && !period.is_month() {
         for &month in &months {
             let read = read(
                 checked,

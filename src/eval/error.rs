@@ -32,7 +32,7 @@ pub enum EvalError {
     /// ```text
     /// hotline render annual.policy --data data --period 2023    # no data/2023-05/
     /// ```
-    #[error("no data for {month}: `{path}` does not exist; the period is evaluated without it")]
+    #[error("no data for {month} (no folder `{path}`); the period is evaluated without it")]
     #[diagnostic(
         code(hotline::eval::missing_period_month),
         severity(Warning),

@@ -1130,23 +1130,8 @@ impl Checker {
         span: crate::span::Span,
     ) -> Ty {
         let name = func.name.as_str();
-        let refuse = |this: &mut Self,
-                      args: &[Expr],
-                      filter: &Option<Box<Expr>>,
-                      message: String,
-                      help: &str,
-                      at| {
-            this.errors.push(CheckError::Shape {
-                message,
-                help: help.into(),
-                span: at,
-            });
-            this.mark_used(args, filter);
-            Ty::error()
-        };
         if !MONTH_FUNCTIONS.contains(&name) {
-            return refuse(
-                self,
+            return self.refuse(
                 args,
                 filter,
                 format!("`{name}` cannot take the months"),
@@ -1162,53 +1147,33 @@ impl Checker {
             _ => args.len() == 1,
         };
         if !arity_ok {
-            let expected = if name == "nth" {
-                "the values each month and which month of the period (1 for the first)"
+            let (expected, example) = if name == "nth" {
+                (
+                    "the values each month and which month of the period (1 for the first)",
+                    "`nth(月度得分 each month, 2)`",
+                )
             } else {
-                "the values each month"
-            };
-            let example = if name == "nth" {
-                "`nth(月度得分 each month, 2)`"
-            } else {
-                "`mean(总得分 each month)`"
+                ("the values each month", "`mean(总得分 each month)`")
             };
             self.mark_used(args, filter);
             return self.arguments(func, expected, example, span);
         }
-        if pick {
-            if let Some(f) = filter {
-                let at = f.span;
-                return refuse(
-                    self,
-                    args,
-                    filter,
-                    format!("`{name}` picks a month and takes no `where`"),
-                    "pick the month by its place in the period: `nth(月度得分 each month, 2)`",
-                    at,
-                );
-            }
+        if let (true, Some(f)) = (pick, filter.as_ref()) {
+            let at = f.span;
+            return self.refuse(
+                args,
+                filter,
+                format!("`{name}` picks a month and takes no `where`"),
+                "pick the month by its place in the period: `nth(月度得分 each month, 2)`",
+                at,
+            );
         }
         let Some(arg) = args.first_mut() else {
             return Ty::error();
         };
-        let fail = |this: &mut Self,
-                    arg: &Expr,
-                    filter: &Option<Box<Expr>>,
-                    message: String,
-                    help: &str,
-                    at| {
-            this.errors.push(CheckError::Shape {
-                message,
-                help: help.into(),
-                span: at,
-            });
-            this.mark_used(std::slice::from_ref(arg), filter);
-            Ty::error()
-        };
         if !matches!(ctx, Ctx::Domain { .. }) {
-            return fail(
-                self,
-                arg,
+            return self.refuse(
+                std::slice::from_ref(arg),
                 filter,
                 "`each month` reads the values of definitions, not rows".into(),
                 "write it in a metric without `from`: `metric 月均得分 = mean(总得分 each month)`",
@@ -1216,9 +1181,8 @@ impl Checker {
             );
         }
         if self.in_each_month {
-            return fail(
-                self,
-                arg,
+            return self.refuse(
+                std::slice::from_ref(arg),
                 filter,
                 "`each month` inside `each month`".into(),
                 "a value of one month is aggregated over the months once",
@@ -1241,18 +1205,11 @@ impl Checker {
         if t.is_error() || f.as_ref().is_some_and(Ty::is_error) {
             return Ty::error();
         }
-        // A month's value cannot be made of values of the whole period.
-        let mut names = Vec::new();
-        super::collect_names(inner, &mut names);
-        if let Some(f) = filter {
-            super::collect_names(f, &mut names);
-        }
-        if let Some(whole) = names.iter().find(|n| self.env.period_level.contains(*n)) {
-            self.errors.push(CheckError::Shape {
-                message: format!("`{whole}` is a value of the whole period, not of one month"),
-                help: "`each month` reads values computed month by month, such as a metric over the month's tickets".into(),
-                span: inner.span,
-            });
+        if !self.of_one_month(
+            inner,
+            filter.as_deref(),
+            "`each month` reads values computed month by month, such as a metric over the month's tickets",
+        ) {
             return Ty::error();
         }
         let shape = match &f {
@@ -1296,6 +1253,45 @@ impl Checker {
                 Ty::new(base, shape).nullable(name != "sum")
             }
         }
+    }
+}
+
+impl Checker {
+    /// An error of the shape of a call, whose arguments then count as used.
+    fn refuse(
+        &mut self,
+        args: &[Expr],
+        filter: &Option<Box<Expr>>,
+        message: String,
+        help: &str,
+        span: crate::span::Span,
+    ) -> Ty {
+        self.errors.push(CheckError::Shape {
+            message,
+            help: help.into(),
+            span,
+        });
+        self.mark_used(args, filter);
+        Ty::error()
+    }
+
+    /// Whether `expr` (and `filter`) read values of one month only; an error naming
+    /// the value of the whole period they read, if not.
+    pub(crate) fn of_one_month(&mut self, expr: &Expr, filter: Option<&Expr>, help: &str) -> bool {
+        let mut names = Vec::new();
+        super::collect_names(expr, &mut names);
+        if let Some(f) = filter {
+            super::collect_names(f, &mut names);
+        }
+        let Some(whole) = names.iter().find(|n| self.env.period_level.contains(*n)) else {
+            return true;
+        };
+        self.errors.push(CheckError::Shape {
+            message: format!("`{whole}` is a value of the whole period, not of one month"),
+            help: help.into(),
+            span: expr.span,
+        });
+        false
     }
 }
 

@@ -1355,14 +1355,11 @@ impl Checker {
         self.in_each_month = true;
         let ty = self.expr(inner, ctx);
         self.in_each_month = false;
-        let mut names = Vec::new();
-        collect_names(inner, &mut names);
-        if let Some(whole) = names.iter().find(|n| self.env.period_level.contains(*n)) {
-            self.errors.push(CheckError::Shape {
-                message: format!("`{whole}` is a value of the whole period, not of one month"),
-                help: "a column `each month` shows a value of each month; show the period's value in a column of its own".into(),
-                span: inner.span,
-            });
+        if !self.of_one_month(
+            inner,
+            None,
+            "a column `each month` shows a value of each month; show the period's value in a column of its own",
+        ) {
             return Ty::error();
         }
         column.expr.ty = Some(ty.clone());

@@ -262,23 +262,18 @@ pub fn evaluate_period_in_blocks(
     let mut month_values = Vec::new();
     if checked.env.each_month && !period.is_month() {
         for &month in &months {
+            let one = Period::month(month);
             let read = read(
                 checked,
                 data_dir,
-                Period::month(month),
+                one,
                 &[month],
                 false,
                 block_bytes,
                 progress,
                 &mut warnings,
             );
-            let mut evaluator = match read {
-                Ok(e) => e,
-                Err(mut problems) => {
-                    problems.extend(grouped(warnings).into_iter().map(Problem::Eval));
-                    return Err(problems);
-                }
-            };
+            let mut evaluator = read.map_err(|problems| told(problems, warnings.clone()))?;
             evaluator.skip_period_level = true;
             evaluator.run();
             if !evaluator.errors.is_empty() {
@@ -288,23 +283,18 @@ pub fn evaluate_period_in_blocks(
             month_values.push((month, evaluator));
         }
     }
+    let explain = options.explain;
     let read = read(
         checked,
         data_dir,
         period,
         &months,
-        options.explain,
+        explain,
         block_bytes,
         progress,
         &mut warnings,
     );
-    let mut evaluator = match read {
-        Ok(e) => e,
-        Err(mut problems) => {
-            problems.extend(grouped(warnings).into_iter().map(Problem::Eval));
-            return Err(problems);
-        }
-    };
+    let mut evaluator = read.map_err(|problems| told(problems, warnings.clone()))?;
     evaluator.month_values = month_values;
     evaluator.skip_month_only = !period.is_month();
     evaluator.run();
@@ -363,6 +353,12 @@ fn grouped(warnings: Vec<EvalError>) -> Vec<EvalError> {
     }
     out.extend(other);
     out
+}
+
+/// Problems, then the warnings (grouped): what went wrong is told with what is missing.
+fn told(mut problems: Vec<Problem>, warnings: Vec<EvalError>) -> Vec<Problem> {
+    problems.extend(grouped(warnings).into_iter().map(Problem::Eval));
+    problems
 }
 
 /// Errors, then the warnings: what went wrong is told with what is missing.

@@ -80,6 +80,8 @@ pub enum Item {
     Ranking(Ranking),
     /// `list 镇街单位 = unit where group == "镇街" order by 综合排名`
     List(List),
+    /// `commentary 热点分析 from "commentary.md" for 热点问题`
+    Commentary(Commentary),
     /// `report { heading "…" table "…" { … } }`
     Report(Report),
     /// `test "…" { data 工单 """…""" expect 姜楼镇.按时办理率 == 94.85% }`
@@ -100,6 +102,7 @@ impl Item {
             Item::Bands(x) => x.span,
             Item::Ranking(x) => x.span,
             Item::List(x) => x.span,
+            Item::Commentary(x) => x.span,
             Item::Report(x) => x.span,
             Item::Test(x) => x.span,
         }
@@ -144,6 +147,20 @@ pub struct List {
     pub name: Ident,
     /// Which keys, in which order.
     pub rows: Rows,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// An analyst's words on a month: a file of the month's folder with one entry per key
+/// of a list (a hot topic, a unit), each a template of the month's values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Commentary {
+    /// The name templates read it by: `{{ 热点分析[t] }}`.
+    pub name: Ident,
+    /// The file, relative to the month's folder.
+    pub file: Str,
+    /// The list whose keys the entries describe.
+    pub list: Ident,
     /// The whole declaration.
     pub span: Span,
 }

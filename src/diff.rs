@@ -807,6 +807,7 @@ fn item_decls<'p>(file: &SourceFile, policy: &'p Policy) -> (Vec<Decl<'p>>, Vec<
             Item::Bands(b) => ("bands", b.name.name.clone(), b.span),
             Item::Ranking(r) => ("ranking", r.name.name.clone(), r.span),
             Item::List(l) => ("list", l.name.name.clone(), l.span),
+            Item::Commentary(c) => ("commentary", c.name.name.clone(), c.span),
             Item::Test(t) => ("test", t.name.value.clone(), t.span),
             Item::Report(r) => {
                 let text = match &r.title {

@@ -903,6 +903,15 @@ impl<'a> Printer<'a> {
                     let line = format!("list {} = {}", l.name.name, self.rows(&l.rows));
                     self.entry(l.span.start, l.span.end, 0, vec![Part::code(0, line)]);
                 }
+                Item::Commentary(c) => {
+                    let line = format!(
+                        "commentary {} from {} for {}",
+                        c.name.name,
+                        quote(&c.file.value),
+                        c.list.name
+                    );
+                    self.entry(c.span.start, c.span.end, 0, vec![Part::code(0, line)]);
+                }
                 Item::Report(r) => self.report(r),
                 Item::Test(t) => self.test(t),
             }

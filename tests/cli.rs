@@ -326,6 +326,7 @@ fn the_footer_digests_the_files_in_the_policy_fingerprint_hash() {
             "2023-02/tickets.csv",
             "2023-03/spot-checks.csv",
             "2023-03/deductions.xlsx",
+            "2023-03/commentary.md",
         ];
         if kind == "none" {
             assert_eq!(footer["hash"], "none");

@@ -33,12 +33,23 @@ fn month(m: &str) -> Month {
     Month::parse(m).expect("month")
 }
 
+/// The month evaluated from whole tables and the month's commentary, as the watch does.
+fn whole(
+    checked: &hotline::check::Checked,
+    dir: &Path,
+    m: Month,
+) -> Result<hotline::report::ReportModel, Vec<Problem>> {
+    let tables = eval::load(checked, dir, m)?;
+    let commentary = eval::read_commentaries(checked, dir, hotline::Period::month(m))?;
+    let tables = tables.into_iter().map(std::sync::Arc::new).collect();
+    eval::evaluate_shared_with(checked, tables, commentary, m, FULL)
+}
+
 #[test]
 fn blocks_fold_to_the_whole_table_result() {
     let checked = dong_e();
     for m in ["2023-03"] {
-        let tables = eval::load(&checked, &data_dir(), month(m)).expect("load");
-        let whole = eval::evaluate_with(&checked, tables, month(m), FULL).expect("whole");
+        let whole = whole(&checked, &data_dir(), month(m)).expect("whole");
         // From the default blocks (four for a month of tickets on two cores) to blocks of a
         // few records.
         for block in [hotline::data::BLOCK_BYTES, 1 << 16, 4096, 700, 1] {
@@ -55,13 +66,13 @@ fn blocks_fold_to_the_whole_table_result() {
 fn blake3_digests_in_blocks_are_those_of_the_whole_files() {
     let checked = dong_e_with("  fingerprint blake3\n");
     let m = month("2023-03");
-    let tables = eval::load(&checked, &data_dir(), m).expect("load");
-    let whole = eval::evaluate_with(&checked, tables, m, FULL).expect("whole");
+    let whole = whole(&checked, &data_dir(), m).expect("whole");
     let expected: Vec<(String, String)> = [
         "2023-03/tickets.csv",
         "2023-02/tickets.csv",
         "2023-03/spot-checks.csv",
         "2023-03/deductions.xlsx",
+        "2023-03/commentary.md",
     ]
     .iter()
     .map(|file| {
@@ -417,8 +428,7 @@ fn progress_is_of_all_the_files_together_and_never_goes_back() {
 fn gbk_blocks_typed_from_their_bytes_give_the_utf8_report() {
     let utf8 = dong_e();
     let m = month("2023-03");
-    let tables = eval::load(&utf8, &data_dir(), m).expect("load");
-    let expected = eval::evaluate_with(&utf8, tables, m, FULL).expect("utf-8");
+    let expected = whole(&utf8, &data_dir(), m).expect("utf-8");
 
     let dir =
         std::env::temp_dir().join(format!("hotline-stream-{}-gbk-dong-e", std::process::id()));
@@ -450,8 +460,7 @@ fn gbk_blocks_typed_from_their_bytes_give_the_utf8_report() {
     );
     assert!(text.contains("\"tickets.csv\" encoding gbk"));
     let gbk = hotline::compile(&SourceFile::new("gbk.policy", text)).expect("gbk policy");
-    let tables = eval::load(&gbk, &dir, m).expect("load gbk");
-    let whole = eval::evaluate_with(&gbk, tables, m, FULL).expect("whole gbk");
+    let whole = whole(&gbk, &dir, m).expect("whole gbk");
     for block in [1 << 16, 4096, 700] {
         let streamed = eval::evaluate_in_blocks(&gbk, &dir, m, FULL, block).expect("streamed");
         assert!(streamed == whole, "blocks of {block} bytes");

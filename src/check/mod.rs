@@ -66,6 +66,8 @@ pub struct Env {
     /// Whether anything reads values `each month`: the months are then evaluated
     /// one by one too.
     pub each_month: bool,
+    /// The commentaries, in declaration order.
+    pub commentaries: Vec<CommentaryDef>,
 }
 
 impl crate::data::UnitResolver for Env {
@@ -85,6 +87,19 @@ pub struct UnitDef {
     pub name: String,
     /// Index into [`Env::groups`].
     pub group: usize,
+}
+
+/// An analyst's commentary on the month: its file and the list its entries describe.
+#[derive(Debug, Clone)]
+pub struct CommentaryDef {
+    /// The name templates read it by.
+    pub name: String,
+    /// The file, relative to the month's folder.
+    pub file: String,
+    /// The list whose keys the entries describe.
+    pub list: String,
+    /// The declaration.
+    pub span: Span,
 }
 
 /// A source's fields and file.
@@ -150,6 +165,8 @@ pub enum DefKind {
     Ranking(usize),
     /// A list's item index.
     List(usize),
+    /// A commentary's item index.
+    Commentary(usize),
 }
 
 /// A named definition.
@@ -247,6 +264,11 @@ pub fn check_in(
     checker.referrer = None;
     checker.env.order = order;
     checker.env.text = std::sync::Arc::from(text);
+    for item in &policy.items {
+        if let Item::Commentary(c) = item {
+            checker.commentary(c);
+        }
+    }
     for item in &mut policy.items {
         match item {
             Item::View(view) => checker.view(view),
@@ -490,6 +512,7 @@ impl Checker {
                 }
                 Item::Ranking(r) => self.define(&r.name, DefKind::Ranking(i)),
                 Item::List(l) => self.define(&l.name, DefKind::List(i)),
+                Item::Commentary(c) => self.define(&c.name, DefKind::Commentary(i)),
                 Item::Test(_) => {}
             }
         }
@@ -1669,6 +1692,54 @@ impl Checker {
         for (name, span) in unused {
             self.errors.push(CheckError::Unused { name, span });
         }
+    }
+
+    /// A commentary names a list of this policy, and a file in the month's folder.
+    fn commentary(&mut self, c: &Commentary) {
+        if !matches!(
+            self.env.defs.get(&c.list.name).map(|d| &d.kind),
+            Some(DefKind::List(_))
+        ) {
+            let lists: Vec<&str> = self
+                .env
+                .defs
+                .iter()
+                .filter(|(_, d)| matches!(d.kind, DefKind::List(_)))
+                .map(|(n, _)| n.as_str())
+                .collect();
+            self.errors.push(CheckError::UnknownName {
+                what: "list",
+                name: c.list.name.clone(),
+                help: if lists.is_empty() {
+                    "a commentary describes the keys of a list: `list 热点问题 = 二级分类 order by 话题件数 desc top 6`".into()
+                } else {
+                    did_you_mean(&c.list.name, lists)
+                },
+                span: c.list.span,
+            });
+            return;
+        }
+        self.used.insert(c.list.name.clone());
+        let file = std::path::Path::new(&c.file.value);
+        if c.file.value.is_empty()
+            || file.is_absolute()
+            || file
+                .components()
+                .any(|p| !matches!(p, std::path::Component::Normal(_)))
+        {
+            self.errors.push(CheckError::Declaration {
+                message: format!("`{}` is not a file of the month's folder", c.file.value),
+                help: "name the file by itself: `commentary 热点分析 from \"commentary.md\" for 热点问题`".into(),
+                span: c.file.span,
+            });
+            return;
+        }
+        self.env.commentaries.push(CommentaryDef {
+            name: c.name.name.clone(),
+            file: c.file.value.clone(),
+            list: c.list.name.clone(),
+            span: c.span,
+        });
     }
 
     /// Records that the definition being checked (or the report) reads `name`.

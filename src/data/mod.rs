@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 
 use crate::ast::FingerprintKind;
 
+pub mod commentary;
 pub(crate) mod csv;
 pub(crate) mod digest;
 mod error;

@@ -68,6 +68,80 @@ pub enum EvalError {
         /// The folder looked for.
         path: String,
     },
+    /// A commentary file that cannot be read: too large, not text, or entries repeated.
+    #[error("the commentary `{path}` cannot be read: {message}")]
+    #[diagnostic(
+        code(hotline::eval::commentary_unreadable),
+        help("a commentary is a Markdown file (UTF-8 or GBK) with one `## key` heading per entry")
+    )]
+    CommentaryUnreadable {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// An entry of a commentary whose template does not render.
+    #[error("the entry `## {key}` of `{path}` (line {line}) cannot be rendered: {message}")]
+    #[diagnostic(
+        code(hotline::eval::commentary_template),
+        help("an entry may show the month's values, e.g. `{{{{ 话题件数[key] }}}}` (`key` is the entry's key); check the names")
+    )]
+    CommentaryTemplate {
+        /// The file.
+        path: String,
+        /// The entry's heading line.
+        line: usize,
+        /// The entry's key.
+        key: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A commentary entry for a key that is not in this month's list. A warning.
+    #[error("the entry `## {key}` of `{path}` (line {line}) describes no item of `{list}` this month; it is not shown")]
+    #[diagnostic(
+        code(hotline::eval::commentary_unknown_key),
+        severity(Warning),
+        help("an entry is shown for the items of `{list}` of the month it was written for; remove it, or check the heading against the month's items")
+    )]
+    CommentaryUnknownKey {
+        /// The file.
+        path: String,
+        /// The entry's heading line.
+        line: usize,
+        /// The entry's key.
+        key: String,
+        /// The list.
+        list: String,
+    },
+    /// An item of the list without a commentary entry: the report says what the data
+    /// says. A warning.
+    #[error("`{key}` of `{list}` has no entry in `{path}`; the report says what the data says")]
+    #[diagnostic(
+        code(hotline::eval::commentary_missing),
+        severity(Warning),
+        help("write the month's analysis under `## {key}` in `{path}`; `hotline commentary new` writes a skeleton")
+    )]
+    CommentaryMissing {
+        /// The file.
+        path: String,
+        /// The item.
+        key: String,
+        /// The list.
+        list: String,
+    },
+    /// Text before a commentary's first entry, which describes nothing. A warning.
+    #[error("line {line} of `{path}` is before the first `## ` heading and is not shown")]
+    #[diagnostic(
+        code(hotline::eval::commentary_stray),
+        severity(Warning),
+        help("put the text under the heading of what it describes, or in a comment `<!-- … -->`")
+    )]
+    CommentaryStray {
+        /// The file.
+        path: String,
+        /// The line.
+        line: usize,
+    },
     /// Rows whose grouping field is empty: they would silently drop out of every group.
     ///
     /// ```text
@@ -190,7 +264,11 @@ impl EvalError {
     pub fn is_warning(&self) -> bool {
         matches!(
             self,
-            EvalError::MissingPeriodMonth { .. } | EvalError::MissingShiftedMonth { .. }
+            EvalError::MissingPeriodMonth { .. }
+                | EvalError::MissingShiftedMonth { .. }
+                | EvalError::CommentaryUnknownKey { .. }
+                | EvalError::CommentaryMissing { .. }
+                | EvalError::CommentaryStray { .. }
         )
     }
 }

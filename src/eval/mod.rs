@@ -297,8 +297,11 @@ pub fn evaluate_period_in_blocks(
     let mut evaluator = read.map_err(|problems| told(problems, warnings.clone()))?;
     evaluator.month_values = month_values;
     evaluator.skip_month_only = !period.is_month();
+    evaluator.commentary = read_commentaries(checked, data_dir, period)
+        .map_err(|problems| told(problems, warnings.clone()))?;
     evaluator.run();
     let mut model = evaluator.model_of(period, options.with_report);
+    warnings.append(&mut evaluator.notes);
     model.warnings = grouped(warnings);
     if evaluator.errors.is_empty() {
         Ok(model)
@@ -381,6 +384,40 @@ fn first_source_span(checked: &Checked) -> Span {
             _ => None,
         })
         .unwrap_or_default()
+}
+
+/// The commentaries of the period, from its folder (`DIR/2023-03/commentary.md`,
+/// `DIR/2023-Q1/…`): what each holds, or nothing when the period has none.
+pub fn read_commentaries(
+    checked: &Checked,
+    data_dir: &Path,
+    period: Period,
+) -> Result<Vec<Commentary>, Vec<Problem>> {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for def in &checked.env.commentaries {
+        let path = data_dir.join(period.to_string()).join(&def.file);
+        match data::commentary::read(&path) {
+            Ok(read) => {
+                let hash = match &read {
+                    Some(_) => std::fs::read(&path).ok().and_then(|bytes| {
+                        data::digest::short_digest(checked.env.fingerprint, &bytes)
+                    }),
+                    None => None,
+                };
+                out.push(Commentary { path, read, hash });
+            }
+            Err(e) => problems.push(Problem::Eval(EvalError::CommentaryUnreadable {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
 }
 
 /// The months a source reads when `period` is evaluated.
@@ -694,14 +731,28 @@ pub fn evaluate_shared(
     month: Month,
     options: Options,
 ) -> Result<ReportModel, Vec<Problem>> {
+    evaluate_shared_with(checked, tables, Vec::new(), month, options)
+}
+
+/// Like [`evaluate_shared`], with the month's commentaries ([`read_commentaries`]);
+/// without them, a commentary has no entries and nothing is said of it.
+pub fn evaluate_shared_with(
+    checked: &Checked,
+    tables: Vec<Arc<DataTable>>,
+    commentary: Vec<Commentary>,
+    month: Month,
+    options: Options,
+) -> Result<ReportModel, Vec<Problem>> {
     let with_report = options.with_report;
     let mut evaluator = Evaluator::new(checked, tables, options.explain).at_month(Some(month));
+    evaluator.commentary = commentary;
     evaluator.run();
-    let model = evaluator.model(month, with_report);
+    let mut model = evaluator.model(month, with_report);
+    model.warnings = grouped(std::mem::take(&mut evaluator.notes));
     if evaluator.errors.is_empty() {
         Ok(model)
     } else {
-        Err(evaluator.errors.into_iter().map(Problem::Eval).collect())
+        Err(with_warnings(evaluator.errors, model.warnings))
     }
 }
 
@@ -795,7 +846,21 @@ struct Evaluator<'a> {
     row_months: HashMap<usize, Vec<(usize, Month)>>,
     /// The files each source was read from, when it was read from several.
     files: HashMap<usize, Vec<FileRead>>,
+    /// Each commentary's file and what it holds (none: the month has none); empty
+    /// when the data folder is not known (tables given), and then nothing is shown.
+    commentary: Vec<Commentary>,
+    /// Warnings of the report: commentary entries that describe nothing, items without one.
+    notes: Vec<EvalError>,
     errors: Vec<EvalError>,
+}
+
+/// A commentary file of the period: its path, what it holds (none: the period has
+/// none), and its digest for the report's footer.
+#[derive(Debug, Clone)]
+pub struct Commentary {
+    path: std::path::PathBuf,
+    read: Option<data::commentary::Commentary>,
+    hash: Option<String>,
 }
 
 /// A file read for a source.
@@ -841,6 +906,8 @@ impl<'a> Evaluator<'a> {
             skip_month_only: false,
             row_months: HashMap::default(),
             files: HashMap::default(),
+            commentary: Vec::new(),
+            notes: Vec::new(),
             errors: Vec::new(),
         }
     }
@@ -3087,7 +3154,11 @@ impl<'a> Evaluator<'a> {
     }
 
     /// The values templates can read: every definition and list, plus `year` and `month`.
-    fn template_context(&self, period: Period) -> R<minijinja::Value> {
+    fn template_context(
+        &mut self,
+        env: &minijinja::Environment<'_>,
+        period: Period,
+    ) -> R<minijinja::Value> {
         let month = period.last;
         let mut ctx: BTreeMap<String, minijinja::Value> = BTreeMap::new();
         ctx.insert("year".into(), minijinja::Value::from(month.year));
@@ -3119,6 +3190,7 @@ impl<'a> Evaluator<'a> {
             };
             ctx.insert(name.clone(), v);
         }
+        drop(parts);
         for item in &self.checked.policy.items {
             if let Item::List(list) = item {
                 let keys = self.select(&list.rows)?;
@@ -3129,7 +3201,90 @@ impl<'a> Evaluator<'a> {
                 ctx.insert(list.name.name.clone(), minijinja::Value::from(names));
             }
         }
+        self.commentaries(env, &mut ctx)?;
         Ok(minijinja::Value::from(ctx))
+    }
+
+    /// Each commentary as a map from key to rendered text, for the items of its list
+    /// that have an entry; warnings for entries that describe nothing this month and
+    /// for items without one.
+    fn commentaries(
+        &mut self,
+        env: &minijinja::Environment<'_>,
+        ctx: &mut BTreeMap<String, minijinja::Value>,
+    ) -> R<()> {
+        let defs = self.env.commentaries.clone();
+        for (index, def) in defs.iter().enumerate() {
+            let mut shown: BTreeMap<String, String> = BTreeMap::new();
+            let Some(Commentary { path, read, .. }) = self.commentary.get(index).cloned() else {
+                ctx.insert(def.name.clone(), minijinja::Value::from(shown));
+                continue;
+            };
+            let file = path.display().to_string();
+            let items: Vec<String> = ctx
+                .get(&def.list)
+                .and_then(|v| v.try_iter().ok())
+                .map(|it| it.map(|v| v.to_string()).collect())
+                .unwrap_or_default();
+            let parsed = read.unwrap_or_default();
+            for line in &parsed.stray {
+                self.notes.push(EvalError::CommentaryStray {
+                    path: file.clone(),
+                    line: *line,
+                });
+            }
+            let base = minijinja::Value::from(ctx.clone());
+            for entry in &parsed.entries {
+                if !items.contains(&entry.key) {
+                    self.notes.push(EvalError::CommentaryUnknownKey {
+                        path: file.clone(),
+                        line: entry.line,
+                        key: entry.key.clone(),
+                        list: def.list.clone(),
+                    });
+                    continue;
+                }
+                if entry.text.trim().is_empty() {
+                    continue;
+                }
+                let fail = |message: String| {
+                    Box::new(EvalError::CommentaryTemplate {
+                        path: file.clone(),
+                        line: entry.line,
+                        key: entry.key.clone(),
+                        message,
+                    })
+                };
+                let template = env
+                    .template_from_str(&entry.text)
+                    .map_err(|e| fail(e.to_string()))?;
+                let mut unknown: Vec<String> = template
+                    .undeclared_variables(false)
+                    .into_iter()
+                    .filter(|n| {
+                        n != "key" && !ctx.contains_key(n) && !crate::template::is_global(env, n)
+                    })
+                    .collect();
+                unknown.sort();
+                if let Some(name) = unknown.first() {
+                    return Err(fail(format!("`{name}` is not a value of the report")));
+                }
+                let here = minijinja::context! { key => entry.key.clone(), ..base.clone() };
+                let text = template.render(here).map_err(|e| fail(e.to_string()))?;
+                shown.insert(entry.key.clone(), text);
+            }
+            for item in &items {
+                if !shown.contains_key(item) {
+                    self.notes.push(EvalError::CommentaryMissing {
+                        path: file.clone(),
+                        key: item.clone(),
+                        list: def.list.clone(),
+                    });
+                }
+            }
+            ctx.insert(def.name.clone(), minijinja::Value::from(shown));
+        }
+        Ok(())
     }
 
     fn template(
@@ -3165,7 +3320,7 @@ impl<'a> Evaluator<'a> {
 
     fn model_of(&mut self, period: Period, with_report: bool) -> ReportModel {
         let env = crate::template::environment();
-        let ctx = match self.template_context(period) {
+        let ctx = match self.template_context(&env, period) {
             Ok(ctx) => ctx,
             Err(e) => {
                 self.errors.push(*e);
@@ -3317,6 +3472,18 @@ impl<'a> Evaluator<'a> {
             let name = format!("{month}/{}", source.file.path.value);
             if !data.iter().any(|(n, _): &(String, String)| *n == name) {
                 data.push((name, hash.clone()));
+            }
+        }
+        // The analyst's words are an input of the report too.
+        for (def, c) in self.env.commentaries.iter().zip(&self.commentary) {
+            if let Some(hash) = &c.hash {
+                let month = c
+                    .path
+                    .parent()
+                    .and_then(|p| p.file_name())
+                    .map(|m| m.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                data.push((format!("{month}/{}", def.file), hash.clone()));
             }
         }
         let hash = self.env.fingerprint;

@@ -277,6 +277,19 @@ impl Lower {
             Rule::ranking_decl => Item::Ranking(self.ranking(pair)),
             Rule::report_decl => Item::Report(self.report(pair)),
             Rule::list_decl => Item::List(self.list(pair)),
+            Rule::commentary_decl => {
+                let span = span_of(&pair);
+                let mut inner = pair.into_inner();
+                let name = self.next_ident(&mut inner, span);
+                let file = self.next_string(&mut inner, span);
+                let list = self.next_ident(&mut inner, span);
+                Item::Commentary(Commentary {
+                    name,
+                    file,
+                    list,
+                    span,
+                })
+            }
             Rule::test_decl => Item::Test(self.test(pair)),
             _ => return None,
         })

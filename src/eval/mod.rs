@@ -3234,6 +3234,7 @@ impl<'a> Evaluator<'a> {
                 });
             }
             let base = minijinja::Value::from(ctx.clone());
+            let mut failed: Vec<String> = Vec::new();
             for entry in &parsed.entries {
                 if !items.contains(&entry.key) {
                     self.notes.push(EvalError::CommentaryUnknownKey {
@@ -3255,9 +3256,15 @@ impl<'a> Evaluator<'a> {
                         message,
                     })
                 };
-                let template = env
-                    .template_from_str(&entry.text)
-                    .map_err(|e| fail(e.to_string()))?;
+                // A failing entry is an error of the report; the rest renders all the same.
+                let template = match env.template_from_str(&entry.text) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        self.errors.push(*fail(e.to_string()));
+                        failed.push(entry.key.clone());
+                        continue;
+                    }
+                };
                 let mut unknown: Vec<String> = template
                     .undeclared_variables(false)
                     .into_iter()
@@ -3267,14 +3274,24 @@ impl<'a> Evaluator<'a> {
                     .collect();
                 unknown.sort();
                 if let Some(name) = unknown.first() {
-                    return Err(fail(format!("`{name}` is not a value of the report")));
+                    self.errors
+                        .push(*fail(format!("`{name}` is not a value of the report")));
+                    failed.push(entry.key.clone());
+                    continue;
                 }
                 let here = minijinja::context! { key => entry.key.clone(), ..base.clone() };
-                let text = template.render(here).map_err(|e| fail(e.to_string()))?;
-                shown.insert(entry.key.clone(), text);
+                match template.render(here) {
+                    Ok(text) => {
+                        shown.insert(entry.key.clone(), text);
+                    }
+                    Err(e) => {
+                        self.errors.push(*fail(e.to_string()));
+                        failed.push(entry.key.clone());
+                    }
+                }
             }
             for item in &items {
-                if !shown.contains_key(item) {
+                if !shown.contains_key(item) && !failed.contains(item) {
                     self.notes.push(EvalError::CommentaryMissing {
                         path: file.clone(),
                         key: item.clone(),

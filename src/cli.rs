@@ -112,6 +112,12 @@ pub enum Command {
         #[arg(long)]
         metric: Option<String>,
     },
+    /// The analyst's commentary of a month: `commentary new` starts it.
+    Commentary {
+        /// What to do.
+        #[command(subcommand)]
+        action: CommentaryAction,
+    },
     /// Write a starter policy from a month's ticket export.
     Init {
         /// The export to start from, e.g. `DIR/2023-03/tickets.csv`.
@@ -141,6 +147,33 @@ pub enum Command {
         /// Write to this file instead of standard output.
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Warnings are errors: a missing month, a hot topic without its commentary, an
+        /// entry that describes nothing this month; nothing is written.
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
+/// `hotline commentary` actions.
+#[derive(Debug, Subcommand)]
+pub enum CommentaryAction {
+    /// Start the month's commentary: a heading for each item to write about (this month's
+    /// hot topics), the month's figures of each as a comment to write from.
+    New {
+        /// The policy file.
+        policy: PathBuf,
+        /// The data folder: the skeleton goes into the month's folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// The month, `YYYY-MM`.
+        #[arg(long, required_unless_present = "period", conflicts_with = "period")]
+        month: Option<String>,
+        /// The months: `2023-Q1`, `2023`.
+        #[arg(long)]
+        period: Option<String>,
+        /// Write here instead of the month's folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 

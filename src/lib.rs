@@ -34,6 +34,7 @@ pub mod ast;
 pub mod calendar;
 pub mod check;
 pub mod cli;
+pub mod commentary;
 pub mod data;
 pub mod diff;
 pub mod eval;

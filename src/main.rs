@@ -6,7 +6,7 @@
 //! The `hotline` command. Only this layer prints.
 
 use clap::Parser;
-use hotline::cli::{Cli, Command, DiagnosticFormat, FmtMode, OutputFormat};
+use hotline::cli::{Cli, Command, CommentaryAction, DiagnosticFormat, FmtMode, OutputFormat};
 use hotline::span::SourceFile;
 use hotline::Problem;
 use std::io::Write;
@@ -96,6 +96,21 @@ fn main() -> ExitCode {
         )),
         Command::Test { paths } => emit(hotline::policytest::command(&paths)),
         Command::Init { from, out } => emit(hotline::init::command(&from, out.as_deref())),
+        Command::Commentary {
+            action:
+                CommentaryAction::New {
+                    policy,
+                    data,
+                    month,
+                    period,
+                    out,
+                },
+        } => emit(hotline::commentary::new_command(
+            &policy,
+            &data,
+            (month.as_deref(), period.as_deref()),
+            out.as_deref(),
+        )),
         Command::Render {
             policy,
             data,
@@ -103,13 +118,14 @@ fn main() -> ExitCode {
             period,
             format,
             output,
+            strict,
         } => render(
             &policy,
             &data,
-            month.as_deref(),
-            period.as_deref(),
+            (month.as_deref(), period.as_deref()),
             format,
             output.as_deref(),
+            strict,
         ),
     }
 }
@@ -213,10 +229,10 @@ fn check(files: &[std::path::PathBuf], strict: bool, format: DiagnosticFormat) -
 fn render(
     policy: &Path,
     data: &Path,
-    month: Option<&str>,
-    period: Option<&str>,
+    (month, period): (Option<&str>, Option<&str>),
     format: OutputFormat,
     output: Option<&Path>,
+    strict: bool,
 ) -> ExitCode {
     let file = match read_policy(policy) {
         Ok(f) => f,
@@ -259,6 +275,11 @@ fn render(
         &file,
         model.warnings.iter().cloned().map(Problem::Eval).collect(),
     );
+    let warned = checked.warnings.len() + model.warnings.len();
+    if strict && warned > 0 {
+        eprintln!("error: {warned} warning(s), which --strict makes errors; nothing was written");
+        return ExitCode::from(1);
+    }
     for source in &model.sources {
         if let Some(encoding) = source
             .encoding

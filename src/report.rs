@@ -25,6 +25,8 @@ pub struct ReportModel {
     /// What the report was made from: short SHA-256 hashes of the policy and of each data
     /// file, and the hotline version, printed in the footer.
     pub fingerprint: Fingerprint,
+    /// Each list's items in order: `热点问题` → the month's hot topics.
+    pub lists: Vec<(String, Vec<String>)>,
     /// What the reader should know: a month of the period without data, a month a
     /// comparison needs and does not have.
     #[serde(serialize_with = "messages")]

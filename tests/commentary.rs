@@ -215,3 +215,102 @@ fn entries_are_checked_against_the_month() {
 fn text_of(model: &ReportModel) -> String {
     text(model)
 }
+
+#[test]
+fn commentary_new_starts_the_month_and_strict_render_wants_it_written() {
+    let dir = data(
+        "new",
+        &[("2023-02", "2023-03"), ("2023-03", "2023-04")],
+        false,
+    );
+    let policy = root().join("policies/dong-e-monthly.policy");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let data_arg = dir.display().to_string();
+    let policy_arg = policy.display().to_string();
+    let new = [
+        "commentary",
+        "new",
+        policy_arg.as_str(),
+        "--data",
+        data_arg.as_str(),
+        "--month",
+        "2023-04",
+    ];
+    let out = run(&new);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let skeleton = std::fs::read_to_string(dir.join("2023-04/commentary.md")).expect("skeleton");
+    let headings: Vec<&str> = skeleton
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "物业管理",
+            "消费者维权",
+            "供暖",
+            "农业耕地灌溉",
+            "商品房开发与销售",
+            "农民工工资"
+        ]
+    );
+    // The month's figures as prompts, inside comments.
+    assert!(skeleton.contains("<!--\n话题件数："), "{skeleton}");
+    // Never over the analyst's file.
+    let out = run(&new);
+    assert_eq!(out.status.code(), Some(2));
+    // Unwritten, the skeleton shows nothing: the data's sentences, and a warning per topic;
+    // `--strict` refuses to write the report.
+    let render = |strict: bool| {
+        let mut args = vec![
+            "render",
+            policy_arg.as_str(),
+            "--data",
+            data_arg.as_str(),
+            "--month",
+            "2023-04",
+        ];
+        if strict {
+            args.push("--strict");
+        }
+        run(&args)
+    };
+    let out = render(false);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("has no entry").count(), 6, "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("话题件数："));
+    let out = render(true);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--strict"));
+    // One entry written: it is shown, and five topics remain to write.
+    let written = skeleton.replacen(
+        "## 供暖\n",
+        "## 供暖\n供暖问题集中在老旧小区，共 {{ 话题件数[key] }} 件。\n",
+        1,
+    );
+    std::fs::write(dir.join("2023-04/commentary.md"), written).expect("write");
+    let out = render(false);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("供暖问题集中在老旧小区，共 268 件。"),
+        "{stdout}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr)
+            .matches("has no entry")
+            .count(),
+        5
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

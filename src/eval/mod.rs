@@ -851,6 +851,8 @@ struct Evaluator<'a> {
     commentary: Vec<Commentary>,
     /// Warnings of the report: commentary entries that describe nothing, items without one.
     notes: Vec<EvalError>,
+    /// Each list's items, as the templates see them.
+    lists: Vec<(String, Vec<String>)>,
     errors: Vec<EvalError>,
 }
 
@@ -908,6 +910,7 @@ impl<'a> Evaluator<'a> {
             files: HashMap::default(),
             commentary: Vec::new(),
             notes: Vec::new(),
+            lists: Vec::new(),
             errors: Vec::new(),
         }
     }
@@ -3198,7 +3201,11 @@ impl<'a> Evaluator<'a> {
                     .iter()
                     .map(|k| self.text(&key_value(k), None))
                     .collect();
-                ctx.insert(list.name.name.clone(), minijinja::Value::from(names));
+                ctx.insert(
+                    list.name.name.clone(),
+                    minijinja::Value::from(names.clone()),
+                );
+                self.lists.push((list.name.name.clone(), names));
             }
         }
         self.commentaries(env, &mut ctx)?;
@@ -3455,6 +3462,7 @@ impl<'a> Evaluator<'a> {
             values,
             sources,
             fingerprint: self.fingerprint(),
+            lists: std::mem::take(&mut self.lists),
             warnings: Vec::new(),
         }
     }

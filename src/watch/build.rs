@@ -143,6 +143,14 @@ impl Builder {
                     .into_iter()
                     .map(|m| self.data.join(m.to_string()).join(&s.file.path.value))
             })
+            // The analyst's commentary, which a save re-renders like the data.
+            .chain(
+                checked
+                    .env
+                    .commentaries
+                    .iter()
+                    .map(|c| self.data.join(self.period.to_string()).join(&c.file)),
+            )
             .collect()
     }
 
@@ -315,10 +323,20 @@ impl Builder {
         match self.load(checked) {
             Ok(tables) => {
                 let warnings = tables.warnings;
-                let model = match eval::evaluate_shared(checked, tables.tables, self.month, options)
-                {
+                let commentary = eval::read_commentaries(checked, &self.data, self.period);
+                let model = match commentary.and_then(|commentary| {
+                    eval::evaluate_shared_with(
+                        checked,
+                        tables.tables,
+                        commentary,
+                        self.month,
+                        options,
+                    )
+                }) {
                     Ok(mut model) => {
-                        model.warnings = warnings;
+                        let mut all = warnings;
+                        all.append(&mut model.warnings);
+                        model.warnings = all;
                         Ok(model)
                     }
                     Err(mut problems) => {

@@ -218,6 +218,7 @@ pub(crate) fn section_html(model: &ReportModel, index: usize) -> Option<String> 
         values: Vec::new(),
         sources: Vec::new(),
         fingerprint: Default::default(),
+        lists: Vec::new(),
         warnings: Vec::new(),
     };
     let html = crate::render::html(&one);

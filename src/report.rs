@@ -27,10 +27,22 @@ pub struct ReportModel {
     pub fingerprint: Fingerprint,
     /// Each list's items in order: `热点问题` → the month's hot topics.
     pub lists: Vec<(String, Vec<String>)>,
+    /// The passages of the report that are an analyst's commentary, not computed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commentary: Vec<Passage>,
     /// What the reader should know: a month of the period without data, a month a
     /// comparison needs and does not have.
     #[serde(serialize_with = "messages")]
     pub warnings: Vec<crate::eval::EvalError>,
+}
+
+/// A passage of the report written by an analyst: its text as shown and where it is from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Passage {
+    /// The rendered text.
+    pub text: String,
+    /// `commentary.md` and the line of its entry.
+    pub source: String,
 }
 
 /// Warnings as their messages.

@@ -766,3 +766,34 @@ fn watches_a_period_month_by_month() {
     watch.newer_than(version);
     let _ = watch.child.kill();
 }
+
+#[test]
+fn marks_the_commentary_and_rerenders_when_it_is_saved() {
+    let ws = Workspace::new("commentary");
+    let watch = start(&ws);
+    let state = watch.state_where("the first build", |s| s["ok"] == true);
+    // The analyst's passages are marked with their file and line; the computed ones not.
+    let page = watch.get("/").body;
+    assert!(
+        page.contains("<span class=\"commentary\" title=\"分析：commentary.md 第 11 行\">问题主要涉及，一是消费者"),
+        "{page}"
+    );
+    assert!(!page.contains("<span class=\"commentary\" title=\"分析：commentary.md 第 8 行\">1、"));
+    // A save of the commentary is a new build showing the new words.
+    let path = ws.dir.join("data/2023-03/commentary.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replace(
+        "问题主要涉及，一是消费者",
+        "本月消费者维权集中在预付卡，一是消费者",
+    );
+    let tmp = ws.dir.join("data/2023-03/commentary.md.tmp");
+    std::fs::write(&tmp, edited).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    watch.newer_than(state["version"].as_u64().unwrap());
+    let page = watch.get("/").body;
+    assert!(
+        page.contains("本月消费者维权集中在预付卡"),
+        "{}",
+        watch.logs()
+    );
+}

@@ -853,6 +853,8 @@ struct Evaluator<'a> {
     notes: Vec<EvalError>,
     /// Each list's items, as the templates see them.
     lists: Vec<(String, Vec<String>)>,
+    /// The commentary entries shown, with their file and line.
+    passages: Vec<crate::report::Passage>,
     errors: Vec<EvalError>,
 }
 
@@ -911,6 +913,7 @@ impl<'a> Evaluator<'a> {
             commentary: Vec::new(),
             notes: Vec::new(),
             lists: Vec::new(),
+            passages: Vec::new(),
             errors: Vec::new(),
         }
     }
@@ -3289,6 +3292,13 @@ impl<'a> Evaluator<'a> {
                 let here = minijinja::context! { key => entry.key.clone(), ..base.clone() };
                 match template.render(here) {
                     Ok(text) => {
+                        let name = path
+                            .file_name()
+                            .map_or(file.clone(), |n| n.to_string_lossy().to_string());
+                        self.passages.push(crate::report::Passage {
+                            text: text.clone(),
+                            source: format!("{name} 第 {} 行", entry.line),
+                        });
                         shown.insert(entry.key.clone(), text);
                     }
                     Err(e) => {
@@ -3463,6 +3473,7 @@ impl<'a> Evaluator<'a> {
             sources,
             fingerprint: self.fingerprint(),
             lists: std::mem::take(&mut self.lists),
+            commentary: std::mem::take(&mut self.passages),
             warnings: Vec::new(),
         }
     }

@@ -24,6 +24,7 @@ h2 { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Micr
 h3 { font-family: "KaiTi", "STKaiti", "Noto Serif CJK SC", serif; font-size: 17px; margin: 16px 0 4px; }
 h4 { font-size: 16px; margin: 12px 0 4px; }
 p { text-indent: 2em; margin: 0 0 8px; text-align: justify; }
+.commentary { background: #fff6d6; box-shadow: inset 0 -1px 0 #d9b44a; }
 section.appendix { margin-top: 28px; }
 section.appendix > .label { font-family: "Noto Sans CJK SC", "SimHei", sans-serif; font-weight: 700; margin: 0 0 4px; text-indent: 0; }
 .caption { text-align: center; font-weight: 700; margin: 0; text-indent: 0; line-height: 1.6; }
@@ -58,6 +59,16 @@ const COLOURS: &[&str] = &["#b22222", "#4a6fa5", "#d9a441", "#5b8c5a", "#7a5195"
 
 /// The report as one self-contained HTML page.
 pub fn html(model: &ReportModel) -> String {
+    html_with(model, false)
+}
+
+/// The page with the analyst's commentary marked, as the live preview shows it: each
+/// passage tinted, its file and line on hover.
+pub fn html_marked(model: &ReportModel) -> String {
+    html_with(model, true)
+}
+
+fn html_with(model: &ReportModel, marked: bool) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -88,7 +99,11 @@ pub fn html(model: &ReportModel) -> String {
                 for paragraph in text.split("\n\n") {
                     let p = paragraph.trim();
                     if !p.is_empty() {
-                        let _ = writeln!(out, "<p>{}</p>", esc(p).replace('\n', "<br>"));
+                        let mut html = esc(p);
+                        if marked {
+                            html = mark_commentary(&html, &model.commentary);
+                        }
+                        let _ = writeln!(out, "<p>{}</p>", html.replace('\n', "<br>"));
                     }
                 }
             }
@@ -106,6 +121,26 @@ pub fn html(model: &ReportModel) -> String {
         esc(&model.month),
         esc(&model.fingerprint.line())
     );
+    out
+}
+
+/// Wraps each passage of commentary in `html` (escaped text) in a tinted span that names
+/// its source; a passage of several paragraphs is marked paragraph by paragraph.
+fn mark_commentary(html: &str, passages: &[crate::report::Passage]) -> String {
+    let mut out = html.to_string();
+    for passage in passages {
+        for piece in passage.text.split("\n\n") {
+            let piece = esc(piece.trim());
+            if piece.is_empty() || !out.contains(&piece) {
+                continue;
+            }
+            let span = format!(
+                "<span class=\"commentary\" title=\"分析：{}\">{piece}</span>",
+                esc(&passage.source)
+            );
+            out = out.replacen(&piece, &span, 1);
+        }
+    }
     out
 }
 

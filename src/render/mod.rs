@@ -5,7 +5,7 @@ mod markdown;
 mod terminal;
 
 pub(crate) use html::esc;
-pub use html::html;
+pub use html::{html, html_marked};
 pub use markdown::markdown;
 pub use terminal::terminal;
 

@@ -255,7 +255,7 @@ impl Builder {
         build.phases.push(("evaluate", start.elapsed()));
         match evaluated.model {
             Ok(model) => {
-                let html = crate::render::html(&model);
+                let html = crate::render::html_marked(&model);
                 let (tips, unmapped) = page::tips(&model, &checked, &file);
                 build.unmapped = unmapped;
                 build.page = page::assemble(
@@ -449,7 +449,7 @@ impl Builder {
             }
         }
         let model = self.evaluate(&patched).model.ok()?;
-        let mut html = crate::render::html(&model);
+        let mut html = crate::render::html_marked(&model);
         let last_good = self
             .last_good
             .as_ref()

@@ -219,9 +219,10 @@ pub(crate) fn section_html(model: &ReportModel, index: usize) -> Option<String> 
         sources: Vec::new(),
         fingerprint: Default::default(),
         lists: Vec::new(),
+        commentary: model.commentary.clone(),
         warnings: Vec::new(),
     };
-    let html = crate::render::html(&one);
+    let html = crate::render::html_marked(&one);
     let start = html.find("</h1>\n")? + "</h1>\n".len();
     let end = html.rfind("<footer>")?;
     html.get(start..end).map(str::to_string)

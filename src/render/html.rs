@@ -24,7 +24,6 @@ h2 { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Micr
 h3 { font-family: "KaiTi", "STKaiti", "Noto Serif CJK SC", serif; font-size: 17px; margin: 16px 0 4px; }
 h4 { font-size: 16px; margin: 12px 0 4px; }
 p { text-indent: 2em; margin: 0 0 8px; text-align: justify; }
-.commentary { background: #fff6d6; box-shadow: inset 0 -1px 0 #d9b44a; }
 section.appendix { margin-top: 28px; }
 section.appendix > .label { font-family: "Noto Sans CJK SC", "SimHei", sans-serif; font-weight: 700; margin: 0 0 4px; text-indent: 0; }
 .caption { text-align: center; font-weight: 700; margin: 0; text-indent: 0; line-height: 1.6; }
@@ -72,8 +71,13 @@ fn html_with(model: &ReportModel, marked: bool) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n",
-        esc(&model.title)
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}{}</style>\n</head>\n<body>\n<main>\n",
+        esc(&model.title),
+        if marked {
+            ".commentary { background: #fff6d6; box-shadow: inset 0 -1px 0 #d9b44a; }\n"
+        } else {
+            ""
+        }
     );
     let _ = write!(
         out,

@@ -2,7 +2,6 @@
 //! analyst is to write about (this month's hot topics), the month's figures of each as a
 //! comment to write from.
 
-use crate::span::SourceFile;
 use crate::Outcome;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,35 +14,12 @@ pub fn new_command(
     months: (Option<&str>, Option<&str>),
     out: Option<&Path>,
 ) -> Outcome {
-    let fail = |code: u8, text: String| Outcome {
-        stdout: String::new(),
-        stderr: text,
-        code,
+    let (file, checked, period) = match crate::policy_and_months(policy, data, months) {
+        Ok(x) => x,
+        Err(outcome) => return outcome,
     };
-    let text = match std::fs::read_to_string(policy) {
-        Ok(t) => t,
-        Err(e) => {
-            return fail(
-                2,
-                format!("error: cannot read `{}`: {e}\n", policy.display()),
-            )
-        }
-    };
-    let period = match crate::months_asked(months.0, months.1, data) {
-        Ok(p) => p,
-        Err(message) => return fail(2, format!("error: {message}\n")),
-    };
-    let file = SourceFile::new(policy.display().to_string(), text);
-    let render = |problems: Vec<crate::Problem>| {
-        problems
-            .into_iter()
-            .map(|p| crate::render_diagnostic(&file, p, false))
-            .collect::<String>()
-    };
-    let checked = match crate::compile(&file) {
-        Ok(c) => c,
-        Err(p) => return fail(1, render(p)),
-    };
+    let fail = Outcome::failed;
+    let render = |problems: Vec<crate::Problem>| crate::diagnostics(&file, problems);
     if checked.env.commentaries.is_empty() {
         return fail(
             2,

@@ -17,35 +17,12 @@ pub fn command(
     unit: &str,
     metric: Option<&str>,
 ) -> Outcome {
-    let fail = |code: u8, text: String| Outcome {
-        stdout: String::new(),
-        stderr: text,
-        code,
+    let (file, checked, period) = match crate::policy_and_months(policy, data, (month, period)) {
+        Ok(x) => x,
+        Err(outcome) => return outcome,
     };
-    let text = match std::fs::read_to_string(policy) {
-        Ok(t) => t,
-        Err(e) => {
-            return fail(
-                2,
-                format!("error: cannot read `{}`: {e}\n", policy.display()),
-            )
-        }
-    };
-    let period = match crate::months_asked(month, period, data) {
-        Ok(p) => p,
-        Err(message) => return fail(2, format!("error: {message}\n")),
-    };
-    let file = SourceFile::new(policy.display().to_string(), text);
-    let render = |problems: Vec<crate::Problem>| {
-        problems
-            .into_iter()
-            .map(|p| crate::render_diagnostic(&file, p, false))
-            .collect::<String>()
-    };
-    let checked = match crate::compile(&file) {
-        Ok(c) => c,
-        Err(p) => return fail(1, render(p)),
-    };
+    let fail = Outcome::failed;
+    let render = |problems: Vec<crate::Problem>| crate::diagnostics(&file, problems);
     let model = match crate::eval::evaluate_period(&checked, data, period, true, &|_, _, _| {}) {
         Ok(m) => m,
         Err(p) => return fail(1, render(p)),

@@ -136,6 +136,45 @@ pub fn evaluate_period(
     eval::evaluate_period(checked, data_dir, period, false, progress)
 }
 
+impl Outcome {
+    /// A failure: nothing on standard output, `text` on standard error.
+    pub fn failed(code: u8, text: String) -> Outcome {
+        Outcome {
+            stdout: String::new(),
+            stderr: text,
+            code,
+        }
+    }
+}
+
+/// What a command on a policy and a period of data starts from: the policy's text, its
+/// checked form and the months asked; or the outcome when one of them is wrong.
+pub fn policy_and_months(
+    policy: &Path,
+    data: &Path,
+    (month, period): (Option<&str>, Option<&str>),
+) -> Result<(span::SourceFile, check::Checked, Period), Outcome> {
+    let text = std::fs::read_to_string(policy).map_err(|e| {
+        Outcome::failed(
+            2,
+            format!("error: cannot read `{}`: {e}\n", policy.display()),
+        )
+    })?;
+    let period = months_asked(month, period, data)
+        .map_err(|message| Outcome::failed(2, format!("error: {message}\n")))?;
+    let file = span::SourceFile::new(policy.display().to_string(), text);
+    let checked = compile(&file).map_err(|p| Outcome::failed(1, diagnostics(&file, p)))?;
+    Ok((file, checked, period))
+}
+
+/// Problems rendered for the terminal, without colour.
+pub fn diagnostics(file: &span::SourceFile, problems: Vec<Problem>) -> String {
+    problems
+        .into_iter()
+        .map(|p| render_diagnostic(file, p, false))
+        .collect()
+}
+
 /// The months `--month` or `--period` name, or what is wrong with them (bad usage).
 pub fn months_asked(
     month: Option<&str>,

@@ -137,7 +137,17 @@ fn invalid(message: impl Into<String>) -> Error {
 }
 
 fn num(value: &Value) -> Option<Num> {
-    value.downcast_object_ref::<Num>().cloned()
+    if let Some(n) = value.downcast_object_ref::<Num>() {
+        return Some(n.clone());
+    }
+    // A count, which templates hold as a plain integer.
+    let i = value.as_i64().filter(|_| value.is_integer())?;
+    Some(Num {
+        exact: Decimal::from(i),
+        kind: NumKind::Count,
+        places: 0,
+        rounding: Rounding::default(),
+    })
 }
 
 /// The keys of a list and their values in `metric`.
@@ -265,7 +275,38 @@ fn grouped(list: Value, metric: Value, kwargs: Kwargs) -> Result<String, Error> 
 }
 
 /// `change(本月, 上月)`: "增加 124 件，增加 57.94%", "减少 306 件，减少 53.31%", or "持平".
-fn change(current: Value, previous: Value, kwargs: Kwargs) -> Result<String, Error> {
+/// The name under which the context holds the policy's decimals and rounding, for the
+/// numbers functions make from counts (templates hold counts as plain integers).
+pub const NUMBER_STYLE: &str = "__hotline_number_style";
+
+/// The policy's decimals and rounding, from the context (see [`NUMBER_STYLE`]).
+fn style(state: &minijinja::State<'_, '_>) -> (u32, Rounding) {
+    let Some(style) = state.lookup(NUMBER_STYLE) else {
+        return (2, Rounding::default());
+    };
+    let places = style
+        .get_attr("decimals")
+        .ok()
+        .and_then(|v| v.as_i64())
+        .and_then(|v| u32::try_from(v).ok())
+        .unwrap_or(2);
+    let rounding = match style
+        .get_attr("rounding")
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+    {
+        Some(r) if r == "half_even" => Rounding::HalfEven,
+        _ => Rounding::HalfUp,
+    };
+    (places, rounding)
+}
+
+fn change(
+    state: &minijinja::State<'_, '_>,
+    current: Value,
+    previous: Value,
+    kwargs: Kwargs,
+) -> Result<String, Error> {
     let unit: Option<String> = kwargs.get("unit")?;
     let unit = unit.unwrap_or_else(|| "件".to_string());
     kwargs.assert_all_used()?;
@@ -288,12 +329,14 @@ fn change(current: Value, previous: Value, kwargs: Kwargs) -> Result<String, Err
     if before.exact.is_zero() {
         return Ok(format!("{word} {} {unit}", amount.text()));
     }
+    let (places, rounding) = style(state);
     let pct = Num {
         exact: (delta.abs() * Decimal::ONE_HUNDRED)
             .checked_div(before.exact)
             .ok_or_else(|| invalid("change() overflowed"))?,
         kind: NumKind::Percent,
-        ..now
+        places,
+        rounding,
     };
     Ok(format!(
         "{word} {} {unit}，{word} {}",

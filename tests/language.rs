@@ -506,3 +506,48 @@ test "空" {
         formatted
     );
 }
+
+#[test]
+fn templates_compare_counts_as_numbers() {
+    // Three tickets: a count compared in a template is compared by its value, on both
+    // sides of every bound (it once compared as an object, greater than any number).
+    let csv = format!(
+        "单位,派单时间,签收时间,办理时限,办结时间,满意度\n{}{}{}",
+        line(
+            "甲区",
+            ["2023-03-01 09:00:00", "", "2023-03-05 09:00:00", ""],
+            ""
+        ),
+        line(
+            "甲区",
+            ["2023-03-01 09:00:00", "", "2023-03-05 09:00:00", ""],
+            ""
+        ),
+        line(
+            "乙区",
+            ["2023-03-01 09:00:00", "", "2023-03-05 09:00:00", ""],
+            ""
+        ),
+    );
+    let dir = data("template-compare", "2023-03", &csv);
+    let policy = r#"
+metric 件数 from 工单 = count()
+metric 单位件数 from 工单 by 单位 = count()
+report {
+  text """
+    {% if 件数 > 2 %}A{% endif %}{% if 件数 > 3 %}B{% endif %}{% if 件数 > 100 %}C{% endif %}{% if 件数 == 3 %}D{% endif %}{% if 件数 < 4 %}E{% endif %}{% if 单位件数["甲区"] >= 2 %}F{% endif %}{% if 单位件数["乙区"] > 1 %}G{% endif %}{% if 件数 %}H{% endif %}
+  """
+}
+"#;
+    let model = run(policy, &dir, "2023-03").expect("render");
+    let text = model
+        .sections
+        .iter()
+        .find_map(|s| match s {
+            SectionModel::Text { text } => Some(text.clone()),
+            _ => None,
+        })
+        .expect("text");
+    assert_eq!(text.trim(), "ADEFH");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -3140,6 +3140,13 @@ impl<'a> Evaluator<'a> {
                 Some(Base::Int) => NumKind::Count,
                 _ => NumKind::Number,
             };
+            // A count is a plain integer to templates, so that `{% if 抽访总数 > 0 %}`
+            // compares numbers (an object would compare by kind, whatever its value).
+            if kind == NumKind::Count && exact.fract().is_zero() {
+                if let Ok(i) = i64::try_from(exact) {
+                    return minijinja::Value::from(i);
+                }
+            }
             minijinja::Value::from_object(Num {
                 exact,
                 kind,
@@ -3178,6 +3185,16 @@ impl<'a> Evaluator<'a> {
         ctx.insert(
             "first_month".into(),
             minijinja::Value::from(period.first.month),
+        );
+        ctx.insert(
+            crate::template::NUMBER_STYLE.into(),
+            minijinja::context! {
+                decimals => self.env.decimals,
+                rounding => match self.env.rounding {
+                    Rounding::HalfUp => "half_up",
+                    Rounding::HalfEven => "half_even",
+                },
+            },
         );
         let parts = self.parts.borrow();
         let all = self.computed.iter().chain(parts.iter());

@@ -596,5 +596,6 @@ fn empty_table(source: &crate::check::SourceDef, rows: usize, lines: Vec<u64>) -
         lines,
         encoding: None,
         hash: None,
+        absent: false,
     }
 }

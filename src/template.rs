@@ -79,11 +79,36 @@ impl Object for Num {
     }
 }
 
+/// A value that does not exist (no data, a unit not scored): shown as the policy's mark
+/// (`—`), false in `{% if %}`, and not a number to `change()` and the other functions.
+#[derive(Debug, Clone)]
+pub struct Nothing {
+    /// How it is shown.
+    pub mark: String,
+}
+
+impl Object for Nothing {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn is_true(self: &Arc<Self>) -> bool {
+        false
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.mark)
+    }
+}
+
 /// A value per key (unit, topic), in key order; `m["姚寨镇"]` reads one.
 #[derive(Debug, Clone, Default)]
 pub struct Keyed {
     /// Keys and values in order.
     pub entries: Vec<(String, Value)>,
+    /// The value of a key without one: what the metric gives a key without rows (0
+    /// tickets of a topic new this month), or `—` when there is no data.
+    pub absent: Value,
 }
 
 impl Object for Keyed {
@@ -93,10 +118,11 @@ impl Object for Keyed {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let key = key.as_str()?;
-        self.entries
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
+        match self.entries.iter().find(|(k, _)| k == key) {
+            Some((_, v)) => Some(v.clone()),
+            None if self.absent.is_undefined() => None,
+            None => Some(self.absent.clone()),
+        }
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
@@ -309,13 +335,34 @@ fn change(
 ) -> Result<String, Error> {
     let unit: Option<String> = kwargs.get("unit")?;
     let unit = unit.unwrap_or_else(|| "件".to_string());
+    // `since="较上月"`: the phrase says what it compares with, and can say that there
+    // is nothing to compare with (上月无数据) or that the thing is new (较上月新增 12 件).
+    let since: Option<String> = kwargs.get("since")?;
+    let missing: Option<String> = kwargs.get("missing")?;
     kwargs.assert_all_used()?;
-    let (Some(now), Some(before)) = (num(&current), num(&previous)) else {
+    let Some(now) = num(&current) else {
         return Err(invalid("change() takes two numbers"));
     };
+    let Some(before) = num(&previous) else {
+        return match (since, missing) {
+            (_, Some(missing)) => Ok(missing),
+            (Some(since), None) => Ok(format!("{}无数据", since.trim_start_matches('较'))),
+            (None, None) => Err(invalid(
+                "change(): there is no previous value to compare with (no data); write change(本月, 上月, since=\"较上月\") to say so",
+            )),
+        };
+    };
+    let since = since.unwrap_or_default();
     let delta = now.exact - before.exact;
     if delta.is_zero() {
-        return Ok("持平".to_string());
+        return Ok(format!("{since}持平"));
+    }
+    if !since.is_empty() && before.exact.is_zero() && delta > Decimal::ZERO {
+        let amount = Num {
+            exact: delta,
+            ..now.clone()
+        };
+        return Ok(format!("{since}新增 {} {unit}", amount.text()));
     }
     let word = if delta > Decimal::ZERO {
         "增加"
@@ -327,7 +374,7 @@ fn change(
         ..now.clone()
     };
     if before.exact.is_zero() {
-        return Ok(format!("{word} {} {unit}", amount.text()));
+        return Ok(format!("{since}{word} {} {unit}", amount.text()));
     }
     let (places, rounding) = style(state);
     let pct = Num {
@@ -339,7 +386,7 @@ fn change(
         rounding,
     };
     Ok(format!(
-        "{word} {} {unit}，{word} {}",
+        "{since}{word} {} {unit}，{word} {}",
         amount.text(),
         pct.text()
     ))

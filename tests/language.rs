@@ -533,9 +533,10 @@ fn templates_compare_counts_as_numbers() {
     let policy = r#"
 metric 件数 from 工单 = count()
 metric 单位件数 from 工单 by 单位 = count()
+metric 满意 from 工单 = mean(满意度)
 report {
   text """
-    {% if 件数 > 2 %}A{% endif %}{% if 件数 > 3 %}B{% endif %}{% if 件数 > 100 %}C{% endif %}{% if 件数 == 3 %}D{% endif %}{% if 件数 < 4 %}E{% endif %}{% if 单位件数["甲区"] >= 2 %}F{% endif %}{% if 单位件数["乙区"] > 1 %}G{% endif %}{% if 件数 %}H{% endif %}
+    {% if 满意 %}X{% endif %}[{{ 满意 }}]{% if 件数 > 2 %}A{% endif %}{% if 件数 > 3 %}B{% endif %}{% if 件数 > 100 %}C{% endif %}{% if 件数 == 3 %}D{% endif %}{% if 件数 < 4 %}E{% endif %}{% if 单位件数["甲区"] >= 2 %}F{% endif %}{% if 单位件数["乙区"] > 1 %}G{% endif %}{% if 件数 %}H{% endif %}
   """
 }
 "#;
@@ -548,6 +549,7 @@ report {
             _ => None,
         })
         .expect("text");
-    assert_eq!(text.trim(), "ADEFH");
+    // No satisfaction at all: empty, shown as the mark and false in `if`.
+    assert_eq!(text.trim(), "[—]ADEFH");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -161,3 +161,53 @@ fn a_month_with_empty_classes_an_empty_band_and_a_unit_without_callbacks_renders
     let html = hotline::render::html(&model);
     assert!(html.contains("（无）"));
 }
+
+#[test]
+fn february_renders_without_january_in_every_format() {
+    // The first month of a deployment: no January folder. The report renders, says that
+    // last month has no data instead of comparing with zero, and warns of January.
+    let data = temp("first");
+    copy_month("2023-02", &data.join("2023-02"));
+    let model = render(&data, "2023-02");
+    let md = hotline::render::markdown(&model);
+    assert!(md.contains("1、供暖问题 574 件。上月无数据。"), "{md}");
+    assert!(!md.contains("较上月"), "{md}");
+    let warnings: Vec<String> = model.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("`上月工单` (previous month) has no data for 2023-01")),
+        "{warnings:#?}"
+    );
+    // Every format renders it.
+    assert!(hotline::render::html(&model).contains("上月无数据"));
+    assert!(hotline::render::terminal(&model, Some(120)).contains("上月无数据"));
+    assert!(hotline::render::json(&model).contains("上月无数据"));
+    let _ = std::fs::remove_dir_all(data);
+}
+
+#[test]
+fn a_topic_new_this_month_is_new_not_a_change_from_nothing() {
+    // February without its irrigation tickets: in March that topic is new.
+    let data = temp("new-topic");
+    copy_month("2023-03", &data.join("2023-03"));
+    copy_month("2023-02", &data.join("2023-02"));
+    rewrite_tickets(&data.join("2023-02/tickets.csv"), |row, headers| {
+        let col = headers
+            .iter()
+            .position(|h| h == "二级分类")
+            .expect("column");
+        if row[col] == "农业耕地灌溉" {
+            row.clear();
+        }
+    });
+    let model = render(&data, "2023-03");
+    let md = hotline::render::markdown(&model);
+    assert!(
+        md.contains("4、农业耕地灌溉问题 224 件。较上月新增 224 件。"),
+        "{md}"
+    );
+    // The other topics compare as before.
+    assert!(md.contains("较上月增加 124 件，增加 57.94%"), "{md}");
+    let _ = std::fs::remove_dir_all(data);
+}

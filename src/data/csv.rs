@@ -1090,6 +1090,7 @@ pub(crate) fn load(
         lines: first.lines,
         encoding: Some(reader.layout.encoding),
         hash: None,
+        absent: false,
     };
     let mut errors = first.errors;
     let mut line = first.end_line;

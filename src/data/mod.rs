@@ -143,6 +143,9 @@ pub struct Table {
     /// The first 12 hex digits of the file's digest, for the report's footer
     /// (`None` for `fingerprint none`, and for test data, which has no file).
     pub hash: Option<String>,
+    /// No file at all: a month a comparison needs and does not have. Its values are
+    /// empty ("no data"), not those of a file without rows.
+    pub absent: bool,
 }
 
 impl Table {
@@ -176,6 +179,7 @@ impl Table {
             lines: Vec::new(),
             encoding: None,
             hash: None,
+            absent: true,
         }
     }
 
@@ -274,6 +278,7 @@ fn finish(
         lines,
         encoding,
         hash: None,
+        absent: false,
     })
 }
 

@@ -15,13 +15,15 @@ pub enum EvalError {
     #[error("no data for {month}: `{path}` does not exist")]
     #[diagnostic(
         code(hotline::eval::missing_month),
-        help("the data folder holds one folder per month, e.g. `data/2023-03/tickets.csv`")
+        help("the data folder holds one folder per month, e.g. `data/2023-03/tickets.csv`; it has {existing}")
     )]
     MissingMonth {
         /// The month.
         month: String,
         /// The folder looked for.
         path: String,
+        /// The months the data folder has.
+        existing: String,
         /// The source that needs it.
         #[label("this source reads that month")]
         span: Span,
@@ -51,7 +53,7 @@ pub enum EvalError {
     /// source 上月工单 = 工单 previous month    # the first month of a deployment
     /// ```
     #[error(
-        "`{name}` ({shift}) has no data for {month}: `{path}` does not exist; it has no rows there"
+        "`{name}` ({shift}) has no data for {month} (no folder `{path}`); it has no rows there"
     )]
     #[diagnostic(
         code(hotline::eval::missing_compared_month),

@@ -66,7 +66,7 @@ fn workers() -> usize {
 }
 
 /// The source a source or view name reads.
-fn source_of(env: &Env, name: &str) -> Option<usize> {
+pub(super) fn source_of(env: &Env, name: &str) -> Option<usize> {
     match env.defs.get(name).map(|d| &d.kind) {
         Some(DefKind::Source(s)) => Some(*s),
         Some(DefKind::View { source, .. }) => Some(*source),
@@ -282,6 +282,7 @@ fn fold_rows(
             lines: Vec::new(),
             encoding: None,
             hash: None,
+            absent: false,
         })
         .collect();
     if let Some(slot) = tables.get_mut(source) {
@@ -427,6 +428,7 @@ fn fold_block(
         lines: rows.lines,
         encoding: None,
         hash: None,
+        absent: false,
     };
     let metrics = fold_rows(checked, when, source, table, metrics)
         .map_err(|e| Box::new(Problem::Eval(*e)))?;
@@ -875,6 +877,7 @@ impl<'c> Stream<'c> {
                     lines: Vec::new(),
                     encoding: Some(reader.layout.encoding),
                     hash: csv.hash.short(),
+                    absent: false,
                 };
                 Ok(Read::Folded(FoldedSource {
                     metrics: merging.merged,

@@ -535,6 +535,7 @@ units {
             lines: vec![2, 3, 4],
             encoding: None,
             hash: None,
+            absent: false,
         }
     }
 

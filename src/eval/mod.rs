@@ -248,6 +248,7 @@ pub fn evaluate_period_in_blocks(
             return Err(vec![Problem::Eval(EvalError::MissingMonth {
                 month: month.to_string(),
                 path: folder.display().to_string(),
+                existing: existing_months(data_dir),
                 span: first_source_span(checked),
             })]);
         }
@@ -373,6 +374,33 @@ fn with_warnings(errors: Vec<EvalError>, warnings: Vec<EvalError>) -> Vec<Proble
         .collect()
 }
 
+/// The months a data folder has, for the message of a month it does not have.
+fn existing_months(data_dir: &Path) -> String {
+    let mut months: Vec<Month> = std::fs::read_dir(data_dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| Month::parse(&e.file_name().to_string_lossy()))
+        .collect();
+    months.sort_by_key(|m| (m.year, m.month));
+    match months.as_slice() {
+        [] => "no month folders (`YYYY-MM`)".to_string(),
+        [one] => format!("only {one}"),
+        many if many.len() > 12 => format!(
+            "{} months, {} to {}",
+            many.len(),
+            many[0],
+            many[many.len() - 1]
+        ),
+        many => many
+            .iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
 /// The span of the first source, for problems of the data folder.
 fn first_source_span(checked: &Checked) -> Span {
     checked
@@ -380,7 +408,7 @@ fn first_source_span(checked: &Checked) -> Span {
         .items
         .iter()
         .find_map(|i| match i {
-            Item::Source(s) => Some(s.span),
+            Item::Source(s) => Some(s.name.span),
             _ => None,
         })
         .unwrap_or_default()
@@ -598,13 +626,14 @@ pub(crate) fn source_path(
             .items
             .iter()
             .find_map(|i| match i {
-                Item::Source(s) if s.name.name == source.name => Some(s.span),
+                Item::Source(s) if s.name.name == source.name => Some(s.name.span),
                 _ => None,
             })
             .unwrap_or_default();
         return Err(EvalError::MissingMonth {
             month: m.to_string(),
             path: folder.display().to_string(),
+            existing: existing_months(data_dir),
             span,
         });
     }
@@ -1138,6 +1167,23 @@ impl<'a> Evaluator<'a> {
     }
 
     fn metric(&self, metric: &Metric) -> R<Computed> {
+        // A source with no file at all (a month a comparison needs and does not have)
+        // has no data: its metrics are empty, not the counts of nothing.
+        if let Some(from) = &metric.from {
+            let source = fold::source_of(self.env, &from.source.name);
+            if source
+                .and_then(|s| self.tables.get(s))
+                .is_some_and(|t| t.absent)
+            {
+                return Ok(match metric.by {
+                    Some(_) => Computed::Keyed {
+                        values: BTreeMap::new(),
+                        absent: Value::Empty,
+                    },
+                    None => Computed::Scalar(Value::Empty),
+                });
+            }
+        }
         let computed = match &metric.from {
             Some(_) if self.folded.contains_key(&metric.name.name) => self.folded_metric(metric)?,
             Some(from) => {
@@ -3155,7 +3201,9 @@ impl<'a> Evaluator<'a> {
             })
         };
         match value {
-            Value::Empty => minijinja::Value::from("—"),
+            Value::Empty => minijinja::Value::from_object(crate::template::Nothing {
+                mark: self.env.empty_mark.clone(),
+            }),
             Value::Int(i) => number(Decimal::from(*i)),
             Value::Num(d) => number(*d),
             Value::Bool(b) => minijinja::Value::from(*b),
@@ -3203,12 +3251,22 @@ impl<'a> Evaluator<'a> {
             let ty = self.env.defs.get(def_name).and_then(|d| d.ty.as_ref());
             let v = match computed {
                 Computed::Scalar(v) => self.template_value(v, ty),
-                Computed::Keyed { values, .. } => {
+                Computed::Keyed { values, absent } => {
                     let entries = values
                         .iter()
                         .map(|(k, v)| (self.text(&key_value(k), None), self.template_value(v, ty)))
                         .collect();
-                    minijinja::Value::from_object(crate::template::Keyed { entries })
+                    // Every unit has its value: a name that is no unit stays an error. A
+                    // topic without rows this month reads as the metric gives it (0).
+                    let per_unit = matches!(ty.map(|t| &t.shape), Some(Shape::Keyed(Domain::Unit)));
+                    minijinja::Value::from_object(crate::template::Keyed {
+                        entries,
+                        absent: if per_unit {
+                            minijinja::Value::UNDEFINED
+                        } else {
+                            self.template_value(absent, ty)
+                        },
+                    })
                 }
             };
             ctx.insert(name.clone(), v);

@@ -211,3 +211,31 @@ fn a_topic_new_this_month_is_new_not_a_change_from_nothing() {
     assert!(md.contains("较上月增加 124 件，增加 57.94%"), "{md}");
     let _ = std::fs::remove_dir_all(data);
 }
+
+#[test]
+fn a_month_without_spot_checks_says_so_and_draws_no_empty_chart() {
+    let data = temp("no-spot-checks");
+    let march = data.join("2023-03");
+    copy_month("2023-03", &march);
+    copy_month("2023-02", &data.join("2023-02"));
+    // The export of a month without spot checks: its header only.
+    let spot = march.join("spot-checks.csv");
+    let bytes = std::fs::read(&spot).expect("read");
+    let header_end = bytes.iter().position(|b| *b == b'\n').expect("header") + 1;
+    std::fs::write(&spot, &bytes[..header_end]).expect("write");
+    let model = render(&data, "2023-03");
+    let md = hotline::render::markdown(&model);
+    assert!(md.contains("本月没有市级抽访工单。"), "{md}");
+    // No "0%" standing for "no data", and no chart of nothing.
+    assert!(!md.contains("满意率 0%"), "{md}");
+    assert!(!md.contains("市级抽访问题工单**"), "{md}");
+    assert!(
+        !model
+            .sections
+            .iter()
+            .any(|s| matches!(s, SectionModel::Chart(c) if c.name == "市级抽访问题工单")),
+        "the empty chart is left out"
+    );
+    assert!(md.contains("### 附表 3"), "the table stays, saying （无）");
+    let _ = std::fs::remove_dir_all(data);
+}

@@ -3461,6 +3461,9 @@ impl<'a> Evaluator<'a> {
                     Section::Table(t) => self.table(t, &env, &ctx).map(SectionModel::Table),
                 };
                 match result {
+                    // A chart of nothing (no spot checks this month) says nothing: left
+                    // out, where an empty table says （无）.
+                    Ok(SectionModel::Chart(c)) if c.categories.is_empty() => {}
                     Ok(s) => sections.push(s),
                     Err(e) => self.errors.push(*e),
                 }

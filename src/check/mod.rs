@@ -1625,6 +1625,7 @@ impl Checker {
                 return;
             }
         };
+        self.template_comparisons(text);
         let mut names: Vec<String> = template.undeclared_variables(false).into_iter().collect();
         names.sort();
         for name in names {
@@ -1740,6 +1741,75 @@ impl Checker {
             list: c.list.name.clone(),
             span: c.span,
         });
+    }
+
+    /// Comparisons in a template of a rate or a score (`{% if 满意率 >= 90 %}`): a template
+    /// holds them as exact numbers it cannot compare (they would compare by kind, whatever
+    /// their values), so they are errors; counts compare as numbers. Found from the
+    /// template's tokens: the name before or after `<`, `<=`, `>`, `>=`, `==` or `!=`,
+    /// through `[…]` and `.attr`.
+    fn template_comparisons(&mut self, text: &Str) {
+        use minijinja::machinery::Token;
+        let tokens: Vec<Token<'_>> =
+            minijinja::machinery::tokenize(&text.value, false, Default::default())
+                .filter_map(Result::ok)
+                .map(|(t, _)| t)
+                .collect();
+        let is_compare = |t: &Token<'_>| {
+            matches!(
+                t,
+                Token::Lt | Token::Lte | Token::Gt | Token::Gte | Token::Eq | Token::Ne
+            )
+        };
+        let mut reported: BTreeSet<String> = BTreeSet::new();
+        for (i, token) in tokens.iter().enumerate() {
+            if !is_compare(token) {
+                continue;
+            }
+            let mut roots = Vec::new();
+            // The name after: `70 < 满意率`.
+            if let Some(Token::Ident(name)) = tokens.get(i + 1) {
+                roots.push(*name);
+            }
+            // The name before, through subscripts and attributes: `满意率[u].exact >`.
+            let mut j = i;
+            let mut depth = 0usize;
+            while j > 0 {
+                j -= 1;
+                match &tokens[j] {
+                    Token::BracketClose => depth += 1,
+                    Token::BracketOpen if depth > 0 => depth -= 1,
+                    _ if depth > 0 => {}
+                    Token::Dot => {}
+                    Token::Ident(name) => {
+                        if !matches!(tokens.get(j.wrapping_sub(1)), Some(Token::Dot)) || j == 0 {
+                            roots.push(*name);
+                            break;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            for name in roots {
+                let Some(def) = self.env.defs.get(name) else {
+                    continue;
+                };
+                let kind = match def.ty.as_ref().map(|t| &t.base) {
+                    Some(Base::Percent) => "a percentage",
+                    Some(Base::Number) => "a number with decimals",
+                    _ => continue,
+                };
+                if !reported.insert(name.to_string()) {
+                    continue;
+                }
+                let span = self.find_in(text.span, name);
+                self.errors.push(CheckError::Declaration {
+                    message: format!("the template compares `{name}`, {kind}: templates cannot compare it exactly"),
+                    help: format!("compare it in the policy, where numbers are exact, and test the answer: `metric {name}达标 = {name} >= 90{}` and `{{% if {name}达标 %}}`; counts compare in templates as they are", if kind == "a percentage" { "%" } else { "" }),
+                    span,
+                });
+            }
+        }
     }
 
     /// Records that the definition being checked (or the report) reads `name`.

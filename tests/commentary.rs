@@ -197,6 +197,14 @@ fn entries_are_checked_against_the_month() {
             && errors[0].contains("`话题数`"),
         "{errors:#?}"
     );
+    // A rate compared in an entry: an error too, as in the policy's templates.
+    std::fs::write(
+        &commentary,
+        "## 物业管理\n{% if 主要子类占比[key] > 90 %}几乎都是物业服务。{% endif %}\n",
+    )
+    .expect("write");
+    let errors = render(&dir, "2023-03").expect_err("compared rate");
+    assert!(errors[0].contains("compares `主要子类占比`"), "{errors:#?}");
     std::fs::write(&commentary, "## 供暖\n一。\n## 供暖\n二。\n").expect("write");
     let errors = render(&dir, "2023-03").expect_err("repeated");
     assert!(

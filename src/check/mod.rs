@@ -1749,66 +1749,13 @@ impl Checker {
     /// template's tokens: the name before or after `<`, `<=`, `>`, `>=`, `==` or `!=`,
     /// through `[…]` and `.attr`.
     fn template_comparisons(&mut self, text: &Str) {
-        use minijinja::machinery::Token;
-        let tokens: Vec<Token<'_>> =
-            minijinja::machinery::tokenize(&text.value, false, Default::default())
-                .filter_map(Result::ok)
-                .map(|(t, _)| t)
-                .collect();
-        let is_compare = |t: &Token<'_>| {
-            matches!(
-                t,
-                Token::Lt | Token::Lte | Token::Gt | Token::Gte | Token::Eq | Token::Ne
-            )
-        };
-        let mut reported: BTreeSet<String> = BTreeSet::new();
-        for (i, token) in tokens.iter().enumerate() {
-            if !is_compare(token) {
-                continue;
-            }
-            let mut roots = Vec::new();
-            // The name after: `70 < 满意率`.
-            if let Some(Token::Ident(name)) = tokens.get(i + 1) {
-                roots.push(*name);
-            }
-            // The name before, through subscripts and attributes: `满意率[u].exact >`.
-            let mut j = i;
-            let mut depth = 0usize;
-            while j > 0 {
-                j -= 1;
-                match &tokens[j] {
-                    Token::BracketClose => depth += 1,
-                    Token::BracketOpen if depth > 0 => depth -= 1,
-                    _ if depth > 0 => {}
-                    Token::Dot => {}
-                    Token::Ident(name) => {
-                        if !matches!(tokens.get(j.wrapping_sub(1)), Some(Token::Dot)) || j == 0 {
-                            roots.push(*name);
-                            break;
-                        }
-                    }
-                    _ => break,
-                }
-            }
-            for name in roots {
-                let Some(def) = self.env.defs.get(name) else {
-                    continue;
-                };
-                let kind = match def.ty.as_ref().map(|t| &t.base) {
-                    Some(Base::Percent) => "a percentage",
-                    Some(Base::Number) => "a number with decimals",
-                    _ => continue,
-                };
-                if !reported.insert(name.to_string()) {
-                    continue;
-                }
-                let span = self.find_in(text.span, name);
-                self.errors.push(CheckError::Declaration {
-                    message: format!("the template compares `{name}`, {kind}: templates cannot compare it exactly"),
-                    help: format!("compare it in the policy, where numbers are exact, and test the answer: `metric {name}达标 = {name} >= 90{}` and `{{% if {name}达标 %}}`; counts compare in templates as they are", if kind == "a percentage" { "%" } else { "" }),
-                    span,
-                });
-            }
+        for (name, kind) in compared_numbers(&text.value, &self.env) {
+            let span = self.find_in(text.span, &name);
+            self.errors.push(CheckError::Declaration {
+                message: format!("the template compares `{name}`, {kind}: templates cannot compare it exactly"),
+                help: format!("compare it in the policy, where numbers are exact, and test the answer: `metric {name}达标 = {name} >= 90{}` and `{{% if {name}达标 %}}`; counts compare in templates as they are", if kind == "a percentage" { "%" } else { "" }),
+                span,
+            });
         }
     }
 
@@ -2012,6 +1959,69 @@ pub(crate) fn numeric_compatible(a: &Base, b: &Base) -> bool {
 }
 
 /// Every name an expression mentions (bounded by the parser's nesting limit).
+/// The rates and scores a template compares (`{% if 满意率 >= 90 %}`), each once, with
+/// their kind: a template holds them as exact numbers it cannot compare (they would compare
+/// by kind, whatever their values); counts compare as numbers. Found from the template's
+/// tokens: the name before or after `<`, `<=`, `>`, `>=`, `==` or `!=`, through `[…]` and
+/// `.attr`.
+pub(crate) fn compared_numbers(template: &str, env: &Env) -> Vec<(String, &'static str)> {
+    use minijinja::machinery::Token;
+    let tokens: Vec<Token<'_>> =
+        minijinja::machinery::tokenize(template, false, Default::default())
+            .filter_map(Result::ok)
+            .map(|(t, _)| t)
+            .collect();
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        if !matches!(
+            token,
+            Token::Lt | Token::Lte | Token::Gt | Token::Gte | Token::Eq | Token::Ne
+        ) {
+            continue;
+        }
+        let mut roots = Vec::new();
+        // The name after: `70 < 满意率`.
+        if let Some(Token::Ident(name)) = tokens.get(i + 1) {
+            roots.push(*name);
+        }
+        // The name before, through subscripts and attributes: `满意率[u].exact >`.
+        let mut j = i;
+        let mut depth = 0usize;
+        while j > 0 {
+            j -= 1;
+            match &tokens[j] {
+                Token::BracketClose => depth += 1,
+                Token::BracketOpen if depth > 0 => depth -= 1,
+                _ if depth > 0 => {}
+                Token::Dot => {}
+                Token::Ident(name) => {
+                    if j == 0 || !matches!(tokens.get(j - 1), Some(Token::Dot)) {
+                        roots.push(*name);
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        for name in roots {
+            let kind = match env
+                .defs
+                .get(name)
+                .and_then(|d| d.ty.as_ref())
+                .map(|t| &t.base)
+            {
+                Some(Base::Percent) => "a percentage",
+                Some(Base::Number) => "a number with decimals",
+                _ => continue,
+            };
+            if !out.iter().any(|(n, _)| n == name) {
+                out.push((name.to_string(), kind));
+            }
+        }
+    }
+    out
+}
+
 /// Stands for `each month` among the names a definition uses ([`collect_names`]):
 /// not a name anyone can write.
 pub(crate) const EACH_MONTH: &str = " each month";

@@ -3364,6 +3364,16 @@ impl<'a> Evaluator<'a> {
                     failed.push(entry.key.clone());
                     continue;
                 }
+                if let Some((name, kind)) = crate::check::compared_numbers(&entry.text, self.env)
+                    .into_iter()
+                    .next()
+                {
+                    self.errors.push(*fail(format!(
+                        "it compares `{name}`, {kind}, which a template cannot compare exactly; compare it in the policy and test the answer"
+                    )));
+                    failed.push(entry.key.clone());
+                    continue;
+                }
                 let here = minijinja::context! { key => entry.key.clone(), ..base.clone() };
                 match template.render(here) {
                     Ok(text) => {

@@ -102,3 +102,49 @@ fn a_runaway_template_runs_out_of_fuel_instead_of_hanging() {
     assert!(text.contains("the template cannot be rendered"), "{text}");
     assert!(text.contains("fuel"), "{text}");
 }
+
+/// The March report on terminals of 60 to 160 columns: no line wider than the terminal
+/// (a Chinese character takes two), no number split across lines, no line starting with
+/// closing punctuation; a table too wide for the terminal becomes a block per row.
+#[test]
+fn the_terminal_report_fits_its_width_and_keeps_numbers_whole() {
+    use unicode_width::UnicodeWidthStr;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text =
+        std::fs::read_to_string(root.join("policies/dong-e-monthly.policy")).expect("policy");
+    let file = SourceFile::new("dong-e-monthly.policy", text);
+    let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:?}"));
+    let month = hotline::Month::parse("2023-03").expect("month");
+    let model = hotline::evaluate(&checked, &root.join("tests/data/dong-e"), month)
+        .unwrap_or_else(|p| panic!("{p:?}"));
+    for width in [60u16, 80, 100, 120, 160] {
+        let out = hotline::render::terminal(&model, Some(width));
+        for line in out.lines() {
+            assert!(line.width() <= usize::from(width), "{width}: {line}");
+            let first = line.trim_start().chars().next();
+            assert!(
+                !matches!(first, Some('，' | '。' | '、' | '；' | '：' | '）')),
+                "{width}: {line}"
+            );
+        }
+        // Figures of the prose, each whole on one line.
+        for figure in ["4727", "99.93%", "87.17%", "26.68%", "57.94%", "80.31%"] {
+            assert!(
+                out.lines().any(|l| l.contains(figure)),
+                "{width}: {figure} split"
+            );
+        }
+        // Every cell of 附表 1's first row is whole.
+        for cell in [
+            "新城街道",
+            "440",
+            "99.32%",
+            "4.97",
+            "80.23%",
+            "-0.11",
+            "98.81",
+        ] {
+            assert!(out.lines().any(|l| l.contains(cell)), "{width}: {cell}");
+        }
+    }
+}

@@ -165,6 +165,29 @@ pub struct Commentary {
     pub span: Span,
 }
 
+/// Where shown numbers keep their trailing zeros to the policy's decimals (`60.50%`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Zeros {
+    /// Nowhere: `60.5%`, `100%`.
+    #[default]
+    Drop,
+    /// In the prose (templates), as 公文 write rates; tables drop them.
+    Text,
+    /// Everywhere.
+    Keep,
+}
+
+impl Zeros {
+    /// As written in a policy.
+    pub fn name(self) -> &'static str {
+        match self {
+            Zeros::Drop => "drop",
+            Zeros::Text => "text",
+            Zeros::Keep => "keep",
+        }
+    }
+}
+
 /// How numbers are rounded where they are displayed or where `round` is called.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -217,6 +240,8 @@ pub struct Header {
     pub fingerprint: Option<(FingerprintKind, Span)>,
     /// `empty "—"`: what is shown for a value that does not exist.
     pub empty: Option<Str>,
+    /// `zeros text`: where numbers keep their trailing zeros.
+    pub zeros: Option<(Zeros, Span)>,
     /// The whole declaration.
     pub span: Span,
 }

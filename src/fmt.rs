@@ -943,6 +943,9 @@ impl<'a> Printer<'a> {
         if let Some(mark) = &header.empty {
             settings.push((mark.span, format!("empty {}", quote(&mark.value))));
         }
+        if let Some((zeros, span)) = header.zeros {
+            settings.push((span, format!("zeros {}", zeros.name())));
+        }
         settings.sort_by_key(|(span, _)| span.start);
         let span = header.span;
         let braces = self.text.get(..span.end).is_some_and(|t| t.ends_with('}'));

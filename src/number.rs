@@ -56,6 +56,16 @@ pub fn display(value: Decimal, places: u32, rounding: Rounding) -> String {
     }
 }
 
+/// `value` rounded to `places` decimals, keeping trailing zeros: `60.5` → `60.50`.
+pub fn display_fixed(value: Decimal, places: u32, rounding: Rounding) -> String {
+    let mut rounded = round(value, places, rounding);
+    rounded.rescale(places);
+    if rounded.is_zero() {
+        rounded.set_sign_positive(true);
+    }
+    rounded.to_string()
+}
+
 /// `92.2330` → `92.23%`.
 pub fn display_percent(points: Decimal, places: u32, rounding: Rounding) -> String {
     format!("{}%", display(points, places, rounding))

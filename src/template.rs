@@ -38,6 +38,8 @@ pub struct Num {
     pub places: u32,
     /// The policy's rounding rule.
     pub rounding: Rounding,
+    /// Trailing zeros kept to `places` (`zeros text`): `60.50%`.
+    pub fixed: bool,
 }
 
 impl Num {
@@ -50,10 +52,17 @@ impl Num {
     }
 
     fn text(&self) -> String {
+        let shown = |places| {
+            if self.fixed {
+                number::display_fixed(self.exact, places, self.rounding)
+            } else {
+                number::display(self.exact, places, self.rounding)
+            }
+        };
         match self.kind {
             NumKind::Count => number::display(self.exact, 0, self.rounding),
-            NumKind::Number => number::display(self.exact, self.places, self.rounding),
-            NumKind::Percent => number::display_percent(self.exact, self.places, self.rounding),
+            NumKind::Number => shown(self.places),
+            NumKind::Percent => format!("{}%", shown(self.places)),
         }
     }
 }
@@ -173,6 +182,7 @@ fn num(value: &Value) -> Option<Num> {
         kind: NumKind::Count,
         places: 0,
         rounding: Rounding::default(),
+        fixed: false,
     })
 }
 
@@ -306,10 +316,11 @@ fn grouped(list: Value, metric: Value, kwargs: Kwargs) -> Result<String, Error> 
 pub const NUMBER_STYLE: &str = "__hotline_number_style";
 
 /// The policy's decimals and rounding, from the context (see [`NUMBER_STYLE`]).
-fn style(state: &minijinja::State<'_, '_>) -> (u32, Rounding) {
+fn style(state: &minijinja::State<'_, '_>) -> (u32, Rounding, bool) {
     let Some(style) = state.lookup(NUMBER_STYLE) else {
-        return (2, Rounding::default());
+        return (2, Rounding::default(), false);
     };
+    let fixed = style.get_attr("fixed").is_ok_and(|v| v.is_true());
     let places = style
         .get_attr("decimals")
         .ok()
@@ -324,7 +335,7 @@ fn style(state: &minijinja::State<'_, '_>) -> (u32, Rounding) {
         Some(r) if r == "half_even" => Rounding::HalfEven,
         _ => Rounding::HalfUp,
     };
-    (places, rounding)
+    (places, rounding, fixed)
 }
 
 fn change(
@@ -376,7 +387,7 @@ fn change(
     if before.exact.is_zero() {
         return Ok(format!("{since}{word} {} {unit}", amount.text()));
     }
-    let (places, rounding) = style(state);
+    let (places, rounding, fixed) = style(state);
     let pct = Num {
         exact: (delta.abs() * Decimal::ONE_HUNDRED)
             .checked_div(before.exact)
@@ -384,6 +395,7 @@ fn change(
         kind: NumKind::Percent,
         places,
         rounding,
+        fixed,
     };
     Ok(format!(
         "{since}{word} {} {unit}，{word} {}",

@@ -708,6 +708,14 @@ fn cli_checks_several_files() {
 }
 
 #[test]
+fn header_zeros_print_back() {
+    formats_to(
+        "policy \"t\" { decimals 2 zeros   text }\n",
+        "policy \"t\" {\n  decimals 2\n  zeros text\n}\n",
+    );
+}
+
+#[test]
 fn periods_print_back() {
     formats_to(
         "source 上期 = 工单   previous  period\nsource 去年 = 工单 same period  last year\nsource 上月=工单 previous month\nmetric m = mean(( a + b ) each   month where c>0)\nmetric n = count(排名 <= 3 each month)\nmetric p = period_end\n",

@@ -553,3 +553,67 @@ report {
     assert_eq!(text.trim(), "[—]ADEFH");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn zeros_are_kept_where_the_policy_says() {
+    // 1 of 2 tickets signed: 50%; the prose keeps two decimals with `zeros text`, the
+    // table does not; `zeros keep` keeps them in both.
+    let csv = format!(
+        "{HEADER}{}{}",
+        line(
+            "甲区",
+            [
+                "2023-03-01 09:00:00",
+                "2023-03-01 10:00:00",
+                "2023-03-05 09:00:00",
+                ""
+            ],
+            ""
+        ),
+        line(
+            "甲区",
+            ["2023-03-01 09:00:00", "", "2023-03-05 09:00:00", ""],
+            ""
+        ),
+    );
+    let dir = data("zeros", "2023-03", &csv);
+    let body = r#"
+metric 签收率 from 工单 = share(签收时间 is not empty)
+metric 各区签收率 from 工单 by 单位 = share(签收时间 is not empty)
+report {
+  text """签收率 {{ 签收率 }}。"""
+  table "t" {
+    rows unit where 单位件数 > 0
+    column "区" = unit
+    column "签收率" = 各区签收率
+  }
+}
+metric 单位件数 from 工单 by 单位 = count()
+"#;
+    for (setting, prose, cell) in [
+        ("", "签收率 50%。", "50%"),
+        ("zeros text", "签收率 50.00%。", "50%"),
+        ("zeros keep", "签收率 50.00%。", "50.00%"),
+    ] {
+        let policy = HEAD.replacen(
+            "policy \"t\" { rounding half_up }",
+            &format!("policy \"t\" {{ rounding half_up {setting} }}"),
+            1,
+        );
+        let file = SourceFile::new("t.policy", policy + body);
+        let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:#?}"));
+        let month = hotline::Month::parse("2023-03").expect("month");
+        let model = hotline::evaluate(&checked, &dir, month).expect("render");
+        let text = model
+            .sections
+            .iter()
+            .find_map(|s| match s {
+                SectionModel::Text { text } => Some(text.clone()),
+                _ => None,
+            })
+            .expect("text");
+        assert_eq!(text.trim(), prose, "{setting}");
+        assert_eq!(table(&model, "t")[0][1], cell, "{setting}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

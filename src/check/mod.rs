@@ -57,6 +57,8 @@ pub struct Env {
     pub calendar: Option<std::sync::Arc<crate::calendar::Calendar>>,
     /// `empty "—"`: what is shown for a value that does not exist.
     pub empty_mark: String,
+    /// `zeros text`: where shown numbers keep their trailing zeros.
+    pub zeros: Zeros,
     /// Definitions of the whole period: made of values `each month`, or of such
     /// definitions. The rest have a value in each month too.
     pub period_level: BTreeSet<String>,
@@ -460,6 +462,9 @@ impl Checker {
                     }
                     if let Some(mark) = &h.empty {
                         self.env.empty_mark = mark.value.clone();
+                    }
+                    if let Some((z, _)) = h.zeros {
+                        self.env.zeros = z;
                     }
                 }
                 Item::Calendar(c) => self.calendar(c),

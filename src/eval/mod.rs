@@ -2970,6 +2970,16 @@ impl<'a> Evaluator<'a> {
                 },
                 exact: Some(i.to_string()),
             },
+            // `zeros keep`: tables keep trailing zeros too (`zeros text` only in prose).
+            Value::Num(d) if self.env.zeros == Zeros::Keep && base != Some(&Base::Int) => Cell {
+                display: match base {
+                    Some(Base::Percent) => {
+                        format!("{}%", number::display_fixed(*d, places, rounding))
+                    }
+                    _ => number::display_fixed(*d, places, rounding),
+                },
+                exact: Some(d.normalize().to_string()),
+            },
             Value::Num(d) => Cell {
                 display: match base {
                     Some(Base::Percent) => number::display_percent(*d, places, rounding),
@@ -3198,6 +3208,7 @@ impl<'a> Evaluator<'a> {
                 kind,
                 places: self.env.decimals,
                 rounding: self.env.rounding,
+                fixed: self.env.zeros != Zeros::Drop,
             })
         };
         match value {
@@ -3237,6 +3248,7 @@ impl<'a> Evaluator<'a> {
         ctx.insert(
             crate::template::NUMBER_STYLE.into(),
             minijinja::context! {
+                fixed => self.env.zeros != Zeros::Drop,
                 decimals => self.env.decimals,
                 rounding => match self.env.rounding {
                     Rounding::HalfUp => "half_up",

@@ -378,6 +378,7 @@ impl Lower {
             weights_strict: None,
             fingerprint: None,
             empty: None,
+            zeros: None,
             span,
         };
         for setting in inner {
@@ -442,6 +443,16 @@ impl Lower {
                     let first = header.fingerprint.map(|r| r.1);
                     header.fingerprint.get_or_insert((kind, sspan));
                     ("fingerprint", first)
+                }
+                Rule::zeros_setting => {
+                    let zeros = match value.as_str() {
+                        "text" => Zeros::Text,
+                        "keep" => Zeros::Keep,
+                        _ => Zeros::Drop,
+                    };
+                    let first = header.zeros.map(|r| r.1);
+                    header.zeros.get_or_insert((zeros, sspan));
+                    ("zeros", first)
                 }
                 _ => continue,
             };

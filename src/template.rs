@@ -14,7 +14,14 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Values every template can read besides the policy's definitions.
-pub const CONTEXT_NAMES: &[&str] = &["year", "month", "period", "months", "first_month"];
+pub const CONTEXT_NAMES: &[&str] = &[
+    "year",
+    "month",
+    "period",
+    "months",
+    "first_month",
+    "weights",
+];
 
 /// How a number is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

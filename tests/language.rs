@@ -617,3 +617,68 @@ metric 单位件数 from 工单 by 单位 = count()
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn headers_read_weights_from_the_score() {
+    // A header that names a weight says the weight the score has, whatever it becomes.
+    let csv = format!(
+        "{HEADER}{}",
+        line(
+            "甲区",
+            [
+                "2023-03-01 09:00:00",
+                "2023-03-01 10:00:00",
+                "2023-03-05 09:00:00",
+                ""
+            ],
+            "90"
+        ),
+    );
+    let dir = data("weights", "2023-03", &csv);
+    for (a, b) in [("30", "70"), ("45", "55")] {
+        let policy = format!(
+            r#"
+metric 签收率 from 工单 by 单位 = share(签收时间 is not empty) default 100%
+metric 满意率 from 工单 by 单位 = mean(满意度) default 100%
+score 总得分 = {a}% 签收率 + {b}% 满意率
+report {{
+  table "t" {{
+    rows unit
+    column "区" = unit
+    column "签收得分（{{{{ weights.总得分.签收率 }}}}）" = 总得分.签收率
+    column "满意得分（{{{{ weights.总得分.满意率 }}}}）" = 总得分.满意率
+  }}
+}}
+"#
+        );
+        let model = run(&policy, &dir, "2023-03").expect("render");
+        let SectionModel::Table(t) = &model.sections[0] else {
+            panic!("no table")
+        };
+        assert_eq!(
+            t.headers,
+            [
+                "区".to_string(),
+                format!("签收得分（{a}）"),
+                format!("满意得分（{b}）")
+            ]
+        );
+    }
+    // A name that is no score term is an error of check.
+    let file = SourceFile::new(
+        "t.policy",
+        HEAD.to_string()
+            + r#"
+metric 签收率 from 工单 by 单位 = share(签收时间 is not empty) default 100%
+score 总得分 = 100% 签收率
+report {
+  table "t" {
+    rows unit
+    column "签收得分（{{ weight.总得分.签收率 }}）" = 总得分.签收率
+  }
+}
+"#,
+    );
+    assert!(hotline::compile(&file).is_err());
+    let _ = std::fs::remove_dir_all(dir);
+}

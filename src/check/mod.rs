@@ -1376,6 +1376,9 @@ impl Checker {
     /// A table's column or a chart's bar; `… each month` is one per month of the period.
     fn column(&mut self, column: &mut Column, ctx: &expr::Ctx) -> Ty {
         let ExprKind::EachMonth(inner) = &mut column.expr.kind else {
+            if column.header.value.contains("{{") || column.header.value.contains("{%") {
+                self.template(&column.header);
+            }
             return self.expr(&mut column.expr, ctx);
         };
         self.template(&column.header);

@@ -3131,7 +3131,14 @@ impl<'a> Evaluator<'a> {
         let mut out = Vec::with_capacity(columns.len());
         for column in columns {
             if !matches!(column.expr.kind, ExprKind::EachMonth(_)) {
-                out.push(column.header.value.clone());
+                // A header is a template too: `"响应率得分（{{ weights.总得分.响应率 }}）"`.
+                out.push(
+                    if column.header.value.contains("{{") || column.header.value.contains("{%") {
+                        self.template(env, &column.header, ctx)?
+                    } else {
+                        column.header.value.clone()
+                    },
+                );
                 continue;
             }
             for (m, _) in self.column_months() {
@@ -3245,6 +3252,31 @@ impl<'a> Evaluator<'a> {
             "first_month".into(),
             minijinja::Value::from(period.first.month),
         );
+        // `{{ weights.总得分.响应率 }}`: a score term's weight in points (5 for `5% 响应率`),
+        // for headers that name it and stay true when the weight changes.
+        let mut weights: BTreeMap<String, BTreeMap<String, minijinja::Value>> = BTreeMap::new();
+        for item in &self.checked.policy.items {
+            let Item::Score(score) = item else { continue };
+            let terms = weights.entry(score.name.name.clone()).or_default();
+            for term in &score.terms {
+                let (ExprKind::Name(name), Some((weight, _))) = (&term.expr.kind, term.weight)
+                else {
+                    continue;
+                };
+                let value = match i64::try_from(weight.normalize()) {
+                    Ok(i) if weight.fract().is_zero() => minijinja::Value::from(i),
+                    _ => minijinja::Value::from_object(crate::template::Num {
+                        exact: weight,
+                        kind: crate::template::NumKind::Number,
+                        places: 12,
+                        rounding: self.env.rounding,
+                        fixed: false,
+                    }),
+                };
+                terms.insert(name.name.clone(), value);
+            }
+        }
+        ctx.insert("weights".into(), minijinja::Value::from(weights));
         ctx.insert(
             crate::template::NUMBER_STYLE.into(),
             minijinja::context! {

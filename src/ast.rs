@@ -600,6 +600,8 @@ pub struct Table {
     pub rows: Rows,
     /// `like "附表 1"`: the columns of an earlier table.
     pub like: Option<Str>,
+    /// `total "合计"`: a last row of sums, with this label.
+    pub total: Option<Str>,
     /// Which columns.
     pub columns: Vec<Column>,
     /// The whole declaration.

@@ -1277,13 +1277,14 @@ impl<'a> Printer<'a> {
                     "table",
                     &table.name,
                     &table.titles,
-                    table.like.as_ref(),
+                    (table.like.as_ref(), table.total.as_ref()),
                     indent,
                 );
                 let after = table
                     .titles
                     .iter()
                     .chain(&table.like)
+                    .chain(&table.total)
                     .map(|s| s.span.end)
                     .fold(table.name.span.end, usize::max);
                 let brace = self.brace_after(after);
@@ -1305,7 +1306,7 @@ impl<'a> Printer<'a> {
                 );
             }
             Section::Chart(chart) => {
-                let parts = self.titled("chart", &chart.name, &chart.titles, None, indent);
+                let parts = self.titled("chart", &chart.name, &chart.titles, (None, None), indent);
                 let after = chart
                     .titles
                     .iter()
@@ -1338,7 +1339,7 @@ impl<'a> Printer<'a> {
         keyword: &str,
         title: &Str,
         titles: &[Str],
-        like: Option<&Str>,
+        (like, total): (Option<&Str>, Option<&Str>),
         indent: usize,
     ) -> Vec<Part> {
         let head = format!("{keyword} {}", quote(&title.value));
@@ -1348,6 +1349,9 @@ impl<'a> Printer<'a> {
             .collect();
         if let Some(like) = like {
             rest.push(format!("like {}", quote(&like.value)));
+        }
+        if let Some(total) = total {
+            rest.push(format!("total {}", quote(&total.value)));
         }
         let one = std::iter::once(head.clone())
             .chain(rest.iter().cloned())

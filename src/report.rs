@@ -148,8 +148,11 @@ pub struct TableModel {
     pub titles: Vec<String>,
     /// Column headers.
     pub headers: Vec<String>,
-    /// Rows of cells.
+    /// Rows of cells; with a total, its row is the last.
     pub rows: Vec<Vec<Cell>>,
+    /// Whether the last row is the `total "合计"` row, of sums, not of a key.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub total: bool,
 }
 
 /// One cell: what is shown, and the exact value behind it.

@@ -3184,13 +3184,58 @@ impl<'a> Evaluator<'a> {
         env: &minijinja::Environment<'_>,
         ctx: &minijinja::Value,
     ) -> R<TableModel> {
-        let (_, rows) = self.cells(&table.rows, &table.columns)?;
+        let (_, mut rows) = self.cells(&table.rows, &table.columns)?;
+        if let Some(label) = &table.total {
+            let total = self.total_row(&label.value, &table.columns, &rows);
+            rows.push(total);
+        }
         Ok(TableModel {
             name: table.name.value.clone(),
             titles: self.titles(&table.titles, env, ctx)?,
             headers: self.headers(&table.columns, env, ctx)?,
             rows,
+            total: table.total.is_some(),
         })
+    }
+
+    /// `total "合计"`: the label, then the exact sum of each column of counts (rates and
+    /// scores do not add up: their cells stay blank).
+    fn total_row(&self, label: &str, columns: &[Column], rows: &[Vec<Cell>]) -> Vec<Cell> {
+        let months = self.column_months().len();
+        let types: Vec<Option<&Ty>> = columns
+            .iter()
+            .flat_map(|c| {
+                let n = if matches!(c.expr.kind, ExprKind::EachMonth(_)) {
+                    months
+                } else {
+                    1
+                };
+                std::iter::repeat_n(c.expr.ty.as_ref(), n)
+            })
+            .collect();
+        types
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| {
+                if i == 0 {
+                    return Cell {
+                        display: label.to_string(),
+                        exact: None,
+                    };
+                }
+                if !matches!(ty.map(|t| &t.base), Some(Base::Int)) {
+                    return Cell {
+                        display: String::new(),
+                        exact: None,
+                    };
+                }
+                let sum: Decimal = rows
+                    .iter()
+                    .filter_map(|r| r.get(i)?.exact.as_ref()?.parse::<Decimal>().ok())
+                    .sum();
+                self.display(&Value::Num(sum), *ty)
+            })
+            .collect()
     }
 
     /// A value as templates see it: numbers as exact [`Num`](crate::template::Num) objects.

@@ -886,6 +886,7 @@ impl Lower {
             titles: Vec::new(),
             rows: unit_rows(span),
             like: None,
+            total: None,
             columns: Vec::new(),
             span,
         };
@@ -896,6 +897,11 @@ impl Lower {
                 Rule::like_clause => {
                     if let Some(s) = p.into_inner().next() {
                         table.like = Some(self.string(s));
+                    }
+                }
+                Rule::total_clause => {
+                    if let Some(s) = p.into_inner().next() {
+                        table.total = Some(self.string(s));
                     }
                 }
                 Rule::rows_clause => table.rows = self.rows(p.into_inner(), pspan),

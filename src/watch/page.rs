@@ -375,12 +375,17 @@ fn map_table(table: &TableModel, keyed: &[Keyed<'_>]) -> ColumnMap {
         columns: vec![None; width],
         unmapped: Vec::new(),
     };
-    if table.rows.is_empty() {
+    // The total row is of sums, not of a key: its cells explain nothing.
+    let rows = match (table.total, table.rows.split_last()) {
+        (true, Some((_, keyed_rows))) => keyed_rows,
+        _ => &table.rows[..],
+    };
+    if rows.is_empty() {
         return map;
     }
     let is_key = |text: &str| keyed.iter().any(|k| k.values.contains_key(text));
     map.key = (0..width).find(|&j| {
-        table.rows.iter().all(|row| {
+        rows.iter().all(|row| {
             row.get(j)
                 .is_some_and(|c| c.exact.is_none() && is_key(&c.display))
         })
@@ -396,7 +401,7 @@ fn map_table(table: &TableModel, keyed: &[Keyed<'_>]) -> ColumnMap {
         let mut best: Option<((u8, usize), usize)> = None;
         let mut tied = false;
         for k in keyed {
-            let consistent = table.rows.iter().all(|row| {
+            let consistent = rows.iter().all(|row| {
                 let (Some(key_cell), Some(cell)) = (row.get(key), row.get(j)) else {
                     return false;
                 };

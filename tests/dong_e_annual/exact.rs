@@ -61,7 +61,8 @@ pub struct MonthData {
     pub deductions: Vec<(String, Q)>,
 }
 
-const TICKET_HEADERS: [&str; 18] = [
+/// The header of the Dong'e ticket export, in its order.
+pub const TICKET_HEADERS: [&str; 18] = [
     "工单编号",
     "受理时间",
     "来源",

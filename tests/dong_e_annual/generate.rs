@@ -641,27 +641,7 @@ pub fn generate_month(dir: &Path, seed: u64, ym: Ym, idx: usize) -> MonthPlan {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
-    w.write_record([
-        "工单编号",
-        "受理时间",
-        "来源",
-        "诉求类型",
-        "一级分类",
-        "二级分类",
-        "三级分类",
-        "涉及对象",
-        "办理方式",
-        "承办单位",
-        "派单时间",
-        "签收时间",
-        "办理时限",
-        "办结时间",
-        "回访解决情况",
-        "满意度评分",
-        "市级重办",
-        "诉求内容",
-    ])
-    .unwrap();
+    w.write_record(super::exact::TICKET_HEADERS).unwrap();
     let dt = |t: Option<i64>| t.map(format_time).unwrap_or_default();
     for (k, &i) in order.iter().enumerate() {
         let t = &tickets[i];

@@ -15,8 +15,8 @@ body { margin: 0; background: #e9e6df; color: var(--ink);
 main { max-width: 210mm; margin: 24px auto; background: #fff; padding: 22mm 20mm 24mm;
   box-shadow: 0 1px 6px rgba(0,0,0,.18); }
 header { text-align: center; border-bottom: 3px solid var(--red); padding-bottom: 10px; margin-bottom: 24px; }
-header .masthead { color: var(--red); font-size: 30px; font-weight: 700; letter-spacing: 4px; margin: 0; }
-header .issue { margin: 6px 0 0; font-size: 15px; }
+header .masthead { color: var(--red); font-size: 30px; font-weight: 700; letter-spacing: 4px; margin: 0; text-indent: 0; text-align: center; }
+header .issue { margin: 6px 0 0; font-size: 15px; text-indent: 0; text-align: center; }
 h1 { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif;
   text-align: center; font-size: 22px; margin: 28px 0 18px; line-height: 1.5; }
 h2 { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "SimHei", sans-serif;

@@ -488,3 +488,33 @@ fn render_takes_a_period_and_names_missing_months_on_stderr() {
     assert_eq!(out.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_row_without_its_key_is_named_in_its_own_month_s_file() {
+    // JSON Lines of two months read one after another: the empty key of February's second
+    // line is reported at February's file and line, not January's.
+    let dir = std::env::temp_dir().join(format!("hotline-periods-{}-key", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (month, lines) in [
+        ("2023-01", "{\"单位\": \"甲区\"}\n{\"单位\": \"乙区\"}\n"),
+        ("2023-02", "{\"单位\": \"甲区\"}\n{\"单位\": null}\n"),
+    ] {
+        std::fs::create_dir_all(dir.join(month)).expect("mkdir");
+        std::fs::write(dir.join(month).join("t.jsonl"), lines).expect("write");
+    }
+    let file = SourceFile::new(
+        "t.policy",
+        "source t from jsonl \"t.jsonl\" { 单位 unit? }\nunits { 区: 甲区, 乙区 }\nmetric n from t by 单位 = count()\nreport { table \"t\" { rows unit column \"n\" = n } }\n",
+    );
+    let checked = hotline::compile(&file).unwrap_or_else(|p| panic!("{p:#?}"));
+    let period = Period::parse("2023-01..2023-02").expect("period");
+    let problems = match hotline::evaluate_period(&checked, &dir, period, &|_, _, _| {}) {
+        Ok(_) => panic!("an empty key evaluated"),
+        Err(p) => p,
+    };
+    let message = problems[0].to_string();
+    assert!(message.starts_with("1 rows of `"), "{message}");
+    assert!(message.contains("2023-02/t.jsonl"), "{message}");
+    assert!(message.contains("(lines 2)"), "{message}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -967,11 +967,7 @@ impl<'a> Evaluator<'a> {
             .period
             .or(self.month.map(Period::month))
             .and_then(|p| p.bounds());
-        let row_month = row.and_then(|(source, row)| {
-            let months = self.row_months.get(&source)?;
-            let at = months.partition_point(|(first, _)| *first <= row);
-            months.get(at.checked_sub(1)?).map(|(_, m)| *m)
-        });
+        let row_month = row.and_then(|(source, row)| self.row_part(source, row).map(|p| p.2));
         let month = row_month.or(self.month).and_then(Month::bounds).or(period);
         let bounds = if name.starts_with("period") {
             period
@@ -1386,15 +1382,24 @@ impl<'a> Evaluator<'a> {
         rows: &[usize],
         by: &Ident,
     ) -> R<BTreeMap<Key, Vec<usize>>> {
-        let (groups, empty) = self.split(table, source, rows, by);
+        let (groups, mut empty) = self.split(table, source, rows, by);
         if !empty.is_empty() {
+            // Rows of several months' files: the lines are those of the first file with
+            // such rows, named with it.
+            let file = match empty.first().and_then(|r| self.row_file(source, *r)) {
+                Some((path, first, end)) => {
+                    empty.retain(|r| (first..end).contains(r));
+                    path
+                }
+                None => table.path.clone(),
+            };
             let lines: Vec<u64> = empty
                 .iter()
                 .take(EMPTY_KEY_LINES)
                 .filter_map(|r| table.lines.get(*r).copied())
                 .collect();
             return Err(Box::new(empty_key_error(
-                &table.path.display().to_string(),
+                &file.display().to_string(),
                 &by.name,
                 empty.len(),
                 &lines,
@@ -1402,6 +1407,26 @@ impl<'a> Evaluator<'a> {
             )));
         }
         Ok(groups)
+    }
+
+    /// The file a row of a source read from several months' files comes from, and the
+    /// rows of that file (`first..end`); none for a source read from one file.
+    fn row_file(&self, source: usize, row: usize) -> Option<(std::path::PathBuf, usize, usize)> {
+        let (first, end, month) = self.row_part(source, row)?;
+        let file = self.files.get(&source)?.iter().find(|f| f.month == month)?;
+        Some((file.path.clone(), first, end))
+    }
+
+    /// The month of a row of a source read from several months' files, with that month's
+    /// rows (`first..end`).
+    fn row_part(&self, source: usize, row: usize) -> Option<(usize, usize, Month)> {
+        let months = self.row_months.get(&source)?;
+        let at = months
+            .partition_point(|(first, _)| *first <= row)
+            .checked_sub(1)?;
+        let (first, month) = months.get(at)?;
+        let end = months.get(at + 1).map_or(usize::MAX, |(next, _)| *next);
+        Some((*first, end, *month))
     }
 
     /// Rows by their value of `by`, and the rows where it is empty.

@@ -477,9 +477,21 @@ fn render_takes_a_period_and_names_missing_months_on_stderr() {
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["month"], "2023-Q1");
-    let text = json.to_string();
-    // 甲区: the mean of 3 and 2 was 2.5; the larger is 3.
-    assert!(text.contains("月均件数") && text.contains("2.5"), "{text}");
+    // 甲区: the mean of its months with data, 3 and 2, was 2.5; the larger is 3. 乙区
+    // (1 and 0 → 0.5 / 1) and 丙区 (0 and 1 → 0.5 / 1) change too.
+    let metric = json["metrics"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["metric"] == "月均件数"))
+        .unwrap_or_else(|| panic!("no change of 月均件数: {json}"));
+    let change = |key: &str| {
+        metric["changes"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["key"] == key))
+            .map(|c| (c["old"]["exact"].clone(), c["new"]["exact"].clone()))
+            .unwrap_or_else(|| panic!("no change for {key}: {metric}"))
+    };
+    assert_eq!(change("甲区"), (serde_json::json!("2.5"), serde_json::json!("3")));
+    assert_eq!(change("乙区"), (serde_json::json!("0.5"), serde_json::json!("1")));
     // Not a period; both a month and a period.
     let out = run(&["--period", "2023-Q5"]);
     assert_eq!(out.status.code(), Some(2));

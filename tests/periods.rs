@@ -490,8 +490,14 @@ fn render_takes_a_period_and_names_missing_months_on_stderr() {
             .map(|c| (c["old"]["exact"].clone(), c["new"]["exact"].clone()))
             .unwrap_or_else(|| panic!("no change for {key}: {metric}"))
     };
-    assert_eq!(change("甲区"), (serde_json::json!("2.5"), serde_json::json!("3")));
-    assert_eq!(change("乙区"), (serde_json::json!("0.5"), serde_json::json!("1")));
+    assert_eq!(
+        change("甲区"),
+        (serde_json::json!("2.5"), serde_json::json!("3"))
+    );
+    assert_eq!(
+        change("乙区"),
+        (serde_json::json!("0.5"), serde_json::json!("1"))
+    );
     // Not a period; both a month and a period.
     let out = run(&["--period", "2023-Q5"]);
     assert_eq!(out.status.code(), Some(2));
